@@ -1,0 +1,25 @@
+"""depthinit: depth-aware weight initialization (arXiv 2509.05018) and its baselines.
+
+Importing the package changes no global state (no seeding, no plot style, no
+warning filters).
+"""
+
+from .init import (
+    DEPTH_FNS,
+    SCHEDULES,
+    InitPlan,
+    LayerPlan,
+    LSUVConvergenceWarning,
+    alphas,
+    fans,
+    init_,
+    plan,
+    schemes,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEPTH_FNS", "SCHEDULES", "InitPlan", "LSUVConvergenceWarning", "LayerPlan", "__version__",
+    "alphas", "fans", "init_", "plan", "schemes",
+]
