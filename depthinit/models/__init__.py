@@ -148,11 +148,13 @@ def flops_per_example(model: nn.Module, input_shape: tuple[int, ...]) -> float:
     for m in model.modules():
         if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)):
             hooks.append(m.register_forward_hook(hook))
+    training = model.training
     try:
         with torch.no_grad():
             model.eval()
             model(torch.zeros(1, *input_shape))
     finally:
+        model.train(training)
         for h in hooks:
             h.remove()
     return total

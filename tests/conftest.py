@@ -1,0 +1,21 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture
+def gen():
+    """A seeded generator: tests draw all randomness from it."""
+    return torch.Generator().manual_seed(1234)
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The offline data sets (../shared/data beside the checkout, or $DEPTHINIT_DATA)."""
+    env = os.environ.get("DEPTHINIT_DATA")
+    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not root.is_dir():
+        pytest.skip(f"no offline data at {root}; set DEPTHINIT_DATA")
+    return root
