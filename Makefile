@@ -13,7 +13,7 @@ DEPTHINIT_DATA ?= $(abspath ../shared/data)
 export DEPTHINIT_DATA
 endif
 
-.PHONY: install test book execute html check-book bench clean
+.PHONY: install test book execute html mathjax check-book bench clean
 
 install: $(STAMP)
 
@@ -32,8 +32,29 @@ book: execute html
 execute: $(STAMP)
 	$(PY) scripts/run_notebooks.py --profile $(PROFILE)
 
-html: $(STAMP)
+html: $(STAMP) mathjax
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going
+
+# MathJax is served from the built site, not a CDN, so the book renders offline.
+# A pinned release is fetched once from the npm registry (checksum verified) into
+# book/_static/mathjax/ (ignored by git); _config.yml's mathjax_path points there.
+MATHJAX_VERSION := 3.2.2
+MATHJAX_SHA256 := 1b9c0a1c44df864e915690558e72adb9cc5203360daefd385084ced3b6c64c09
+MATHJAX_DIR := book/_static/mathjax
+MATHJAX_STAMP := $(MATHJAX_DIR)/.mathjax-$(MATHJAX_VERSION)
+
+mathjax: $(MATHJAX_STAMP)
+
+$(MATHJAX_STAMP):
+	rm -rf $(MATHJAX_DIR) _build/mathjax-npm
+	mkdir -p _build/mathjax-npm $(MATHJAX_DIR)
+	cd _build/mathjax-npm && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	echo "$(MATHJAX_SHA256)  _build/mathjax-npm/mathjax-$(MATHJAX_VERSION).tgz" | sha256sum -c --quiet
+	tar -xzf _build/mathjax-npm/mathjax-$(MATHJAX_VERSION).tgz -C _build/mathjax-npm
+	cp -R _build/mathjax-npm/package/es5/. $(MATHJAX_DIR)/
+	cp _build/mathjax-npm/package/LICENSE $(MATHJAX_DIR)/LICENSE
+	rm -rf _build/mathjax-npm
+	touch $@
 
 check-book: $(STAMP)
 	$(PY) scripts/check_book.py _build/html
