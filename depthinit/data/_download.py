@@ -1,0 +1,204 @@
+"""Download with checksums from a list of mirrors, and safe tar extraction.
+
+Chapter: "Reproducibility" (getting the data on a machine with internet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import posixpath
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ._errors import DataError
+from ._registry import DatasetInfo, dataset_info
+
+log = logging.getLogger("depthinit.data")
+
+_CHUNK = 1 << 16
+_FILTER_ERROR: type[Exception] | tuple[()] = getattr(tarfile, "FilterError", ())
+
+
+def _fetch_once(url: str, tmp: Path, *, desc: str, progress: bool, timeout: float) -> tuple[str, str]:
+    md5 = hashlib.md5(usedforsecurity=False)
+    sha = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
+        length = resp.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
+                  disable=None if progress else True, leave=False) as bar:
+            while chunk := resp.read(_CHUNK):
+                out.write(chunk)
+                md5.update(chunk)
+                sha.update(chunk)
+                bar.update(len(chunk))
+    return md5.hexdigest(), sha.hexdigest()
+
+
+def fetch(
+    urls: list[str] | tuple[str, ...],
+    dest: str | os.PathLike,
+    *,
+    md5: str | None = None,
+    sha256: str | None = None,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> Path:
+    """Download one file to ``dest`` from the first of ``urls`` that works and has the right digest.
+
+    Each try streams into a temporary file beside ``dest`` and renames it into
+    place only after the md5/sha256 (when given) match; a file with the wrong
+    digest is deleted (and logged) and the next URL is tried. Raises
+    :class:`DataError` listing every URL and why it failed.
+    """
+    dest = Path(dest)
+    failures: list[str] = []
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"cannot create the folder {dest.parent} for {dest.name}: {e}") from e
+    for url in urls:
+        try:
+            fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        except OSError as e:
+            raise DataError(f"cannot write into {dest.parent}: {e}") from e
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            got_md5, got_sha = _fetch_once(url, tmp, desc=dest.name, progress=progress, timeout=timeout)
+        except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as e:
+            tmp.unlink(missing_ok=True)
+            failures.append(f"{url}: {e}")
+            log.info("download of %s failed: %s", url, e)
+            continue
+        bad = [
+            f"{alg} expected {want}, got {got}"
+            for alg, want, got in (("md5", md5, got_md5), ("sha256", sha256, got_sha))
+            if want is not None and want != got
+        ]
+        if bad:
+            tmp.unlink(missing_ok=True)
+            msg = f"{url}: checksum mismatch ({'; '.join(bad)}); the downloaded file was deleted"
+            failures.append(msg)
+            log.warning(msg)
+            continue
+        os.replace(tmp, dest)
+        return dest
+    raise DataError(
+        f"could not download {dest.name}:\n  " + "\n  ".join(failures or ["no URL given"])
+    )
+
+
+def manual_instructions(info: DatasetInfo, root: Path) -> str:
+    """Which files to put in which folder, for a machine without internet."""
+    lines = [
+        f"  {root / f.folder / f.name}   (from {info.mirrors[0]}{f.name}, md5 {f.md5})" for f in info.files
+    ]
+    return "\n".join(lines)
+
+
+def download(
+    name: str,
+    root: str | os.PathLike | None = None,
+    *,
+    progress: bool = True,
+    mirrors: list[str] | tuple[str, ...] | None = None,
+    timeout: float = 60.0,
+) -> list[Path]:
+    """Fetch the canonical files of data set ``name`` into ``root`` and return their paths.
+
+    MNIST: the four IDX ``.gz`` files into ``<root>/mnist/``; CIFAR-10: the
+    binary archive ``cifar-10-binary.tar.gz`` into ``<root>/``. Files already
+    present with the published md5 are kept. Each file is tried from every base
+    URL in ``mirrors`` (default: ``DATASETS[name].mirrors``) in turn, with a
+    tqdm progress bar (shown only on a terminal), verified against its
+    published md5, and moved into place atomically. When every mirror fails
+    (e.g. offline), raises :class:`DataError` listing exactly which files to
+    put in which folder. ``root`` None: ``$DEPTHINIT_DATA`` or
+    ``~/.cache/depthinit/data``.
+    """
+    from ._load import default_root
+    from ._checksums import file_digest
+
+    info = dataset_info(name)
+    root = Path(root).expanduser() if root is not None else default_root()
+    bases = tuple(mirrors) if mirrors is not None else info.mirrors
+    paths: list[Path] = []
+    errors: list[str] = []
+    for f in info.files:
+        dest = root / f.folder / f.name
+        if dest.is_file() and file_digest(dest, "md5") == f.md5:
+            paths.append(dest)
+            continue
+        urls = [b if b.endswith(f.name) else b.rstrip("/") + "/" + f.name for b in bases]
+        try:
+            paths.append(fetch(urls, dest, md5=f.md5, progress=progress, timeout=timeout))
+        except DataError as e:
+            errors.append(str(e))
+    if errors:
+        raise DataError(
+            f"could not download {info.name}:\n" + "\n".join(errors)
+            + f"\nOn a machine without internet, get these files elsewhere and put them here:\n"
+            + manual_instructions(info, root)
+        )
+    return paths
+
+
+def _inside(dest: Path, target: str) -> bool:
+    resolved = os.path.realpath(os.path.join(dest, target))
+    return os.path.commonpath([resolved, str(dest)]) == str(dest)
+
+
+def safe_extract(tar_path: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
+    """Extract a tar archive into ``dest`` after checking every member; return the extracted paths.
+
+    Refuses the whole archive (raising :class:`DataError` that names the member,
+    before anything is written) when a member has an absolute path or a ``..``
+    component, would land outside ``dest``, is a symbolic or hard link pointing
+    outside ``dest``, or is a device file or FIFO.
+    """
+    tar_path, dest = Path(tar_path), Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    root = os.path.realpath(dest)
+    try:
+        with tarfile.open(tar_path, "r:*") as tar:
+            members = tar.getmembers()
+            for m in members:
+                _check_member(m, Path(root), tar_path)
+            # Python >= 3.11.4 re-checks every member while extracting ("data" filter).
+            kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+            tar.extractall(root, members=members, **kwargs)
+    except _FILTER_ERROR as e:
+        raise DataError(f"{tar_path}: refusing unsafe member ({e})") from e
+    except (tarfile.TarError, EOFError) as e:
+        raise DataError(f"{tar_path} is not a readable tar archive ({e}); delete it and get it again") from e
+    return [Path(root) / m.name for m in members]
+
+
+def _check_member(m: tarfile.TarInfo, root: Path, tar_path: Path) -> None:
+    name = m.name
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or os.path.isabs(name) or (len(name) > 1 and name[1] == ":"):
+        raise DataError(f"{tar_path}: refusing member {name!r} with an absolute path")
+    if ".." in parts:
+        raise DataError(f"{tar_path}: refusing member {name!r} with a '..' component")
+    if not _inside(root, name):
+        raise DataError(f"{tar_path}: refusing member {name!r}, which would land outside {root}")
+    if m.issym():
+        target = m.linkname
+        if os.path.isabs(target) or not _inside(root, posixpath.join(posixpath.dirname(name), target)):
+            raise DataError(f"{tar_path}: refusing symlink {name!r} -> {target!r}, which points outside {root}")
+    elif m.islnk():
+        target = m.linkname
+        if os.path.isabs(target) or ".." in target.split("/") or not _inside(root, target):
+            raise DataError(f"{tar_path}: refusing hard link {name!r} -> {target!r}, which points outside {root}")
+    elif not (m.isfile() or m.isdir()):
+        raise DataError(f"{tar_path}: refusing member {name!r}, which is a device file or FIFO")
