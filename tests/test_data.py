@@ -436,6 +436,8 @@ def test_bad_arguments_and_missing_files(tmp_path):
         load_dataset("imagenet", root=tmp_path)
     with pytest.raises(ValueError, match="preprocess='zscore'.*'unit', 'standardize'"):
         load_dataset("mnist", root=tmp_path, preprocess="zscore")
+    with pytest.raises(ValueError, match="device='gpu0'"):
+        load_dataset("mnist", root=tmp_path, device="gpu0")
     assert issubclass(DataError, ValueError)
     with pytest.raises(DataError) as err:
         load_dataset("MNIST", root=tmp_path)

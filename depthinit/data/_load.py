@@ -215,7 +215,10 @@ def load_dataset(
     info = dataset_info(name)
     if preprocess not in PREPROCESS:
         raise ValueError(f"preprocess={preprocess!r} is not valid; expected one of {', '.join(map(repr, PREPROCESS))}")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device={device!r} is not a valid torch device ({e}); expected e.g. 'cpu' or 'cuda'") from e
     root = Path(root).expanduser() if root is not None else default_root()
     source = find_source(info.name, root)
     if source is None:
