@@ -19,6 +19,17 @@ from .init import (
 
 __version__ = "0.1.0"
 
+_SUBMODULES = ("analysis", "bench", "data", "init", "models", "plotting", "sweep", "theory", "train")
+
+
+def __getattr__(name: str):
+    """Import subpackages on first use (``depthinit.data``, ``depthinit.train``, ...)."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "DEPTH_FNS", "SCHEDULES", "InitPlan", "LSUVConvergenceWarning", "LayerPlan", "__version__",
     "alphas", "fans", "init_", "plan", "schemes",
