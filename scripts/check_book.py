@@ -23,6 +23,7 @@ is saved to ``<out>/landing.png`` and a JSON report to ``<out>/report.json``.
 
 Usage: python scripts/check_book.py [_build/html] [--out _build/check]
        [--chromium /usr/bin/chromium] [--no-install] [--timeout 60]
+       [--only GLOB ...] [--shots]
 
 Exit status: 0 when every page passes, 1 when any check fails, 2 when the check
 could not run (no built site, no browser).
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import base64
 import fcntl
+import fnmatch
 import functools
 import html.parser
 import http.server
@@ -476,8 +478,17 @@ class Tab:
                 break
         return more
 
-    def screenshot(self, path: Path) -> None:
-        data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
+    def screenshot(self, path: Path, *, full_page: bool = False) -> None:
+        """Save a PNG of the viewport (1280 x 900), or of the whole page's height."""
+        metrics = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+        if full_page:
+            height = self.send("Page.getLayoutMetrics")["cssContentSize"]["height"]
+            self.send("Emulation.setDeviceMetricsOverride", {**metrics, "height": int(min(height, 16000))})
+        try:
+            data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
+        finally:
+            if full_page:
+                self.send("Emulation.setDeviceMetricsOverride", metrics)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(data))
 
@@ -574,6 +585,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", DEFAULT_CHROMIUM))
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install a missing Chromium")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per page")
+    ap.add_argument("--only", metavar="GLOB", action="append",
+                    help="check only pages whose path matches GLOB (repeatable), e.g. 'book/intro*'")
+    ap.add_argument("--shots", action="store_true",
+                    help="also save a full-page screenshot of every checked page under <out>/pages/")
     args = ap.parse_args(argv)
 
     site = Path(args.site).resolve()
@@ -581,14 +596,20 @@ def main(argv: list[str] | None = None) -> int:
     if not (site / "index.html").is_file():
         print(f"[check-book] no built site at {site} (index.html missing); run `make book` first", file=sys.stderr)
         return 2
-    pages = site_pages(site)
     landing = landing_page(site)
+    pages = [p for p in site_pages(site)
+             if not args.only or any(fnmatch.fnmatch(p.as_posix(), g) for g in args.only)]
+    if not pages:
+        print(f"[check-book] no page of {site} matches {args.only}", file=sys.stderr)
+        return 2
     try:
         chromium = ensure_chromium(args.chromium, install=not args.no_install)
     except CheckError as exc:
         print(f"[check-book] {exc}", file=sys.stderr)
         return 2
 
+    if landing in pages:
+        (out / "landing.png").unlink(missing_ok=True)  # never report a stale screenshot
     start = time.monotonic()
     browser = Browser(chromium, timeout=args.timeout)  # started before the server thread exists
     server, base_url = serve(site)
@@ -604,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{result.seconds:.1f} s)", flush=True)
             if page == landing:
                 tab.screenshot(out / "landing.png")
+            if args.shots and redirect_target(site / page) is None:
+                tab.screenshot(out / "pages" / (page.as_posix().replace("/", "__") + ".png"), full_page=True)
     except CheckError as exc:
         print(f"[check-book] the check could not finish: {exc}", file=sys.stderr)
         return 2
@@ -625,10 +648,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     (out / "report.json").write_text(json.dumps(report, indent=2))
     totals = (sum(r.images for r in results), sum(r.math for r in results), sum(r.links for r in results))
+    shot = f"; landing page {landing.as_posix()} -> {out / 'landing.png'}" if landing in pages else ""
     print(f"[check-book] checked {len(results)} pages in {report['seconds']} s: {totals[0]} images, "
-          f"{totals[1]} math elements, {totals[2]} links; landing page {landing.as_posix()} "
-          f"-> {out / 'landing.png'}")
-    if not (out / "landing.png").is_file():
+          f"{totals[1]} math elements, {totals[2]} links{shot}")
+    if landing in pages and not (out / "landing.png").is_file():
         print(f"[check-book] FAILED: no screenshot of the landing page {landing.as_posix()}", file=sys.stderr)
         return 1
     if failed:
