@@ -1,0 +1,122 @@
+"""Training settings: one frozen dataclass, a comment on every default.
+
+Chapter: "Reproducibility" (what every run records) and the experiment chapters
+E1-E5, which override a few of these per profile.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+import torch
+
+Optimizer = Literal["sgd", "adam"]
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train one model (or K models at once).
+
+    The paper states neither optimizer nor learning rate nor epochs; the defaults
+    are the classic setting for plain ReLU networks of its era, chosen here and
+    recorded with every result (chapter "Reproducibility").
+    """
+
+    optimizer: Optimizer = "sgd"  # "sgd" (heavy-ball momentum, torch.optim.SGD semantics) or "adam"
+    lr: float = 0.01  # step size; SGD-momentum 0.01 trains the 54 x 64 ReLU MLP without diverging under He
+    momentum: float = 0.9  # SGD only: heavy-ball coefficient mu in buf <- mu buf + g
+    nesterov: bool = False  # SGD only: Nesterov variant p <- p - lr (g + mu buf)
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam only: decay of the first and second moments
+    eps: float = 1e-8  # Adam only: added to sqrt(v_hat)
+    weight_decay: float = 0.0  # L2 penalty added to the gradient (torch.optim semantics); the paper uses none
+    batch_size: int = 128  # examples per step; the last, smaller batch of an epoch is kept
+    epochs: int = 5  # passes over the training set
+    n_train: int | None = None  # training examples the sweep keeps (a fixed, class-stratified subset); None = all
+    n_test: int | None = None  # test examples the sweep keeps; None = all
+    eval_batch_size: int = 1000  # examples per forward pass when evaluating (no effect on results)
+    eval_init: bool = True  # add an epoch-0 row: train and test loss/accuracy at initialization
+    probe_epochs: tuple[int, ...] = ()  # epochs after which to record per-layer statistics (0 = at init)
+    probe_batch: int = 256  # size of the fixed probe batch (the first training examples)
+    device: str = "cpu"  # torch device the tensors live on ("cpu", "cuda", "cuda:1", "mps")
+    dtype: str = "float32"  # "float32" or "float64" (float64 for exactness checks)
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r} is not valid; expected one of 'sgd', 'adam'")
+        _positive("lr", self.lr)
+        _in_unit("momentum", self.momentum)
+        b1, b2 = _pair("betas", self.betas)
+        _in_unit("betas[0]", b1)
+        _in_unit("betas[1]", b2)
+        _positive("eps", self.eps)
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ValueError(f"weight_decay={self.weight_decay!r} is not valid; expected a finite number >= 0")
+        _int("batch_size", self.batch_size, 1)
+        _int("epochs", self.epochs, 0)
+        _int("eval_batch_size", self.eval_batch_size, 1)
+        _int("probe_batch", self.probe_batch, 1)
+        for name in ("n_train", "n_test"):
+            value = getattr(self, name)
+            if value is not None:
+                _int(name, value, 1)
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
+            raise ValueError("nesterov=True needs optimizer='sgd' and momentum > 0; set nesterov=False")
+        epochs = tuple(self.probe_epochs)
+        for e in epochs:
+            _int("probe_epochs entry", e, 0)
+            if e > self.epochs:
+                raise ValueError(
+                    f"probe_epochs contains {e} but training has only epochs={self.epochs}; "
+                    f"use epochs between 0 and {self.epochs}"
+                )
+        object.__setattr__(self, "probe_epochs", tuple(sorted(set(epochs))))
+        object.__setattr__(self, "betas", (float(b1), float(b2)))
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype={self.dtype!r} is not valid; expected 'float32' or 'float64'")
+        try:
+            torch.device(self.device)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device={self.device!r} is not a torch device; use 'cpu', 'cuda' or 'mps'") from None
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device(self.device)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python view (tuples become lists) for JSON records and run ids."""
+        out = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = list(v) if isinstance(v, tuple) else v
+        return out
+
+
+def _positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name}={value!r} is not valid; expected a finite number > 0")
+
+
+def _in_unit(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < 1):
+        raise ValueError(f"{name}={value!r} is not valid; expected a number in [0, 1)")
+
+
+def _int(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name}={value!r} is not valid; expected an integer >= {minimum}")
+
+
+def _pair(name: str, value: Any) -> tuple[float, float]:
+    try:
+        a, b = value
+        return float(a), float(b)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}={value!r} is not valid; expected two numbers like (0.9, 0.999)") from None

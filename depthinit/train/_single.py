@@ -1,0 +1,172 @@
+"""Train one model: the reference path.
+
+Chapter: "Reproducibility". Plain PyTorch: ``torch.optim.SGD`` or ``Adam``, a
+batch order from ``torch.Generator().manual_seed(seed)`` (see
+:func:`depthinit.train.epoch_order`), the mean cross-entropy of each batch.
+:func:`train_many` must reproduce this trajectory member by member.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..init import discover
+from ._config import TrainConfig
+from ._data import Tensors, data_generator, epoch_order, prepare, steps_per_epoch
+from ._probes import concat, empty_histograms, empty_stats, probe_frames
+from ._result import HISTORY_COLUMNS, RunResult
+
+
+def make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    """The ``torch.optim`` optimizer ``config`` names (no fused or foreach variants)."""
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=config.nesterov,
+                               weight_decay=config.weight_decay, foreach=False)
+    return torch.optim.Adam(params, lr=lr, betas=config.betas, eps=config.eps,
+                            weight_decay=config.weight_decay, foreach=False)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` (in eval mode) on ``(x, y)``."""
+    was = model.training
+    model.eval()
+    loss = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = torch.zeros((), dtype=torch.long, device=x.device)
+    for i in range(0, len(x), batch_size):
+        out = model(x[i:i + batch_size])
+        yb = y[i:i + batch_size]
+        loss += F.cross_entropy(out, yb, reduction="sum").double()
+        correct += (out.argmax(1) == yb).sum()
+    model.train(was)
+    n = max(len(x), 1)
+    return float(loss) / n, float(correct) / n
+
+
+def _weight_layers(model: nn.Module, example: torch.Tensor) -> list[tuple[str, int, nn.Module]]:
+    if hasattr(model, "weight_layers"):
+        return [(name, d, m) for d, (name, m) in enumerate(model.weight_layers(), 1)]
+    layers, _, _ = discover(model, example)
+    return [(l.name, l.depth, l.module) for l in layers]
+
+
+def probe_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-layer weight, gradient and activation statistics of one model on the batch ``(x, y)``
+    (eval mode; the model's state and gradients are left as they were)."""
+    layers = _weight_layers(model, x[:1])
+    was = model.training
+    model.eval()
+    acts: dict[int, torch.Tensor] = {}
+
+    def keep(i: int):
+        def hook(mod: nn.Module, args: Any, out: torch.Tensor) -> None:
+            acts.setdefault(i, out.detach())  # first call only; returns None so the output is unchanged
+
+        return hook
+
+    hooks = [m.register_forward_hook(keep(i)) for i, (_, _, m) in enumerate(layers)]
+    try:
+        loss = F.cross_entropy(model(x), y)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was)
+    weights = [m.weight for _, _, m in layers]
+    grads = torch.autograd.grad(loss, weights, allow_unused=True)
+    grads = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads)]
+    tensors = {
+        "weight": [w.detach()[None] for w in weights],
+        "gradient": [g[None] for g in grads],
+        "activation": [acts[i][None] for i in range(len(layers))],
+    }
+    meta = [(f"{name}.weight", d, type(m).__name__) for name, d, m in layers]
+    return probe_frames(tensors, meta, [0], epoch)
+
+
+def train_one(
+    model: nn.Module,
+    data: Any,
+    config: TrainConfig = TrainConfig(),
+    *,
+    seed: int = 0,
+    lr: float | None = None,
+    progress: bool | None = None,
+    desc: str | None = None,
+) -> RunResult:
+    """Train ``model`` in place on ``data`` with ``config``; return its :class:`RunResult`.
+
+    The batch order comes from ``seed`` alone (:func:`epoch_order`), so two
+    calls with the same initial weights and seed give the same trajectory.
+    ``lr`` overrides ``config.lr``. A non-finite training loss stops the run
+    cleanly with status ``"diverged"`` (the model keeps the weights that
+    produced it). ``progress``: tqdm bar; None shows it only on a terminal.
+    """
+    device, dtype = config.torch_device, config.torch_dtype
+    d: Tensors = prepare(data, device, dtype)
+    model.to(device=device, dtype=dtype)
+    lr = config.lr if lr is None else lr
+    opt = make_optimizer(model.parameters(), config, lr)
+    gen = data_generator(seed)
+    n, bs = len(d.x_train), config.batch_size
+    n_steps = steps_per_epoch(n, bs)
+    xp, yp = d.x_train[: config.probe_batch], d.y_train[: config.probe_batch]
+    rows: list[dict[str, float]] = []
+    probes, hists = [empty_stats()], [empty_histograms()]
+
+    def probe(epoch: int) -> None:
+        if epoch in config.probe_epochs:
+            s, h = probe_model(model, xp, yp, epoch)
+            probes.append(s.drop(columns="member"))
+            hists.append(h.drop(columns="member"))
+
+    if config.eval_init:
+        start = time.perf_counter()
+        tr = evaluate(model, d.x_train, d.y_train, config.eval_batch_size)
+        te = evaluate(model, d.x_test, d.y_test, config.eval_batch_size)
+        rows.append(dict(zip(HISTORY_COLUMNS, (0, *tr, *te, time.perf_counter() - start))))
+    probe(0)
+    status, div_epoch, div_step, step = "ok", None, None, 0
+    bar = tqdm(total=config.epochs * n_steps, desc=desc or "train", disable=None if progress is None else not progress,
+               leave=False)
+    try:
+        for epoch in range(1, config.epochs + 1):
+            start = time.perf_counter()
+            order = epoch_order(gen, n).to(device)
+            model.train()
+            loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+            correct = torch.zeros((), dtype=torch.long, device=device)
+            for s in range(n_steps):
+                step += 1
+                idx = order[s * bs:(s + 1) * bs]
+                x, y = d.x_train[idx], d.y_train[idx]
+                out = model(x)
+                loss = F.cross_entropy(out, y)
+                if not math.isfinite(float(loss.detach())):
+                    status, div_epoch, div_step = "diverged", epoch, step
+                    break
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                loss_sum += loss.detach().double() * len(idx)
+                correct += (out.detach().argmax(1) == y).sum()
+                bar.update(1)
+            if status == "diverged":
+                nan = float("nan")
+                rows.append(dict(zip(HISTORY_COLUMNS, (epoch, nan, nan, nan, nan, time.perf_counter() - start))))
+                break
+            te = evaluate(model, d.x_test, d.y_test, config.eval_batch_size)
+            rows.append(dict(zip(HISTORY_COLUMNS, (epoch, float(loss_sum) / n, float(correct) / n, *te,
+                                                   time.perf_counter() - start))))
+            probe(epoch)
+    finally:
+        bar.close()
+    history = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS)).astype({"epoch": "int64"})
+    return RunResult(history, status, div_epoch, div_step, concat(probes), concat(hists))
