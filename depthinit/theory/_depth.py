@@ -1,0 +1,359 @@
+"""Depth scaling and the depth function, the paper's equations (16)-(47).
+
+Chapters: "Depth scaling: equations (16)-(23)" and "The depth function and its
+hyperparameters: equations (24)-(47)".
+
+Convention (shared with :func:`depthinit.alphas`): layer 1 keeps its base
+variance (α_1 = 1) and the factors of layers 2..L multiply to the network
+variance V. Main results:
+
+* α-scaling: (1/2) n̂_l Var[w_l] = α_l, so Var[w_l] = 2 α_l / n̂_l and
+  Var[Δx_2] = Var[Δx_{L+1}] prod_{l=2}^{L} α_l;
+* constant schedule: α^{L-1} = V, α = V^{1/(L-1)};
+* depth function: α_l = log_k(l) / β; the product fixes only β ln k =
+  G_L / V^{1/(L-1)} (G_L the geometric mean of ln l over l = 2..L), and then
+  α_l = V^{1/(L-1)} ln l / G_L, free of k and β;
+* crossover: α_l < 1 exactly when l < k^β;
+* ∂β/∂k = -β/(k ln k) < 0, ∂β/∂V = -β/((L-1) V) < 0, and β grows with L when V >= 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from sympy import (
+    Eq, Expr, Lambda, Product, StrictLessThan, Symbol, diff, exp, factor, lambdify, log, simplify, solve,
+    together,
+)
+
+from ._backward import backward_recursion
+from .symbols import G, Iff, L, LogBase, V, Var, alpha, alpha_c, beta, c, dx, k, l, n_hat, natural_logs, w
+
+__all__ = [
+    "Derivative", "alpha_closed_form", "alpha_product", "alpha_readings", "alpha_recursion",
+    "alpha_scaling", "alpha_weight_variance", "change_of_base", "constant_product", "constant_schedule",
+    "crossover_condition", "crossover_steps", "depth_function", "depth_network_variance",
+    "depth_network_variance_base_k", "depth_numbers",
+    "depth_solution", "depth_solution_k", "depth_weight_variance", "equal_width_variance",
+    "geometric_mean_log", "he_from_alpha", "hyperparameter_derivatives", "network_variance",
+    "offset_alpha", "solve_k_beta",
+]
+
+#: β ln k, the only combination of the two hyperparameters that V determines.
+lam = Symbol("lambda", positive=True)
+
+
+# --- Section 4.1: the α-scaling, equations (16)-(21) -------------------------------------------
+
+def alpha_scaling() -> Eq:
+    """Equation (16): (1/2) n̂_l Var[w_l] = α_l, the factor of (15) set free per layer."""
+    return Eq(backward_recursion("relu").rhs / Var(dx[l + 1]), alpha[l])
+
+
+def alpha_weight_variance() -> Eq:
+    """Equation (17): Var[w_l] = 2 α_l / n̂_l ((16) solved for the weights)."""
+    (solution,) = solve(alpha_scaling(), Var(w[l]))
+    return Eq(Var(w[l]), solution)
+
+
+def alpha_recursion() -> Eq:
+    """Equation (18): Var[Δx_l] = α_l Var[Δx_{l+1}] ((17) substituted into (13))."""
+    value = backward_recursion("relu").rhs.subs(Var(w[l]), alpha_weight_variance().rhs)
+    return Eq(Var(dx[l]), simplify(value))
+
+
+def alpha_product() -> Eq:
+    """Equation (19): Var[Δx_2] = Var[Δx_{L+1}] prod_{l=2}^{L} α_l."""
+    return Eq(Var(dx[2]), Var(dx[L + 1]) * Product(alpha_recursion().rhs / Var(dx[l + 1]), (l, 2, L)))
+
+
+def network_variance() -> Eq:
+    """The network variance: V = prod_{l=2}^{L} α_l = Var[Δx_2] / Var[Δx_{L+1}]."""
+    return Eq(V, alpha_product().rhs / Var(dx[L + 1]))
+
+
+def he_from_alpha() -> tuple[Eq, Eq]:
+    """Equations (20)-(21): α_l = 1 gives back He: Var[Δx_2] = Var[Δx_{L+1}] and Var[w_l] = 2 / n̂_l."""
+    product = alpha_product()
+    unit = Eq(product.lhs, product.rhs.xreplace({alpha[l]: 1}).doit())
+    return unit, Eq(Var(w[l]), alpha_weight_variance().rhs.subs(alpha[l], 1))
+
+
+# --- Section 4.1.1: the constant schedule, equations (22)-(23) ---------------------------------
+
+def constant_product() -> Eq:
+    """Equation (22): with α_l = α for every l, Var[Δx_2] = α^{L-1} Var[Δx_{L+1}]."""
+    product = alpha_product()
+    return Eq(product.lhs, product.rhs.xreplace({alpha[l]: alpha_c}).doit())
+
+
+def constant_schedule() -> Eq:
+    """Equation (23): α^{L-1} = V solved for α: α = V^{1/(L-1)}."""
+    total = constant_product().rhs / Var(dx[L + 1])
+    (solution,) = solve(Eq(total, V), alpha_c)
+    return Eq(alpha_c, solution)
+
+
+# --- Section 6: the depth function, equations (24)-(34) ----------------------------------------
+
+def depth_function(offset: bool = False) -> Eq:
+    """Equation (24): α_l = f(l) = log_k(l) / β (= ln l / (β ln k)); with ``offset=True``
+    the depth is shifted by c: log_k(l + c) / β (Section 8)."""
+    depth = l + c if offset else l
+    return Eq(alpha[l], LogBase(depth, k) / beta)
+
+
+def change_of_base() -> Eq:
+    """Equation (31): log_k l = ln l / ln k."""
+    return Eq(LogBase(l, k), LogBase(l, k).doit())
+
+
+def depth_weight_variance() -> Eq:
+    """Equations (25)-(26): (24) in (17): Var[w_l] = 2 ln l / (β n̂_l ln k)."""
+    return Eq(Var(w[l]), alpha_weight_variance().rhs.subs(alpha[l], depth_function().rhs))
+
+
+def depth_network_variance() -> Eq:
+    """Equations (27)-(29): V = prod_{l=2}^{L} ln l / (β ln k) = (prod ln l) / (β ln k)^{L-1}."""
+    product = network_variance().rhs.xreplace({alpha[l]: natural_logs(depth_function().rhs)})
+    return Eq(V, product.doit())
+
+
+def depth_network_variance_base_k() -> Eq:
+    """Equation (29): V = β^{-(L-1)} prod_{l=2}^{L} log_k l (β taken out of the product)."""
+    product = network_variance().rhs.xreplace({alpha[l]: depth_function().rhs})
+    return Eq(V, product.doit())
+
+
+def equal_width_variance() -> Eq:
+    """Equation (30): with equal fan-outs n̂_l = n, Var[w_l] = 2 ln l / (β n ln k)."""
+    width = Symbol("n", positive=True)
+    return Eq(Var(w[l]), depth_weight_variance().rhs.subs(n_hat[l], width))
+
+
+def geometric_mean_log() -> Eq:
+    """G_L = (prod_{l=2}^{L} ln l)^{1/(L-1)}, the geometric mean of ln l over l = 2..L."""
+    return Eq(G[L], Product(log(l), (l, 2, L)) ** (1 / (L - 1)))
+
+
+def depth_solution() -> Eq:
+    """Equations (33)-(34): (29) solved for β given k: β = G_L / (V^{1/(L-1)} ln k).
+
+    Only the product β ln k = G_L / V^{1/(L-1)} is fixed by V; the paper takes
+    one of the two "for easy calculation".
+    """
+    product = Product(log(l), (l, 2, L))
+    written = depth_network_variance().rhs.subs(product, G[L] ** (L - 1))
+    (solution,) = solve(Eq(V, written), beta)
+    return Eq(beta, solution)
+
+
+def depth_solution_k(beta_value: Expr | float = 1) -> Eq:
+    """(34) solved for k at a chosen β: k = exp(G_L / (β V^{1/(L-1)})) (β = 1 by default)."""
+    (solution,) = solve(Eq(depth_solution().rhs, beta), k)
+    return Eq(k, solution.subs(beta, beta_value))
+
+
+def alpha_closed_form(offset: bool = False) -> Eq:
+    """α_l once the product is pinned to V: α_l = V^{1/(L-1)} ln l / G_L, free of k and β.
+
+    With ``offset=True`` (α_l ∝ ln(l + c)) the geometric mean is that of
+    ln(l + c) over l = 2..L, written G_L again.
+    """
+    value = natural_logs(depth_function(offset).rhs).subs(beta, depth_solution().rhs)
+    return Eq(alpha[l], simplify(value))
+
+
+def offset_alpha() -> Eq:
+    """α_l = V^{1/(L-1)} ln(l + c) / G_L(c), G_L(c) = (prod_{l=2}^{L} ln(l + c))^{1/(L-1)}."""
+    return alpha_closed_form(offset=True)
+
+
+# --- Sections 7-8: crossover and hyperparameters, equations (35)-(47) --------------------------
+
+def crossover_steps() -> tuple[Iff, Iff]:
+    """The two steps from α_l < 1 to l < k^β (for k > 1, β > 0).
+
+    ln l / (β ln k) < 1 ⇔ ln l < β ln k (multiply by β ln k > 0), and
+    ln l < β ln k ⇔ l < exp(β ln k) = k^β (exp is increasing).
+    """
+    scaled = StrictLessThan(natural_logs(depth_function().rhs) * beta * log(k), beta * log(k))
+    return (
+        Iff(StrictLessThan(depth_function().rhs, 1), scaled),
+        Iff(scaled, StrictLessThan(l, simplify(exp(beta * log(k))))),
+    )
+
+
+def crossover_condition() -> Iff:
+    """The crossover: α_l < 1 exactly when l < k^β; with β = 1, exactly the layers below k."""
+    first, second = crossover_steps()
+    return Iff(StrictLessThan(alpha[l], 1), second.right)
+
+
+@dataclass(frozen=True)
+class Derivative:
+    """How β moves with one hyperparameter: the expression, its sign and the condition."""
+
+    name: str
+    expression: Expr
+    sign: int
+    condition: str
+
+
+def hyperparameter_derivatives() -> dict[str, Derivative]:
+    """Signs of ∂β/∂k, ∂β/∂V and of the change of β with L (Section 8).
+
+    k and V are continuous: the derivatives of (34) are -β/(k ln k) and
+    -β/((L-1) V), negative for k > 1 (SymPy checks the sign with k = 1 + κ,
+    L = m + 1). L is an integer: ln β_{L+1} - ln β_L =
+    (ln ln(L+1) - ln G_L)/L + ln V/(L(L-1)), positive when V >= 1 because
+    ln G_L, the mean of ln ln l over l <= L, is below ln ln(L+1).
+    """
+    solution = depth_solution().rhs
+    kappa, m = Symbol("kappa", positive=True), Symbol("m", integer=True, positive=True)
+    d_k = simplify(diff(solution, k) / solution) * beta
+    d_v = simplify(diff(solution, V) / solution) * beta
+    ok_k = diff(solution, k).subs({k: 1 + kappa, L: m + 1}).is_negative
+    ok_v = diff(solution, V).subs({k: 1 + kappa, L: m + 1}).is_negative
+    if not (ok_k and ok_v):  # pragma: no cover - a SymPy regression, not a user error
+        raise RuntimeError("SymPy could not confirm the signs of dβ/dk and dβ/dV")
+    # Discrete step in L: ln β_L = S_L/(L-1) - ln ln k - ln V/(L-1), S_L = sum_{l<=L} ln ln l.
+    s = Symbol("S_L", real=True)
+    log_beta = Lambda((L, s), s / (L - 1) - log(log(k)) - log(V) / (L - 1))
+    step = factor(together(log_beta(L + 1, s + log(log(L + 1))) - log_beta(L, s)))
+    return {
+        "k": Derivative("∂β/∂k", d_k, -1, "k > 1"),
+        "V": Derivative("∂β/∂V", d_v, -1, "L >= 2"),
+        "L": Derivative("ln β_{L+1} − ln β_L", step, +1, "V >= 1 (S_L = (L−1) ln G_L)"),
+    }
+
+
+# --- Numbers --------------------------------------------------------------------------------------
+
+def _check(L_value: int, V_value: float) -> tuple[int, float]:
+    if isinstance(L_value, bool) or not isinstance(L_value, (int, np.integer)) or L_value < 2:
+        raise ValueError(f"L={L_value!r} is not valid; expected an integer number of weight layers >= 2")
+    if not (isinstance(V_value, (int, float, np.floating)) and math.isfinite(V_value) and V_value > 0):
+        raise ValueError(f"V={V_value!r} is not valid; expected a finite network variance > 0")
+    return int(L_value), float(V_value)
+
+
+@lru_cache(maxsize=1)
+def _alpha_fn() -> Callable:
+    """α_l(l, V, L, G_L) lambdified from :func:`alpha_closed_form` (built once)."""
+    return lambdify((l, V, L, G[L]), alpha_closed_form().rhs, "numpy")
+
+
+def solve_k_beta(L_value: int, V_value: float, *, k_value: float | None = None,
+                 beta_value: float | None = None, offset: float = 0.0) -> tuple[float, float]:
+    """``(k, β)`` of the log depth function for L layers and network variance V.
+
+    Give exactly one of ``k_value`` (> 1) or ``beta_value`` (> 0); the other
+    follows from β ln k = G_L / V^{1/(L-1)} (equation (34)). With ``offset`` c
+    the geometric mean is that of ln(l + c).
+
+    >>> k_, b_ = solve_k_beta(54, 22.0, beta_value=1.0)
+    >>> round(k_, 2), b_
+    (16.27, 1.0)
+    """
+    L_value, V_value = _check(L_value, V_value)
+    if (k_value is None) == (beta_value is None):
+        raise ValueError("give exactly one of k_value or beta_value; the other is determined by (L, V)")
+    lam_value = depth_numbers(L_value, V_value, offset=offset)["beta_ln_k"]
+    if beta_value is not None:
+        if not beta_value > 0:
+            raise ValueError(f"beta_value={beta_value!r} is not valid; expected a number > 0")
+        return math.exp(lam_value / beta_value), float(beta_value)
+    if not k_value > 1:
+        raise ValueError(f"k_value={k_value!r} is not valid; the base of the logarithm must be > 1 (k = 1 divides by ln 1 = 0)")
+    return float(k_value), lam_value / math.log(k_value)
+
+
+def depth_numbers(L_value: int, V_value: float, *, offset: float = 0.0, beta_value: float = 1.0) -> dict:
+    """The numbers of the log depth function for given (L, V), evaluated from the SymPy results.
+
+    Keys: ``G_L`` (geometric mean of ln(l + c), l = 2..L), ``root`` (V^{1/(L-1)}),
+    ``beta_ln_k`` (β ln k), ``k`` (at ``beta_value``), ``alphas`` (α_1..α_L with
+    α_1 = 1), ``n_below`` and ``share_below`` (layers 2..L with α_l < 1, and their
+    share of L - 1), ``first_at_or_above`` (the first l >= 2 with α_l >= 1).
+    """
+    L_value, V_value = _check(L_value, V_value)
+    if not (math.isfinite(offset) and offset >= 0):
+        raise ValueError(f"offset={offset!r} is not valid; expected a finite number >= 0")
+    depths = np.arange(2, L_value + 1, dtype=np.float64)
+    g = float(np.exp(np.mean(np.log(np.log(depths + offset)))))
+    root = V_value ** (1.0 / (L_value - 1))
+    # The closed form α_l = V^{1/(L-1)} ln l / G_L, shifted by c (ln(l + c)).
+    a = np.ones(L_value)
+    a[1:] = _alpha_fn()(depths + offset, V_value, L_value, g)
+    below = a[1:] < 1.0
+    at_or_above = np.flatnonzero(~below)
+    return {
+        "L": L_value, "V": V_value, "offset": float(offset), "G_L": g, "root": root,
+        "beta_ln_k": g / root, "beta": float(beta_value), "k": math.exp(g / root / beta_value),
+        "alphas": a, "n_below": int(below.sum()), "share_below": float(below.mean()),
+        "first_at_or_above": int(at_or_above[0] + 2) if at_or_above.size else None,
+    }
+
+
+def alpha_readings(L_value: int = 54, V_value: float = 22.0, *, target_share: float = 1 / 3) -> pd.DataFrame:
+    """Share of layers 2..L below one under each reading of the depth function.
+
+    Rows: the log reading with offsets c = 0, 2, 10 (c in the argument, ln(l + c));
+    the offset in the base (log_{k+c} l: absorbed, identical to c = 0); the
+    offset added outside (c + log_k l with β = 1 and c = 1, where k then matters);
+    the output layer not counted (L - 1 layers) or an extra one counted (L + 1);
+    and three other monotone shapes (power l^{1/2}, linear l, geometric 1.05^l).
+    Columns: ``reading``, ``n_below``, ``share_below``, ``alpha_2``, ``alpha_L``
+    and ``gap`` (share minus ``target_share``, the paper's 33 percent).
+    """
+    from ..init import alphas
+
+    L_value, V_value = _check(L_value, V_value)
+    rows = []
+
+    def add(reading: str, a: np.ndarray) -> None:
+        factors = a[1:]
+        rows.append({
+            "reading": reading, "layers": len(factors), "n_below": int((factors < 1).sum()),
+            "share_below": float((factors < 1).mean()), "alpha_2": float(factors[0]), "alpha_L": float(factors[-1]),
+        })
+
+    for offset in (0.0, 2.0, 10.0):
+        add(f"log: ln(l + c), c = {offset:g}", alphas(L_value, schedule="increasing", network_variance=V_value, offset=offset))
+    add("log: base k + c (absorbed)", alphas(L_value, schedule="increasing", network_variance=V_value))
+    # c + log_k l with β = 1: α_l ∝ c ln k + ln l; k from the fixed product (solved by bisection).
+    add("log: c + log_k l, c = 1, β = 1", _additive_offset_alphas(L_value, V_value, 1.0))
+    add(f"log: output layer not counted (L = {L_value - 1})",
+        alphas(L_value - 1, schedule="increasing", network_variance=V_value))
+    add(f"log: one more layer counted (L = {L_value + 1})",
+        alphas(L_value + 1, schedule="increasing", network_variance=V_value))
+    add("power: l^(1/2)", alphas(L_value, schedule="increasing", network_variance=V_value, depth_fn="power", shape=0.5))
+    add("linear: l", alphas(L_value, schedule="increasing", network_variance=V_value, depth_fn="linear"))
+    add("geometric: 1.05^l", alphas(L_value, schedule="increasing", network_variance=V_value, depth_fn="geometric"))
+    frame = pd.DataFrame(rows)
+    frame["gap"] = frame["share_below"] - target_share
+    return frame
+
+
+def _additive_offset_alphas(L_value: int, V_value: float, offset: float) -> np.ndarray:
+    """α_l = (c + log_k l) / β with β = 1 and k chosen so that prod_{l=2}^{L} α_l = V."""
+    depths = np.arange(2, L_value + 1, dtype=np.float64)
+
+    def log_product(log_k: float) -> float:
+        return float(np.sum(np.log(offset + np.log(depths) / log_k)))
+
+    target = math.log(V_value)
+    lo, hi = 1e-6, 1e6  # the product decreases as ln k grows
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if log_product(mid) > target else (lo, mid)
+    a = np.ones(L_value)
+    a[1:] = offset + np.log(depths) / math.sqrt(lo * hi)
+    return a
+
