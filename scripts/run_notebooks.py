@@ -33,6 +33,18 @@ def toc_notebooks() -> list[str]:
     return sorted(names, key=lambda n: RUN_LAST.index(n) + 1 if n in RUN_LAST else 0)
 
 
+def _hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected-parameters cell remove-cell, so the page does not show it."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(nb, path)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default", choices=["smoke", "default", "paper"])
@@ -58,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             progress_bar=False,
         )
         seconds = time.perf_counter() - start
+        _hide_injected_parameters(OUT / f"{name}.ipynb")
         timings[name] = {"seconds": round(seconds, 2), "profile": args.profile}
         timings_path.write_text(json.dumps(timings, indent=2))
         print(f"[book] {name}: {seconds:.1f} s", flush=True)

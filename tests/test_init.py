@@ -454,3 +454,10 @@ def test_no_warnings_on_import_or_plain_use(gen):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         depthinit.init_(MLP(10, 2, depth=3, width=4), "depth", generator=gen)
+
+
+def test_lsuv_degenerate_batch_says_so(gen):
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+    with pytest.warns(LSUVConvergenceWarning, match="degenerate"):
+        plan = depthinit.init_(model, "lsuv", example_input=torch.zeros(16, 8), generator=gen)
+    assert not plan.converged

@@ -93,7 +93,15 @@ def lsuv_(
                 w.div_(math.sqrt(var))
             iterations += 1
             var = _output_variance(model, layer.module, example_input)
-        if not converged:
+        if not converged and (not math.isfinite(var) or var <= 0):
+            warnings.warn(
+                f"LSUV: layer {layer.name!r} (depth {layer.depth}) has output variance {var:.4g} on the "
+                "example batch, so it cannot be rescaled; the batch is degenerate (constant or all zeros) "
+                "for this layer: pass a representative batch of real data",
+                LSUVConvergenceWarning,
+                stacklevel=3,
+            )
+        elif not converged:
             warnings.warn(
                 f"LSUV: layer {layer.name!r} (depth {layer.depth}) has output variance {var:.4g} after "
                 f"{iterations} rescalings, not within tol={tol} of 1; raise max_iter or tol, or give a "
