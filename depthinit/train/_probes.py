@@ -10,8 +10,10 @@ For each weight layer l (depth 1..L) and each member, on a fixed probe batch
 * ``gradient``: the entries of dL/dW_l, L the member's mean cross-entropy on the batch;
 * ``activation``: the layer's output before the nonlinearity, z_l = W_l h_{l-1} + b_l.
 
-Statistics: count, mean, std (population), min, max, the quantiles
-``QUANTILES`` (from at most 2^16 evenly strided values per layer and member)
+Statistics (over at most ``MAX_VALUES`` = 2^18 values per layer and member,
+evenly strided over the flattened tensor when it holds more, as a CNN's
+activations do; ``n`` is the count used): count, mean, std (population), min,
+max, the quantiles ``QUANTILES`` (from at most 2^16 evenly strided values)
 and the count of non-finite values; histogram counts over the fixed edges
 ``HIST_EDGES`` (symmetric and logarithmic, 4 bins per decade from 1e-6 to 1e4,
 so every layer, scheme and epoch shares one set of bins; bin 0 is below
@@ -35,6 +37,8 @@ STAT_COLUMNS: tuple[str, ...] = ("n", "mean", "std", "min", "max") + tuple(f"q{i
     "nonfinite",
 )
 _MAX_QUANTILE_VALUES = 1 << 16
+#: Most values per layer and member that the statistics read (an evenly strided subsample beyond).
+MAX_VALUES = 1 << 18
 
 
 def bin_bounds() -> tuple[np.ndarray, np.ndarray]:
@@ -46,13 +50,17 @@ def bin_bounds() -> tuple[np.ndarray, np.ndarray]:
 
 @torch.no_grad()
 def member_stats(values: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Statistics and histogram counts of each row of ``values`` ``[K, n]``.
+    """Statistics and histogram counts of each row of ``values`` ``[K, ...]`` (flattened
+    per member; subsampled to ``MAX_VALUES`` evenly strided values when longer).
 
     Returns ``stats`` ``[K, len(STAT_COLUMNS)]`` (float64) and ``counts``
     ``[K, len(HIST_EDGES) + 1]`` (int64). Non-finite entries are counted and left
     out of every other statistic.
     """
-    v = values.detach().reshape(values.shape[0], -1).to(torch.float64)
+    v = values.detach().reshape(values.shape[0], -1)
+    if v.shape[1] > MAX_VALUES:
+        v = v[:, :: -(-v.shape[1] // MAX_VALUES)]
+    v = v.to(torch.float64)
     K, n = v.shape
     finite = torch.isfinite(v)
     nf = (~finite).sum(1)
@@ -65,15 +73,11 @@ def member_stats(values: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     vmax = torch.where(finite, v, -torch.inf).amax(1)
     stride = max(1, -(-n // _MAX_QUANTILE_VALUES))
     sub = v[:, ::stride]
-    subf = torch.isfinite(sub)
-    if bool(subf.all()):
-        qs = torch.quantile(sub, torch.tensor(QUANTILES, dtype=v.dtype, device=v.device), dim=1).T
-    else:
-        qs = torch.stack([
-            torch.quantile(row[ok], torch.tensor(QUANTILES, dtype=v.dtype, device=v.device))
-            if bool(ok.any()) else torch.full((len(QUANTILES),), float("nan"), dtype=v.dtype, device=v.device)
-            for row, ok in zip(sub, subf)
-        ])
+    qt = torch.tensor(QUANTILES, dtype=v.dtype, device=v.device)
+    if bool(torch.isfinite(sub).all()):
+        qs = torch.quantile(sub, qt, dim=1).T
+    else:  # leave non-finite values out (all-NaN rows give NaN)
+        qs = torch.nanquantile(torch.where(torch.isfinite(sub), sub, torch.nan), qt, dim=1).T
     stats = torch.cat(
         [cnt[:, None].to(v.dtype), mean[:, None], var.sqrt()[:, None], vmin[:, None], vmax[:, None], qs,
          nf[:, None].to(v.dtype)], 1

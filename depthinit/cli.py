@@ -1,0 +1,191 @@
+"""The ``depthinit`` command: a thin layer over the library.
+
+Chapter: "Reproducibility". Subcommands:
+
+* ``depthinit plan``: the per-layer table of a scheme on the MLP or CNN;
+* ``depthinit sweep EXPERIMENT --profile P --device auto --out DIR [--data-root R]``;
+* ``depthinit report DIR``: a summary of a sweep folder;
+* ``depthinit list``: the shipped experiments and their profiles;
+* ``depthinit bench``: the benchmark (:mod:`depthinit.bench`).
+
+Errors in the input (an unknown experiment, a missing data file, a folder that
+holds other results) print one message that says what to do, and exit with
+status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def _value(text: str) -> Any:
+    """Parse an option value: int, float, true/false/none, else the string."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low == "none":
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _options(pairs: Sequence[str]) -> dict[str, Any]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--option {pair!r} is not KEY=VALUE; write e.g. --option network_variance=5")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = _value(v.strip())
+    return out
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    import pandas as pd
+    import torch
+
+    import depthinit
+    from depthinit.models import CNN, MLP
+
+    shape = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}[args.input]
+    if args.model == "mlp":
+        model = MLP(int(torch.tensor(shape).prod()), 10, depth=args.depth or 54, width=args.width)
+    else:
+        model = CNN(shape[0], 10, depth=args.depth or 10, channels=args.channels, pool_every=args.pool_every)
+    options = _options(args.option)
+    for name in ("base", "distribution", "schedule", "network_variance", "depth_fn"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    example = torch.rand((args.example_batch, *shape), generator=torch.Generator().manual_seed(args.seed))
+    p = depthinit.plan(model, args.scheme, example_input=example, **options)
+    frame = p.to_frame()
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        print(f"{args.scheme} on {args.model.upper()} ({p.L} weight layers), options {p.options}")
+        print(frame.to_string(index=False, float_format=lambda x: f"{x:.6g}"))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from depthinit import sweep
+
+    sweep.run(args.experiment, profile=args.profile, out=args.out, device=args.device, data_root=args.data_root,
+              cache_dir=args.cache_dir, max_members=args.max_members, strategy=args.strategy,
+              progress=False if args.no_progress else None)
+    print(sweep.report(args.out))
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from depthinit import sweep
+
+    print(sweep.report(args.out))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from depthinit import sweep
+
+    for name, spec in sweep.EXPERIMENTS.items():
+        print(f"{name}: {spec.description}")
+        for profile in spec.profiles:
+            e = spec.resolve(profile)
+            t = e.train
+            print(f"  {profile:8} {len(e.runs())} runs; n_train {t.n_train or 'all'}, n_test {t.n_test or 'all'}, "
+                  f"{t.epochs} epochs, seeds {list(e.seeds)}, {t.optimizer} lr {t.lr}")
+    return 0
+
+
+def _cmd_bench(argv: list[str]) -> int:
+    if importlib.util.find_spec("depthinit.bench") is None:
+        print("depthinit bench: the benchmark module depthinit/bench.py is not installed in this checkout",
+              file=sys.stderr)
+        return 2
+    from depthinit import bench
+
+    return int(bench.main(argv) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="depthinit",
+        description="Depth-aware initialization (arXiv 2509.05018): plans, sweeps, reports.",
+    )
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("plan", help="print a scheme's per-layer table for the MLP or CNN",
+                       description="Print what a scheme does to each weight layer (std, alpha, fans).")
+    p.add_argument("--scheme", default="depth", help="he, glorot, lecun, orthogonal, random_walk, lsuv, depth "
+                   "(default depth)")
+    p.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="default mlp")
+    p.add_argument("--input", choices=("cifar10", "mnist"), default="cifar10", help="input shape (default cifar10)")
+    p.add_argument("--depth", type=int, default=None, help="weight layers of the MLP (54) or convolutions of the CNN (10)")
+    p.add_argument("--width", type=int, default=64, help="MLP width (default 64)")
+    p.add_argument("--channels", type=int, default=16, help="CNN channels (default 16)")
+    p.add_argument("--pool-every", type=int, default=None, help="CNN: max-pool after every N convolutions")
+    p.add_argument("--base", default=None, help="depth scheme: he or glorot")
+    p.add_argument("--distribution", default=None, help="normal or uniform")
+    p.add_argument("--schedule", default=None, help="depth scheme: unit, constant, increasing, decreasing")
+    p.add_argument("--network-variance", type=float, default=None, help="depth scheme: V (default 22)")
+    p.add_argument("--depth-fn", default=None, help="depth scheme: log, power, linear, geometric")
+    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other scheme option, e.g. -o offset=2 -o mode=fan_out")
+    p.add_argument("--example-batch", type=int, default=256, help="random inputs for LSUV and layer order")
+    p.add_argument("--seed", type=int, default=0, help="seed of the example batch")
+    p.set_defaults(func=_cmd_plan)
+
+    s = sub.add_parser("sweep", help="run (or finish) an experiment's sweep",
+                       description="Train an experiment's grid of initializations; resumable.")
+    s.add_argument("experiment", help="fcnn-cifar10, fcnn-mnist or cnn-cifar10 (see `depthinit list`)")
+    s.add_argument("--profile", default="default", help="smoke, default or paper (default: default)")
+    s.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    s.add_argument("--out", required=True, help="output folder (results.csv, provenance.json, ...)")
+    s.add_argument("--data-root", default=None, help="folder with the data files (default $DEPTHINIT_DATA)")
+    s.add_argument("--cache-dir", default=None, help="decoded-data cache (default $DEPTHINIT_CACHE)")
+    s.add_argument("--max-members", type=int, default=None, help="most runs trained together in one stack")
+    s.add_argument("--strategy", default="auto", choices=("auto", "bmm", "grouped", "loop"),
+                   help="how a stack runs (default auto)")
+    s.add_argument("--no-progress", action="store_true", help="no progress bars")
+    s.set_defaults(func=_cmd_sweep)
+
+    r = sub.add_parser("report", help="summarise a sweep folder", description="Summarise a sweep folder.")
+    r.add_argument("out", help="the sweep's output folder")
+    r.set_defaults(func=_cmd_report)
+
+    li = sub.add_parser("list", help="list the shipped experiments and profiles",
+                        description="List the shipped experiments and their profiles.")
+    li.set_defaults(func=_cmd_list)
+
+    b = sub.add_parser("bench", help="benchmark the vectorised trainer (see `depthinit bench --help`)",
+                       add_help=False, description="Benchmark; options are those of depthinit.bench.")
+    b.set_defaults(func=None)
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``depthinit`` console script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "bench":
+        return _cmd_bench(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:  # SweepError, DataError and bad options are ValueErrors with a message
+        print(f"depthinit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"depthinit {args.command}: interrupted; finished runs are saved, run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

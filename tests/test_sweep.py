@@ -1,0 +1,327 @@
+"""Sweeps: specs, run ids, the resumable runner, its folder guard, kill-and-restart, shipped smoke profiles."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import depthinit.sweep as sw
+from depthinit.train import Tensors, TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_data(seed: int = 3) -> Tensors:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(160, 1, 6, 6, generator=g)
+    y = (x.mean(dim=(1, 2, 3)) * 40).long() % 4  # a learnable rule
+    return Tensors(x[:120], y[:120], x[120:], y[120:])
+
+
+def tiny_spec(name: str = "tiny", **kw) -> sw.Experiment:
+    base = dict(
+        name=name,
+        dataset="mnist",
+        model=sw.ModelConfig("mlp", depth=4, width=8),
+        train=TrainConfig(lr=0.05, epochs=2, batch_size=32, probe_epochs=(0, 2), probe_batch=16),
+        inits=(sw.init("he"), sw.init("depth", schedule="increasing", network_variance=5.0), sw.init("lsuv")),
+        seeds=(0, 1),
+    )
+    base.update(kw)
+    return sw.Experiment(**base)
+
+
+# -- specs ----------------------------------------------------------------------------------
+def test_paper_grid_is_the_papers_comparison():
+    grid = sw.paper_grid()
+    labels = [i.label for i in grid]
+    assert len(grid) == 19 and len(set(labels)) == 19
+    assert {"he-normal-increasing", "glorot-uniform-decreasing", "he-uniform-unit", "orthogonal",
+            "random_walk-normal", "lsuv"} <= set(labels)
+    cols = pd.DataFrame([i.columns() for i in grid])
+    depth = cols[cols["scheme"] == "depth"]
+    assert set(zip(depth["base"], depth["distribution"], depth["schedule"])) == {
+        (b, d, s) for b in ("he", "glorot") for d in ("normal", "uniform")
+        for s in ("unit", "constant", "increasing", "decreasing")
+    }
+    assert depth.loc[depth["schedule"] != "unit", "network_variance"].eq(22.0).all()
+    assert depth.loc[depth["schedule"] == "unit", "network_variance"].isna().all()
+
+
+def test_shipped_experiments_and_profiles():
+    assert sw.experiments() == ["fcnn-cifar10", "fcnn-mnist", "cnn-cifar10"]
+    for name in sw.experiments():
+        spec = sw.get_experiment(name)
+        assert set(spec.profiles) == {"smoke", "default", "paper"}
+        smoke, default, paper = (spec.resolve(p) for p in ("smoke", "default", "paper"))
+        assert len(smoke.seeds) == 1 and smoke.train.epochs == 1
+        assert paper.train.n_train is None and paper.train.epochs >= 30 and len(paper.seeds) >= 5
+        assert len(default.runs("default")) == 19 * len(default.seeds)
+    for name in ("fcnn-cifar10", "fcnn-mnist"):
+        d = sw.get_experiment(name).resolve("default")
+        assert len(d.seeds) >= 3 and (d.model.depth, d.model.width) == (54, 64)
+
+
+def test_variants_and_overrides_need_no_code():
+    spec = tiny_spec(
+        inits=sw.depth_grid(base=("he",), distribution=("normal",), schedule=("increasing",),
+                            network_variance=(1, 2, 5, 22, 100), depth_fn=("log", "power")),
+        variants=(sw.Variant("L=4"), sw.Variant("L=6", {"model.depth": 6}),
+                  sw.Variant("std", {"preprocess": "standardize", "train.lr": 0.01})),
+    )
+    runs = spec.runs("default")
+    assert len(runs) == 3 * 10 * 2
+    assert {r.model.depth for r in runs} == {4, 6}
+    assert {(r.variant, r.preprocess, r.train.lr) for r in runs} >= {("std", "standardize", 0.01)}
+    labels = {r.init.label for r in runs}
+    assert "he-normal-increasing-V100-power" in labels and "he-normal-increasing" in labels
+    # dotted overrides are checked as a whole and rejected clearly
+    assert sw.override(spec, {"train.epochs": 1, "train.probe_epochs": (0,)}).train.epochs == 1
+    with pytest.raises(sw.SweepError, match="no field 'epoch'"):
+        sw.override(spec, {"train.epoch": 1})
+    with pytest.raises(sw.SweepError, match="probe_epochs"):
+        sw.override(spec, {"train.epochs": 1})
+
+
+def test_spec_errors_name_what_to_do():
+    with pytest.raises(sw.SweepError, match="not known; shipped experiments: fcnn-cifar10"):
+        sw.get_experiment("fcnn-imagenet")
+    with pytest.raises(sw.SweepError, match="profile 'fast' is not defined.*'smoke', 'default', 'paper'"):
+        sw.get_experiment("fcnn-mnist").resolve("fast")
+    with pytest.raises(sw.SweepError, match="dataset"):
+        tiny_spec(dataset="svhn")
+    with pytest.raises(sw.SweepError, match="duplicate init labels"):
+        tiny_spec(inits=(sw.init("he"), sw.init("he")))
+    with pytest.raises(ValueError, match="schedule"):
+        sw.init("depth", schedule="sideways")
+    with pytest.raises(sw.SweepError, match="seeds"):
+        tiny_spec(seeds=(0, 0))
+
+
+def test_run_ids_are_stable_hashes_of_the_configuration():
+    runs = tiny_spec().runs("default")
+    again = tiny_spec().runs("smoke")  # the profile name is a label; the settings are what count
+    assert [r.run_id for r in runs] == [r.run_id for r in again]
+    assert len({r.run_id for r in runs}) == len(runs)
+    ids = {r.run_id for r in tiny_spec(train=TrainConfig(lr=0.05, epochs=3, batch_size=32)).runs()}
+    assert not ids & {r.run_id for r in runs}
+    moved = [r.run_id for r in tiny_spec(train=TrainConfig(lr=0.05, epochs=2, batch_size=32, probe_epochs=(0, 2),
+                                                            probe_batch=16, device="cuda")).runs()]
+    assert moved == [r.run_id for r in runs]  # where it runs is not part of the run
+    assert all(len(i) == 16 and int(i, 16) >= 0 for i in moved)
+
+
+def test_stacks_group_by_seed_and_cap():
+    runs = tiny_spec(variants=(sw.Variant("a"), sw.Variant("b", {"model.width": 4}))).runs()
+    groups = sw.stacks(runs, 4)
+    assert sum(map(len, groups)) == len(runs) and all(len(g) <= 4 for g in groups)
+    for g in groups:
+        assert len({r.stack_key() for r in g}) == 1
+        assert [r.seed for r in g] == sorted(r.seed for r in g)
+
+
+# -- the runner ------------------------------------------------------------------------------
+def test_run_writes_tidy_results_and_skips_finished_runs(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    df = sw.run(tiny_spec(), profile="default", out=out, device="cpu", data=tiny_data(), max_members=4,
+                progress=False)
+    required = ["run_id", "experiment", "dataset", "model", "scheme", "base", "distribution", "schedule",
+                "network_variance", "depth_fn", "seed", "epoch", "train_loss", "train_acc", "test_loss",
+                "test_acc", "status", "wall_s"]
+    assert set(required) <= set(df.columns)
+    assert len(df) == 6 * 3 and not df.duplicated(["run_id", "epoch"]).any()
+    assert df.groupby("run_id")["epoch"].apply(list).map(lambda e: e == [0, 1, 2]).all()
+    assert set(df["status"]) == {"ok"}
+    assert (df["n_train"] == 120).all() and (df["experiment"] == "tiny").all()
+    loaded = sw.load(out)
+
+    def by_run(f):
+        return f.sort_values(["run_id", "epoch"]).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(by_run(loaded.results), by_run(df))
+    assert [r.run_id for r in tiny_spec().runs()] == list(dict.fromkeys(df["run_id"]))  # spec order
+    assert len(loaded.runs) == 6 and set(loaded.runs["stack_size"]) == {4, 2}
+    assert loaded.runs.loc[loaded.runs["init"] == "lsuv", "lsuv_converged"].notna().all()
+    assert len(loaded.plans) == 6 * 4 and set(loaded.plans["depth"]) == {1, 2, 3, 4}
+    assert len(loaded.probes) == 6 * 2 * 4 * 3
+    assert set(loaded.probes["kind"]) == {"weight", "gradient", "activation"}
+    assert loaded.histograms.groupby(["run_id", "epoch", "layer", "kind"])["count"].sum().sum() == \
+        loaded.probes["n"].sum()
+    prov = json.loads((out / "provenance.json").read_text())
+    assert prov["experiment"] == "tiny" and prov["profile"] == "default" and prov["status"] == "complete"
+    assert prov["runs_done"] == prov["runs_total"] == 6
+    assert {"torch", "numpy"} <= set(prov["packages"]) and prov["device"]["type"] == "cpu"
+    assert "commit" in prov["code"] and prov["data"][0]["source"] == "in-memory tensors"
+    assert not (out / ".lock").exists()
+
+    # a restart trains nothing and returns the same table
+    import depthinit.sweep._runner as runner
+
+    def boom(*a, **k):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr(runner, "train_many", boom)
+    again = sw.run(tiny_spec(), profile="default", out=out, device="cpu", data=tiny_data(), progress=False)
+    pd.testing.assert_frame_equal(again, df)
+    # one new seed trains only the new runs
+    monkeypatch.undo()
+    more = sw.run(tiny_spec(seeds=(0, 1, 2)), profile="default", out=out, device="cpu", data=tiny_data(),
+                  progress=False)
+    assert more["run_id"].nunique() == 9
+    pd.testing.assert_frame_equal(more[more["seed"] < 2].reset_index(drop=True), df)
+
+
+def test_results_do_not_depend_on_how_runs_are_stacked(tmp_path):
+    a = sw.run(tiny_spec(), out=tmp_path / "a", device="cpu", data=tiny_data(), max_members=6, progress=False)
+    b = sw.run(tiny_spec(), out=tmp_path / "b", device="cpu", data=tiny_data(), max_members=1, progress=False)
+    cols = ["train_loss", "train_acc", "test_loss", "test_acc"]
+    assert (a["run_id"] == b["run_id"]).all()
+    np.testing.assert_allclose(a[cols].to_numpy(), b[cols].to_numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_diverged_run_is_a_result(tmp_path):
+    spec = tiny_spec(inits=(sw.init("he"),), variants=(sw.Variant("ok"), sw.Variant("hot", {"train.lr": 1e20})),
+                     seeds=(0,))
+    df = sw.run(spec, out=tmp_path / "o", device="cpu", data=tiny_data(), progress=False)
+    hot = df[df["variant"] == "hot"]
+    assert (hot["status"] == "diverged").all() and hot["train_loss"].iloc[-1] != hot["train_loss"].iloc[-1]
+    assert (df[df["variant"] == "ok"]["status"] == "ok").all()
+    runs = sw.load(tmp_path / "o").runs
+    assert runs.set_index("variant").loc["hot", "diverged_step"] >= 1
+    s = sw.summary(df)
+    assert s.set_index("variant").loc["hot", "diverged"] == 1
+
+
+def test_folder_of_another_experiment_is_refused_untouched(tmp_path):
+    out = tmp_path / "out"
+    sw.run(tiny_spec(seeds=(0,)), out=out, device="cpu", data=tiny_data(), progress=False)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(sw.SweepError, match="holds results of experiment 'tiny'.*another --out"):
+        sw.run(tiny_spec("other", seeds=(0,)), out=out, device="cpu", data=tiny_data(), progress=False)
+    with pytest.raises(sw.SweepError, match="profile 'default', not 'smoke'"):
+        sw.run(tiny_spec(seeds=(0,)), profile="smoke", out=out, device="cpu", data=tiny_data(), progress=False)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_live_lock_refuses_a_second_writer(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        import socket
+
+        (out / ".lock").write_text(f"{proc.pid} {socket.gethostname()}")
+        with pytest.raises(sw.SweepError, match="another sweep"):
+            sw.run(tiny_spec(seeds=(0,)), out=out, device="cpu", data=tiny_data(), progress=False)
+    finally:
+        proc.kill()
+        proc.wait()
+    # the holder is gone: its stale lock is taken over
+    df = sw.run(tiny_spec(seeds=(0,)), out=out, device="cpu", data=tiny_data(), progress=False)
+    assert df["run_id"].nunique() == 3
+
+
+_KILL_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {tests!r})
+    from test_sweep import tiny_data, tiny_spec
+    import depthinit.sweep as sw
+    spec = tiny_spec(seeds=tuple(range(8)))
+    sw.run(spec, out={out!r}, device="cpu", data=tiny_data(), max_members=1, progress=False)
+    """
+)
+
+
+def test_sigkill_mid_sweep_then_restart_finishes_every_run_once(tmp_path):
+    out = tmp_path / "out"
+    script = _KILL_SCRIPT.format(tests=str(ROOT / "tests"), out=str(out))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env, cwd=ROOT)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            res = out / "results.csv"
+            if res.exists() and pd.read_csv(res)["run_id"].nunique() >= 3:
+                break
+            if proc.poll() is not None:
+                pytest.fail("the sweep ended before it could be killed")
+            time.sleep(0.05)
+        else:
+            pytest.fail("the sweep wrote no results in 90 s")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    partial = pd.read_csv(out / "results.csv")
+    n_before = partial["run_id"].nunique()
+    assert 3 <= n_before < 24
+    assert (out / ".lock").exists()  # the killed process could not clean up
+    spec = tiny_spec(seeds=tuple(range(8)))
+    df = sw.run(spec, out=out, device="cpu", data=tiny_data(), max_members=1, progress=False)
+    expected = {r.run_id for r in spec.runs()}
+    assert set(df["run_id"]) == expected and len(expected) == 24
+    assert not df.duplicated(["run_id", "epoch"]).any() and len(df) == 24 * 3
+    loaded = sw.load(out)
+    assert len(loaded.runs) == 24 and loaded.runs["run_id"].is_unique
+    assert not loaded.probes.duplicated(["run_id", "epoch", "layer", "kind"]).any()
+    # finished runs were kept as they were
+    kept = df[df["run_id"].isin(set(partial["run_id"]))].sort_values(["run_id", "epoch"]).reset_index(drop=True)
+    partial = partial.sort_values(["run_id", "epoch"]).reset_index(drop=True)
+    np.testing.assert_array_equal(kept["test_loss"].to_numpy(), partial["test_loss"].to_numpy())
+    parts = list((out / "probes").glob("part-*.csv"))
+    assert len(parts) == 24
+
+
+def test_report_summarises(tmp_path):
+    out = tmp_path / "out"
+    df = sw.run(tiny_spec(), out=out, device="cpu", data=tiny_data(), progress=False)
+    text = sw.report(out)
+    assert "experiment 'tiny', profile 'default': 6 of 6 runs done (complete)" in text
+    assert "lsuv" in text and "he-normal" in text
+    s = sw.summary(df)
+    assert len(s) == 3 and (s["seeds"] == 2).all()
+    last = df[df["epoch"] == 2].groupby("init")["test_acc"].mean()
+    np.testing.assert_allclose(s.set_index("init")["final_test_acc"].sort_index(), last.sort_index())
+
+
+def test_resolve_device(monkeypatch):
+    assert sw.resolve_device("cpu").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert sw.resolve_device("auto").type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None:
+        monkeypatch.setattr(mps, "is_available", lambda: True)
+        assert sw.resolve_device("auto").type == "mps"
+        monkeypatch.setattr(mps, "is_available", lambda: False)
+    assert sw.resolve_device("auto").type == "cpu"
+    with pytest.raises(sw.SweepError, match="CUDA is not available"):
+        sw.resolve_device("cuda")
+    with pytest.raises(sw.SweepError, match="not valid"):
+        sw.resolve_device("tpu-3")
+
+
+# -- the shipped experiments on the real data -------------------------------------------------
+@pytest.mark.parametrize("name", ["fcnn-mnist", "fcnn-cifar10", "cnn-cifar10"])
+def test_smoke_profile_of_each_shipped_experiment(name, data_root, tmp_path):
+    start = time.perf_counter()
+    df = sw.run(name, profile="smoke", out=tmp_path / name, device="cpu", data_root=str(data_root),
+                progress=False)
+    seconds = time.perf_counter() - start
+    assert df["run_id"].nunique() == 19 and set(df["epoch"]) == {0, 1}
+    assert df["train_loss"].iloc[0] > 0
+    prov = json.loads((tmp_path / name / "provenance.json").read_text())
+    assert prov["data"][0]["sha256"], "the data's digests are recorded"
+    assert seconds < 120, f"smoke profile of {name} took {seconds:.0f} s"
