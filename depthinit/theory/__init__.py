@@ -84,7 +84,7 @@ from ._forward import (
 )
 from ._predict import MEASURED_COLUMNS, PREDICTED_COLUMNS, measure_variances, predict, sample_variances
 from ._printing import latex
-from ._tails import log_variance_profile, median_to_mean, squared_norm_relative_variance
+from ._tails import log_variance_profile, lognormal_spread, median_to_mean, squared_norm_relative_variance
 
 __all__ = [
     "ACTIVATIONS", "ASSUMPTIONS", "CONFIDENCES", "EXACT_ACTIVATIONS", "MEASURED_COLUMNS", "PREDICTED_COLUMNS",
@@ -98,7 +98,7 @@ __all__ = [
     "forward_derivation", "forward_product", "forward_recursion", "geometric_mean_log", "gradient_mean",
     "gradient_of_input", "gradient_of_output", "he_backward_condition", "he_backward_variance",
     "he_forward_condition", "he_forward_variance", "he_from_alpha", "hyperparameter_derivatives",
-    "input_gradient_variance", "latex", "log_variance_profile", "mean_derivative_expression",
+    "input_gradient_variance", "latex", "log_variance_profile", "lognormal_spread", "mean_derivative_expression",
     "measure_variances", "median_to_mean", "network_variance", "neuron_output", "offset_alpha",
     "output_gradient_mean", "output_gradient_variance", "predict", "product_variance",
     "quadrature_factors", "record_markdown", "relu_half_argument", "relu_half_for_symmetric",

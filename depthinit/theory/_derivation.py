@@ -78,6 +78,18 @@ class Derivation:
         )
 
 
+    def to_markdown(self) -> str:
+        """The steps as a MyST table with inline math (render with ``markdown_format: myst``)."""
+        from ._printing import latex
+
+        lines = ["| paper | step | why | assumptions |", "|---|---|---|---|"]
+        for s in self.steps:
+            number = f"({s.paper})" if s.paper else ""
+            assumptions = ", ".join(f"`{a}`" for a in s.assumptions)
+            lines.append(f"| {number} | ${latex(s.equation)}$ | {s.reason} | {assumptions} |")
+        return "\n".join(lines)
+
+
 def unroll(step: Callable[[int, Expr], Expr], first: Expr, start: int, stop: int) -> Expr:
     """Apply a one-layer recursion ``value_l = step(l, value_{l-1})`` for l = start..stop.
 

@@ -5,8 +5,9 @@ and its hyperparameters" closes with the list by confidence.
 
 The extracted paper kept the numbers (1)-(47) and the words around them but lost
 every formula and inline symbol. Each :class:`Equation` record holds the SymPy
-object this book reads there, a confidence, the sentence it rests on (lost
-symbols shown as ⟨·⟩) and the other readings the text allows. Confidence:
+object this book reads there, a confidence, the sentence it rests on (a lost
+symbol shown as ⟨·⟩, or as ⟨this book's reading⟩ where the reading matters)
+and the other readings the text allows. Confidence:
 
 * ``"high"``: the words and He et al. (2015), which the paper follows step by
   step, leave one expression;
@@ -246,8 +247,9 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
                   Alternative(Eq(alpha[l], beta * LogBase(l, k)), "β multiplying instead of dividing"),
                   Alternative(Eq(Var(w[l]), LogBase(l, k) / beta),
                               "f scales the weight variance directly, which would explain the equal-width "
-                              "assumption before (30); then k ≈ e^{30} at β = 1, against 'k higher than those "
-                              "layer depths'"))),
+                              "assumption before (30); but then β ln k = n G_L / (2 V^{1/(L-1)}), so at β = 1 "
+                              "k ≈ e^89 for the 54 × 64 network and V = 22, against 'k should be higher than "
+                              "all those layer depths'"))),
     25: (lambda: Eq(alpha_scaling_lhs(), dp.depth_function().rhs), "medium", "6",
          "By putting value of ⟨α_l⟩ in equation 15.",
          "First of five aligned lines (25)-(29): (15) with its 1 replaced by f(l).",
@@ -419,20 +421,25 @@ def equation_frame(numbers: list[int] | range | None = None) -> pd.DataFrame:
 
 
 def record_markdown(number: int) -> str:
-    """MyST markdown describing one record: confidence, the paper's words, why, and the
-    alternatives with their math inline (for a cell rendered with markdown_format myst)."""
+    """MyST markdown for one record: an admonition titled with the number and confidence,
+    holding the paper's words, the reading and the alternatives with their math (paste with
+    ``{glue:md}`` and ``:format: myst``, or render a cell with ``markdown_format: myst``)."""
     e = equations()[_check_number(number)]
     lines = [
-        f"**({e.number})** · confidence **{e.confidence}** · Section {e.section} · from `{e.derived_by}`",
+        f":::{{admonition}} ({e.number}) · confidence: {e.confidence}",
+        f":class: {_ADMONITION_CLASS[e.confidence]}",
         "",
-        f"> {e.sentence}",
+        f"**The paper (Section {e.section}):** “{e.sentence}”",
         "",
-        f"*Reading:* {e.why}",
+        f"**Reading:** {e.why}",
     ]
     if e.alternatives:
-        lines += ["", "*Other readings:*", ""]
+        lines += ["", "**Other readings:**", ""]
         for a in e.alternatives:
             math = f"${latex(a.expression)}$ — " if a.expression is not None else ""
             lines.append(f"- {math}{a.reading}")
+    lines += ["", f"Built by `{e.derived_by}`.", ":::"]
     return "\n".join(lines)
 
+
+_ADMONITION_CLASS = {"high": "tip", "medium": "note", "low": "warning"}

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 from sympy import Expr, Rational, Symbol, simplify
 
-__all__ = ["log_variance_profile", "median_to_mean", "squared_norm_relative_variance"]
+__all__ = ["log_variance_profile", "lognormal_spread", "median_to_mean", "squared_norm_relative_variance"]
 
 _EXACT_P = {"relu": Rational(1, 2), "linear": 1}
 
@@ -65,3 +65,35 @@ def median_to_mean(log_variance: float | np.ndarray) -> float | np.ndarray:
         raise ValueError(f"log_variance={log_variance!r} is not valid; a variance is >= 0")
     out = np.exp(-s2 / 2.0)
     return float(out) if out.ndim == 0 else out
+
+
+def lognormal_spread(plan, *, activation: str = "relu") -> "pd.DataFrame":
+    """Per-layer log-variance s^2 of one network's measured variances, and the implied
+    median-to-mean factors exp(-s^2 / 2), for an :class:`~depthinit.InitPlan`.
+
+    Leading-order approximations, checked against simulation in the chapter:
+
+    * forward, Var[y_l]: the ReLU chains of layers 1..l-1 each add
+      (3 - p)/(p N_m), N_m = fan-out of layer m (5/64 at width 64), as for one
+      input (the examples of a batch become alike with depth, so the batch does
+      not average this out);
+    * backward, Var[Δx_l]: each layer above l adds 2 / n_m, n_m = its fan-in: with
+      an independent random output gradient per example, the ReLU masks' share of
+      the fluctuation averages out over the batch and the projection's chi-square
+      part remains.
+
+    Columns: ``depth``, ``forward_log_variance``, ``backward_log_variance``,
+    ``forward_median_factor``, ``backward_median_factor``.
+    """
+    import pandas as pd
+
+    frame = plan.to_frame()
+    fan_in, fan_out = frame["fan_in"].to_numpy(float), frame["fan_out"].to_numpy(float)
+    forward = np.concatenate([[0.0], log_variance_profile(fan_out[:-1], activation)]) if len(frame) > 1 else np.zeros(1)
+    linear = float(squared_norm_relative_variance("linear").subs(Symbol("N", positive=True), 1))
+    backward = np.concatenate([np.cumsum((linear / fan_in[1:])[::-1])[::-1], [0.0]])
+    return pd.DataFrame({
+        "depth": frame["depth"].to_numpy(),
+        "forward_log_variance": forward, "backward_log_variance": backward,
+        "forward_median_factor": median_to_mean(forward), "backward_median_factor": median_to_mean(backward),
+    })
