@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import pandas as pd
-from sympy import Basic, Derivative, Eq, IndexedBase, Product, Symbol, log, powdenest, powsimp, simplify
+from sympy import Basic, Eq, IndexedBase, Product, Symbol, log, powdenest, powsimp, simplify
 
 from . import _backward as bw
 from . import _depth as dp
@@ -64,7 +64,6 @@ class Equation:
 
 
 # --- symbols used only by the registry's alternatives -------------------------------------------
-_eps = Symbol(r"\varepsilon")
 _b = IndexedBase("b", real=True)
 _W_nc = IndexedBase("W", commutative=False)
 _x_nc = IndexedBase("x", commutative=False)
@@ -127,7 +126,7 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
         "input to the neuron. In a neural network (CNN/FCNN) neuron output of any layer is given as (as of now "
         "ignore the bias term):",
         "The three lost symbols are defined just before: one unit's output, its n_l input connections and its "
-        "input; He et al.'s equation (1) without the bias.",
+        "input; He et al.'s layer equation with the bias dropped.",
         lambda: (Alternative(Eq(y[l], _W_nc[l] * _x_nc[l]), "He's matrix form y_l = W_l x_l"),
                  Alternative(Eq(y[l], W[l] * x[l] + _b[l]), "with the bias the sentence says to ignore"))),
     2: (fw.variance_of_sum, "high", "3.2",
@@ -142,18 +141,18 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
                              "Glorot's form with Var[x_l]: equal only if x_l has zero mean, which ReLU outputs do not"),)),
     4: (fw.forward_recursion, "high", "3.2",
         "⟨E[x_l^2] = Var[y_{l-1}] / 2⟩, when ⟨f⟩ is ReLU.",
-        "First line of the aligned pair (4)-(5): He's equation (8).",
+        "First line of the aligned pair (4)-(5): He's ReLU step, (3) with E[x_l^2] = Var[y_{l-1}]/2.",
         lambda: (Alternative(Eq(Symbol("E[x_l^2]"), Var(y[l - 1]) / 2),
                              "the pair may open with the ReLU identity itself"),)),
     5: (fw.forward_product, "high", "3.2",
         "⟨·⟩, expression will define the variance of the ⟨·⟩, with respect to ⟨·⟩.",
-        "The product of (4) over layers relates the last layer to the first, He's equation (9). Starting the "
+        "The product of (4) over layers relates the last layer to the first, as in He. Starting the "
         "product at l = 2 (not 1) is He's choice and fits 'with respect to' the first layer (medium on that detail).",
         lambda: (Alternative(Eq(Var(y[L]), Var(x[1]) * Product(n[l] * Var(w[l]) / 2, (l, 1, L))),
                              "product from l = 1, relative to the input"),)),
     6: (fw.he_forward_condition, "high", "3.2",
         "Make this expression as ⟨1⟩.",
-        "He's sufficient condition (10): every factor of (5) equals one.",
+        "He's sufficient condition: every factor of (5) equals one.",
         lambda: (Alternative(fw.he_forward_variance(), "the same condition solved for the weights"),)),
     7: (bw.gradient_of_input, "medium", "3.3",
         "The gradient of a neural network is calculated using:",
@@ -161,11 +160,12 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
         "Δy_l = f'(y_l) Δx_{l+1}, the zero means and Var[Δy_l] = Var[Δx_{l+1}]/2. Which line holds which is "
         "not recoverable.",
         lambda: (Alternative(Eq(dx[l], W_hat[l] * _dy_nc[l]), "He's matrix form Δx_l = Ŵ_l Δy_l"),
-                 Alternative(Eq(dx[l], Derivative(_eps, x[l])), "the block may open with the definitions ∂ε/∂x_l"))),
+                 Alternative(Eq(dx[l], Symbol(r"\frac{\partial \varepsilon}{\partial x_l}")),
+                             "the block may open with the definitions ∂ε/∂x_l"))),
     8: (bw.gradient_of_output, "medium", "3.3",
         "The gradient of a neural network is calculated using:",
         "The chain rule through the activation; needed by (13), which brings in the ReLU factor.",
-        lambda: (Alternative(Eq(dy[l], Derivative(_eps, y[l])), "a definition line Δy_l = ∂ε/∂y_l"),
+        lambda: (Alternative(Eq(dy[l], Symbol(r"\frac{\partial \varepsilon}{\partial y_l}")), "a definition line Δy_l = ∂ε/∂y_l"),
                  Alternative(Eq(n_hat[l], _kernel**2 * _channels), "He's fan-out n̂_l = k² d"))),
     9: (bw.gradient_mean, "low", "3.3",
         "The gradient of a neural network is calculated using:",
@@ -186,18 +186,18 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
          lambda: ()),
     13: (bw.backward_recursion, "high", "3.3",
          "If activation is RElu, then expression becomes,",
-         "First line of the aligned pair (13)-(14): (12) with Var[Δy_l] = Var[Δx_{l+1}]/2 (He's (13)).",
+         "First line of the aligned pair (13)-(14): (12) with Var[Δy_l] = Var[Δx_{l+1}]/2, as in He.",
          lambda: ()),
     14: (bw.backward_product, "high", "3.3",
          "If activation is RElu, then expression becomes,",
-         "Second line: (13) over layers 2..L (He's (14)); Section 4.1 builds on its factors.",
+         "Second line: (13) over layers 2..L, as in He; Section 4.1 builds on its factors.",
          lambda: (Alternative(Eq(Var(dx[1]), Var(dx[L + 1]) * Product(n_hat[l] * Var(w[l]) / 2, (l, 1, L))),
                               "product from l = 1"),)),
     15: (bw.he_backward_condition, "high", "3.3",
          "As per equation 15, assume that, ⟨·⟩, i.e, variance of weight of each layer depends on the ⟨·⟩, "
          "which changes with ⟨l⟩.",
          "Stands alone after (14); Section 4.1 then replaces its 1 by a layer-dependent factor, so it holds "
-         "Var[w_l]: He's backward condition (15).",
+         "Var[w_l]: He's backward condition.",
          lambda: (Alternative(bw.he_backward_variance(), "the same condition solved for the weights"),)),
     16: (dp.alpha_scaling, "medium", "4.1",
          "As per equation 15, assume that, ⟨·⟩, i.e, variance of weight of each layer depends on the ⟨·⟩, which "
@@ -366,7 +366,7 @@ def _build() -> tuple[Equation, ...]:
         records.append(Equation(
             number=number, expression=builder(), confidence=confidence, section=section,
             sentence=sentence, why=why, alternatives=alternatives(),
-            derived_by=name if name != "<lambda>" else "depthinit.theory (composed)",
+            derived_by=name if not name.startswith(("<", "_")) else "depthinit.theory (composed)",
         ))
     return tuple(records)
 
