@@ -44,10 +44,6 @@ __all__ = [
     "offset_alpha", "solve_k_beta",
 ]
 
-#: β ln k, the only combination of the two hyperparameters that V determines.
-lam = Symbol("lambda", positive=True)
-
-
 # --- Section 4.1: the α-scaling, equations (16)-(21) -------------------------------------------
 
 def alpha_scaling() -> Eq:

@@ -16,7 +16,7 @@ He's initialization makes every factor one: (1/2) n_l Var[w_l] = 1.
 
 from __future__ import annotations
 
-from sympy import Eq, Expr, Product, Rational, Sum, expand, solve
+from sympy import Eq, Expr, Product, Sum, expand, solve
 
 from ._activations import activation_factor_expressions
 from ._derivation import Derivation, Step
