@@ -115,7 +115,7 @@ def data_provenance(
     Each record: ``dataset``, ``kind`` (the reader: idx, cifar-binary, image-folder),
     ``description`` (which copy it is), ``file`` (its path relative to the data root when inside it), ``bytes``,
     ``sha256`` and ``verified``: True when the digest matches the known value
-    (:data:`depthinit.data.KNOWN_DIGESTS`), False when it does not, None when the
+    (``depthinit.data.KNOWN_DIGESTS``), False when it does not, None when the
     file name has no known digest. A data set that is not there gives one record
     with ``file`` None and ``kind`` "missing". An unpacked image folder gives one record
     whose ``sha256`` is :func:`depthinit.data.tree_digest` over its files.

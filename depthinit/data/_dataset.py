@@ -60,7 +60,7 @@ class Dataset:
 
     @property
     def sizes(self) -> dict[str, int]:
-        """{"train": N_train, "test": N_test} of this (possibly subset) data set."""
+        """The number of examples in each split, as a dict with keys ``"train"`` and ``"test"``."""
         return {"train": len(self.y_train), "test": len(self.y_test)}
 
     def subset(self, n_train: int | None = None, n_test: int | None = None, *, seed: int = 0) -> Dataset:

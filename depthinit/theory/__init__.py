@@ -4,7 +4,7 @@ Chapters: "Notation and assumptions", "The forward pass", "The backward pass",
 "Depth scaling", "The depth function and its hyperparameters" and "Signal
 propagation at initialization".
 
-* shared symbols with assumptions (:mod:`depthinit.theory.symbols`) and a
+* shared symbols with assumptions (``depthinit.theory.symbols``) and a
   LaTeX printer (:func:`latex`);
 * derivations returning SymPy expressions: forward (1)-(6), backward (7)-(15),
   α-scaling (16)-(21), constant schedule (22)-(23), depth function (24)-(47);

@@ -92,7 +92,7 @@ def predict(
     activation after it). ``input_second_moment`` is E[x_1^2], the mean over the
     input features of their second moments (not the variance: inputs need not be
     zero-mean); ``output_grad_variance`` is Var[Δy_L]. Columns: see
-    :data:`PREDICTED_COLUMNS`; ``forward_gain`` is Var[y_l] / Var[y_{l-1}] and
+    ``PREDICTED_COLUMNS``; ``forward_gain`` is Var[y_l] / Var[y_{l-1}] and
     ``backward_gain`` Var[Δx_l] / Var[Δx_{l+1}] (NaN where undefined).
 
     >>> import torch, depthinit
@@ -143,7 +143,7 @@ def measure_variances(
 
     The backward pass starts from a random output gradient Δy_L ~ N(0,
     ``output_grad_variance``) drawn with ``generator`` (the loss plays no part).
-    Layers are found in forward-execution order. Columns (:data:`MEASURED_COLUMNS`),
+    Layers are found in forward-execution order. Columns (``MEASURED_COLUMNS``),
     all means over the batch and every unit (the theory's Var of a zero-mean
     quantity is its mean square):
 
