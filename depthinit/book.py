@@ -1,0 +1,505 @@
+"""What the experiment chapters share: where each chapter's sweep lives, loading it
+(the live run and a stored paper-scale run), and the tables and figures they show.
+
+Chapters: "E1: the 54-layer MLP on CIFAR-10" to "E5: sensitivity" and "The
+verdicts"; the landing page reads the verdict table through
+:func:`load_book_results` and :func:`depthinit.analysis.verdict_table`.
+
+Folders (relative to the repository root ``root``):
+
+* ``book/_executed/runs/<experiment>-<profile>/``: the sweep a chapter runs when
+  the book is executed (ignored by git; the runner is resumable, so executing a
+  chapter again reuses its finished runs);
+* ``results/<experiment>-paper/``: a paper-profile sweep produced elsewhere
+  (for example on a GPU with ``depthinit sweep fcnn-cifar10 --profile paper
+  --device cuda --out results/fcnn-cifar10-paper``) and committed with its
+  provenance; the chapters show it beside the live run when it exists.
+
+Estimates follow :mod:`depthinit.analysis`: a diverged run counts at chance
+accuracy from the epoch it diverged, and an interval is a Student-t interval
+over seeds (95 % by default).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from . import analysis
+from .sweep import Experiment, Results, get_experiment
+from .sweep import load as load_sweep
+from .sweep import run as run_sweep
+from .sweep.paper_variants import PAPER_VARIANTS
+
+#: Chapter key -> experiment name. The keys are those of :func:`depthinit.analysis.paper_claims`.
+BOOK_EXPERIMENTS: Mapping[str, str] = {
+    "E1": "fcnn-cifar10", "E2": "fcnn-mnist", "E3": "cnn-cifar10", "E4": "he-uniform-stall", "E5": "sensitivity",
+}
+#: Where the chapters write their sweeps, relative to the repository root.
+RUNS_FOLDER = Path("book") / "_executed" / "runs"
+#: Where committed paper-profile sweeps live, relative to the repository root.
+PAPER_FOLDER = Path("results")
+#: Where ``scripts/run_notebooks.py`` records each chapter's wall time.
+TIMINGS_FILE = Path("book") / "_executed" / "timings.json"
+#: The executed notebook of each chapter key.
+CHAPTER_NOTEBOOKS: Mapping[str, str] = {
+    "E1": "e1_cifar10_mlp", "E2": "e2_mnist_mlp", "E3": "e3_cifar10_cnn", "E4": "e4_uniform_he_stall",
+    "E5": "e5_sensitivity", "verdicts": "verdicts",
+}
+_PROFILES = ("smoke", "default", "paper")
+
+
+# -- experiments and folders ------------------------------------------------------------
+def experiment_name(key: str) -> str:
+    """The experiment name of a chapter key (``"E1"`` -> ``"fcnn-cifar10"``); names pass through."""
+    if key in BOOK_EXPERIMENTS:
+        return BOOK_EXPERIMENTS[key]
+    if key in BOOK_EXPERIMENTS.values():
+        return key
+    raise ValueError(
+        f"experiment {key!r} is not a chapter of the book; expected one of {', '.join(BOOK_EXPERIMENTS)} "
+        f"or {', '.join(BOOK_EXPERIMENTS.values())}"
+    )
+
+
+def experiment_spec(key: str) -> Experiment:
+    """The spec behind a chapter key or experiment name (E4 and E5 come from
+    :mod:`depthinit.sweep.paper_variants`)."""
+    name = experiment_name(key)
+    return PAPER_VARIANTS[name] if name in PAPER_VARIANTS else get_experiment(name)
+
+
+def _profile(profile: str) -> str:
+    if profile not in _PROFILES:
+        raise ValueError(f"profile={profile!r} is not valid; expected one of {', '.join(map(repr, _PROFILES))}")
+    return profile
+
+
+def runs_dir(key: str, profile: str, *, root: str | os.PathLike = ".") -> Path:
+    """``root/book/_executed/runs/<experiment>-<profile>``: where a chapter keeps its sweep."""
+    return Path(root) / RUNS_FOLDER / f"{experiment_name(key)}-{_profile(profile)}"
+
+
+def paper_dir(key: str, *, root: str | os.PathLike = ".") -> Path:
+    """``root/results/<experiment>-paper``: where a committed paper-profile sweep lives."""
+    return Path(root) / PAPER_FOLDER / f"{experiment_name(key)}-paper"
+
+
+def load_folder(folder: str | os.PathLike, *, probes: bool = True) -> Results:
+    """:func:`depthinit.sweep.load`, with the probe tables re-read so that every run id is a string.
+
+    A run id is 16 hex digits; one such as ``"505e919181943700"`` looks like a
+    number to pandas' type inference, which then reads it as ``inf`` in a large
+    part file and drops that run's rows. Reading ``run_id`` as text keeps them.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        r = load_sweep(folder, probes=False)
+    if probes and not r.results.empty:
+        done = r.finished
+        for name, keys in (("probes", ["run_id", "epoch", "layer", "kind"]),
+                           ("histograms", ["run_id", "epoch", "layer", "kind", "bin"])):
+            parts = sorted((Path(folder) / name).glob("part-*.csv"))
+            frames = [pd.read_csv(p, dtype={"run_id": str}) for p in parts]
+            frames = [f[f["run_id"].isin(done)] for f in frames if "run_id" in f]
+            frames = [f for f in frames if len(f)]
+            if frames:
+                t = pd.concat(frames, ignore_index=True).drop_duplicates(keys, keep="first")
+                setattr(r, name, t.reset_index(drop=True))
+    return r
+
+
+def run_chapter(key: str, profile: str, *, root: str | os.PathLike = ".", **options: Any) -> Results:
+    """Run (or finish) a chapter's sweep into :func:`runs_dir` and load it with its probes.
+
+    ``options`` go to :func:`depthinit.sweep.run` (``device``, ``data_root``,
+    ``max_members``...); progress bars are off unless ``progress=True``.
+    """
+    out = runs_dir(key, profile, root=root)
+    options.setdefault("progress", False)
+    run_sweep(experiment_spec(key), profile=profile, out=out, **options)
+    return load_folder(out)
+
+
+def _finished(folder: Path) -> bool:
+    return (folder / "results.csv").is_file()
+
+
+def load_book_results(profile: str = "default", *, root: str | os.PathLike = ".") -> dict[str, pd.DataFrame]:
+    """Every chapter's results table that this build has, keyed ``"E1"``..``"E5"``.
+
+    Reads ``book/_executed/runs/<experiment>-<profile>/results.csv`` for each
+    chapter; chapters that have not run (or have no finished run) are left out.
+    Pass the dict to :func:`depthinit.analysis.verdict_table` with
+    :func:`depthinit.analysis.paper_claims` (every claim reads ``"E1"``).
+    """
+    _profile(profile)
+    out = {}
+    for key in BOOK_EXPERIMENTS:
+        folder = runs_dir(key, profile, root=root)
+        if _finished(folder):
+            r = load_folder(folder, probes=False)
+            if not r.results.empty:
+                out[key] = r.results
+    return out
+
+
+def load_paper_results(key: str, *, root: str | os.PathLike = ".") -> Results | None:
+    """The committed paper-profile sweep of a chapter, or None when ``results/<experiment>-paper/``
+    has no results table. A folder that holds another experiment raises ValueError."""
+    folder = paper_dir(key, root=root)
+    if not _finished(folder):
+        return None
+    r = load_folder(folder)
+    name = experiment_name(key)
+    found = r.provenance.get("experiment") or (str(r.results["experiment"].iloc[0]) if len(r.results) else name)
+    if found != name:
+        raise ValueError(f"{folder} holds results of experiment {found!r}, not {name!r}; move it to "
+                         f"{PAPER_FOLDER / (found + '-paper')}")
+    return r
+
+
+# -- provenance -----------------------------------------------------------------------------
+def source_note(r: Results) -> str:
+    """One line naming what produced a sweep: experiment, profile, runs, data subset and epochs,
+    seeds, device, data source with its sha256 prefix, and the code commit."""
+    p = r.provenance
+    res = r.results
+    if res.empty:
+        return f"{r.out}: no finished runs"
+    exp = p.get("experiment") or str(res["experiment"].iloc[0])
+    profile = p.get("profile") or str(res["profile"].iloc[0])
+    dev = p.get("device", {})
+    device = f"{dev.get('type', '?')} ({dev.get('name', '?')})" if dev else "device not recorded"
+    n_train, n_test = int(res["n_train"].iloc[0]), int(res["n_test"].iloc[0])
+    epochs = int(res["epochs"].max())
+    seeds = int(res["seed"].nunique())
+    data = []
+    for d in p.get("data", []):
+        sha = d.get("sha256") or {}
+        digest = ", ".join(f"sha256 {str(v)[:12]}" for v in sha.values()) if isinstance(sha, dict) else str(sha)
+        data.append(f"{d.get('source', d.get('name'))} ({digest})" if digest else str(d.get("source")))
+    data_text = "; ".join(dict.fromkeys(data)) or "data source not recorded"
+    code = p.get("code", {})
+    commit = (code.get("commit") or "")[:10]
+    code_text = f", code {commit}{' (dirty)' if code.get('dirty') else ''}" if commit else ""
+    return (f"experiment {exp}, profile {profile}: {res['run_id'].nunique()} runs, {n_train} training and "
+            f"{n_test} test images, {epochs} epochs, {seeds} seed{'s' if seeds != 1 else ''}; "
+            f"device {device}; data {data_text}{code_text}")
+
+
+# -- labels ---------------------------------------------------------------------------------
+_NAMES = {"he": "He", "glorot": "Glorot", "lecun": "LeCun", "orthogonal": "Orthogonal",
+          "random_walk": "Random walk", "lsuv": "LSUV"}
+
+
+def init_label(row: Mapping[str, Any]) -> str:
+    """A readable label for one initialization from its result columns:
+    ``"He normal"``, ``"He uniform, increasing"``, ``"He normal, constant, V=5"``,
+    ``"He normal, increasing, power"``, ``"LSUV"``."""
+    scheme = row.get("scheme")
+    if scheme == "depth" and row.get("schedule") == "unit":
+        scheme = row.get("base")
+    if scheme != "depth":
+        head = _NAMES.get(str(scheme), str(scheme))
+        dist = row.get("distribution")
+        return f"{head} {dist}" if scheme in ("he", "glorot", "lecun") and isinstance(dist, str) else head
+    parts = [f"{_NAMES.get(str(row.get('base')), row.get('base'))} {row.get('distribution')}", str(row.get("schedule"))]
+    v = row.get("network_variance")
+    if v is not None and not (isinstance(v, float) and math.isnan(v)) and float(v) != 22.0:
+        parts.append(f"V={float(v):g}")
+    fn = row.get("depth_fn")
+    if isinstance(fn, str) and fn != "log":
+        parts.append(fn)
+    c = row.get("offset")
+    if c is not None and not (isinstance(c, float) and math.isnan(c)) and float(c) != 0.0:
+        parts.append(f"c={float(c):g}")
+    return ", ".join(parts)
+
+
+def init_labels(results: pd.DataFrame) -> dict[str, str]:
+    """``init`` column value -> :func:`init_label`, in the order the inits first appear."""
+    cols = [c for c in ("init", "scheme", "base", "distribution", "schedule", "network_variance", "depth_fn",
+                        "offset") if c in results.columns]
+    first = results[cols].drop_duplicates("init")
+    return {str(r["init"]): init_label(r) for r in first.to_dict("records")}
+
+
+def scheme_group(row: Mapping[str, Any]) -> str:
+    """``"He"``, ``"Glorot"`` or ``"references"``: the panel an initialization is drawn in."""
+    scheme = row.get("scheme")
+    base = row.get("base") if scheme == "depth" else scheme
+    return {"he": "He", "glorot": "Glorot"}.get(str(base), "references")
+
+
+# -- tables ---------------------------------------------------------------------------------
+def final_accuracy(results: pd.DataFrame, *, by: Sequence[str] = ("variant", "init"), chance: float = 0.1,
+                   level: float = 0.95) -> pd.DataFrame:
+    """Final test accuracy per group with its t interval over seeds.
+
+    One row per group of ``by`` (columns kept where present): ``label``
+    (:func:`init_label`), ``seeds``, ``diverged`` (runs whose loss became
+    non-finite; they count at ``chance``), ``test_acc`` (mean over seeds),
+    ``low`` and ``high`` (the interval; NaN with one seed), ``train_loss``
+    (mean over runs that did not diverge), sorted by ``test_acc`` descending.
+    """
+    final = analysis.final_rows(results, chance=chance)
+    keys = [k for k in by if k in final.columns]
+    labels = init_labels(results) if "init" in results.columns else {}
+    rows = []
+    for key, g in final.groupby(keys, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        est = analysis.t_interval(g.groupby("seed")["test_acc"].mean().to_numpy(), level=level)
+        diverged = int(g["status"].eq("diverged").sum()) if "status" in g else 0
+        row = dict(zip(keys, key))
+        if "init" in row:
+            row["label"] = labels.get(str(row["init"]), str(row["init"]))
+        rows.append({**row, "seeds": int(g["seed"].nunique()), "diverged": diverged, "test_acc": est.mean,
+                     "low": est.low, "high": est.high,
+                     "train_loss": float(g["train_loss"].mean()) if "train_loss" in g else math.nan})
+    return pd.DataFrame(rows).sort_values("test_acc", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def accuracy_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`final_accuracy` as a table to show: accuracy and interval in percent, one text column."""
+    out = table.copy()
+    def ci(r: pd.Series) -> str:
+        if not math.isfinite(r["low"]):
+            return f"{100 * r['test_acc']:.1f}"
+        return f"{100 * r['test_acc']:.1f} [{100 * r['low']:.1f}, {100 * r['high']:.1f}]"
+    out["test accuracy % [95 % CI]"] = out.apply(ci, axis=1)
+    out["final train loss"] = out["train_loss"].round(3)
+    keep = [c for c in ("variant", "label") if c in out.columns]
+    keep += ["seeds", "diverged", "test accuracy % [95 % CI]", "final train loss"]
+    out = out[keep].rename(columns={"label": "initialization"})
+    out.index = pd.RangeIndex(1, len(out) + 1, name="rank")
+    return out
+
+
+# -- curves ---------------------------------------------------------------------------------
+def curve_frame(results: pd.DataFrame, *, by: Sequence[str] = ("init",), measure: str = "test_acc",
+                chance: float = 0.1, level: float = 0.95) -> pd.DataFrame:
+    """Mean and t interval over seeds of ``measure`` at every epoch, per group of ``by``.
+
+    A diverged run's accuracies (``test_acc``, ``train_acc``) are ``chance``
+    from the epoch it diverged to the last epoch of the sweep, like
+    :func:`depthinit.analysis.final_rows`; its losses are left out from that epoch.
+    Columns: ``by``, ``epoch``, ``mean``, ``low``, ``high``, ``n``.
+    """
+    if results.empty:
+        raise ValueError("the results table is empty; run the sweep first")
+    if measure not in results.columns:
+        raise ValueError(f"measure={measure!r} is not a column of the results; use one of test_acc, train_acc, "
+                         "test_loss, train_loss")
+    keys = list(by)
+    last = int(results["epoch"].max())
+    filled = []
+    for _, g in results.groupby("run_id", sort=False):
+        g = g.sort_values("epoch")
+        if "status" in g and g["status"].eq("diverged").any():
+            stop = int(g["epoch"].max())
+            pad = g.iloc[[-1] * (last - stop + 1)].copy()
+            pad["epoch"] = range(stop, last + 1)
+            g = pd.concat([g[g["epoch"] < stop], pad], ignore_index=True)
+            bad = g["epoch"] >= stop
+            g.loc[bad, measure] = chance if measure.endswith("acc") else np.nan
+        filled.append(g[keys + ["seed", "epoch", measure]])
+    full = pd.concat(filled, ignore_index=True)
+    rows = []
+    for key, g in full.groupby(keys + ["epoch"], sort=False, dropna=False):
+        est = analysis.t_interval(g.groupby("seed")[measure].mean().to_numpy(), level=level)
+        rows.append({**dict(zip(keys + ["epoch"], key)), "mean": est.mean, "low": est.low, "high": est.high,
+                     "n": est.n})
+    return pd.DataFrame(rows)
+
+
+def plot_curves(frame: pd.DataFrame, ax: Any, *, hue: str = "init", order: Sequence[str] | None = None,
+                labels: Mapping[str, str] | None = None, palette: Any = None, chance: float | None = None) -> Any:
+    """Draw :func:`curve_frame` on ``ax``: one line per ``hue`` value (mean over seeds)
+    with its interval shaded; a dotted line at ``chance`` when given."""
+    import seaborn as sns
+
+    order = list(order) if order is not None else list(dict.fromkeys(frame[hue]))
+    colors = sns.color_palette(palette, len(order))
+    styles = ["-", "--", "-.", ":"]
+    for i, name in enumerate(order):
+        g = frame[frame[hue] == name].sort_values("epoch")
+        if g.empty:
+            continue
+        label = (labels or {}).get(name, str(name))
+        ax.plot(g["epoch"], g["mean"], color=colors[i], ls=styles[i // 10 % 4], marker="o", ms=3, label=label)
+        if g["low"].notna().any():
+            ax.fill_between(g["epoch"], g["low"], g["high"], color=colors[i], alpha=0.15, lw=0)
+    if chance is not None:
+        ax.axhline(chance, color="0.4", ls=":", lw=1)
+    ax.set_xlabel("epoch")
+    return ax
+
+
+# -- per-layer distributions ------------------------------------------------------------------
+def layer_table(probes: pd.DataFrame, *, kind: str, stat: str = "std", epoch: int | None = None,
+                by: Sequence[str] = ("init",)) -> pd.DataFrame:
+    """One probe statistic per layer, averaged over seeds: a wide table with the groups
+    of ``by`` as rows and depth 1..L as columns (``epoch`` None: the first probed epoch)."""
+    if probes.empty:
+        raise ValueError("the probe table is empty; the sweep recorded no probes (set train.probe_epochs)")
+    if kind not in set(probes["kind"]):
+        raise ValueError(f"kind={kind!r} has no probes; expected one of {sorted(set(probes['kind']))}")
+    if stat not in probes.columns:
+        raise ValueError(f"stat={stat!r} is not a probe column; expected e.g. 'mean', 'std', 'q50'")
+    p = probes[probes["kind"] == kind]
+    epoch = int(p["epoch"].min()) if epoch is None else epoch
+    p = p[p["epoch"] == epoch]
+    if p.empty:
+        raise ValueError(f"no {kind} probes at epoch {epoch}; probed epochs: {sorted(set(probes['epoch']))}")
+    return p.groupby(list(by) + ["depth"], sort=False)[stat].mean().unstack("depth")
+
+
+def plot_layer_heatmaps(probes: pd.DataFrame, *, order: Sequence[str], labels: Mapping[str, str] | None = None,
+                        kinds: Sequence[str] = ("weight", "gradient", "activation"),
+                        epochs: Sequence[int] | None = None, stat: str = "std", title: str = "") -> Any:
+    """A grid of heatmaps: rows ``kinds``, columns ``epochs`` (default: first and last
+    probed), each init (``order``) by depth, colour log10 of ``stat`` averaged over
+    seeds; one colour scale per kind. Returns the matplotlib Figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if epochs is None:
+        probed = sorted(set(probes["epoch"]))
+        epochs = [probed[0], probed[-1]] if len(probed) > 1 else probed
+    epochs = list(epochs)
+    fig, axes = plt.subplots(len(kinds), len(epochs), figsize=(5.2 * len(epochs), 0.2 * len(order) * len(kinds) + 2.2),
+                             squeeze=False, sharey=True)
+    for i, kind in enumerate(kinds):
+        tables = {}
+        for e in epochs:
+            t = layer_table(probes, kind=kind, stat=stat, epoch=e).reindex(list(order))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tables[e] = np.log10(t.where(t > 0))
+        finite = np.concatenate([v.to_numpy().ravel() for v in tables.values()])
+        finite = finite[np.isfinite(finite)]
+        vmin, vmax = (np.percentile(finite, 1), np.percentile(finite, 99)) if len(finite) else (-1, 1)
+        for j, e in enumerate(epochs):
+            ax = axes[i, j]
+            t = tables[e]
+            t.index = [(labels or {}).get(k, k) for k in t.index]
+            sns.heatmap(t, ax=ax, cmap="viridis", vmin=vmin, vmax=vmax, cbar=j == len(epochs) - 1,
+                        cbar_kws={"label": f"log10 {stat}"}, xticklabels=10, yticklabels=True)
+            ax.set_title(f"{kind}, epoch {e}", fontsize=10)
+            ax.set_xlabel("layer depth" if i == len(kinds) - 1 else "")
+            ax.tick_params(axis="y", labelsize=7)
+            ax.tick_params(axis="x", labelsize=7, rotation=0)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_layer_quantiles(probes: pd.DataFrame, ax: Any, *, kind: str, init: str, epoch: int,
+                         color: Any = None, label: str | None = None) -> Any:
+    """The distribution of one kind of value across depth for one init at one epoch, as
+    bands (5-95 % and 25-75 % quantiles) around the median, each averaged over seeds."""
+    p = probes[(probes["kind"] == kind) & (probes["init"] == init) & (probes["epoch"] == epoch)]
+    if p.empty:
+        raise ValueError(f"no {kind} probes of init {init!r} at epoch {epoch}")
+    q = p.groupby("depth")[["q05", "q25", "q50", "q75", "q95"]].mean()
+    ax.fill_between(q.index, q["q05"], q["q95"], color=color, alpha=0.15, lw=0)
+    ax.fill_between(q.index, q["q25"], q["q75"], color=color, alpha=0.35, lw=0)
+    ax.plot(q.index, q["q50"], color=color, lw=1.5, label=label or init)
+    ax.set_xlabel("layer depth")
+    return ax
+
+
+# -- signals at initialization (E4) ------------------------------------------------------------
+SIGNAL_COLUMNS: tuple[str, ...] = (
+    "depth", "input_mean", "input_second_moment", "mean", "second_moment", "batch_variance", "common_share",
+    "cosine",
+)
+
+
+@torch.no_grad()
+def signal_statistics(model: nn.Module, x: torch.Tensor) -> pd.DataFrame:
+    """Per weight layer (in the order the forward pass runs them), on the batch ``x``:
+
+    * ``input_mean`` and ``input_second_moment``: mean and E[x^2] of the layer's
+      input (for layers after the first, the previous layer's activation);
+    * ``mean`` and ``second_moment``: mean and E[y^2] of its pre-activation
+      y = W x + b, over the batch and every unit;
+    * ``batch_variance``: the variance over the batch of each unit of y, averaged
+      over units: the part of the signal that differs between examples;
+    * ``common_share``: 1 - batch_variance / second_moment, the share of E[y^2]
+      that every example has in common (0 for zero-mean, independent examples);
+    * ``cosine``: the mean cosine similarity between two different examples'
+      inputs to the layer (1: the layer sees the same direction for every example).
+
+    The variance arguments of the theory chapters (He's condition, the depth
+    schedules) are about E[y^2]; ``common_share`` and ``cosine`` measure what
+    they do not: how alike the examples become. Chapter: "E4: the uniform-He stall".
+    """
+    if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[0] < 2:
+        raise ValueError(f"x must be a batch tensor [B, ...] with B >= 2 examples, got "
+                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    records: list[dict[str, float]] = []
+    seen: set[int] = set()
+
+    def hook(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        if id(module) in seen:
+            return
+        seen.add(id(module))
+        inp = args[0].detach().to(torch.float64).flatten(1)
+        y = out.detach().to(torch.float64)
+        sq = float((y ** 2).mean())
+        bvar = float(y.flatten(1).var(dim=0, unbiased=False).mean())  # a unit: one output (channel, position)
+        norms = inp.norm(dim=1, keepdim=True)
+        u = inp / norms.clamp_min(1e-30)
+        gram = u @ u.T
+        b = inp.shape[0]
+        cos = float((gram.sum() - gram.diagonal().sum()) / (b * (b - 1)))
+        records.append({"input_mean": float(inp.mean()), "input_second_moment": float((inp ** 2).mean()),
+                        "mean": float(y.mean()), "second_moment": sq, "batch_variance": bvar,
+                        "common_share": 1.0 - bvar / sq if sq > 0 else math.nan, "cosine": cos})
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    try:
+        model(x)
+    finally:
+        for h in handles:
+            h.remove()
+    frame = pd.DataFrame(records)
+    frame.insert(0, "depth", np.arange(1, len(frame) + 1))
+    return frame[list(SIGNAL_COLUMNS)]
+
+
+# -- timings ------------------------------------------------------------------------------------
+def chapter_times(*, root: str | os.PathLike = ".", keys: Iterable[str] = tuple(CHAPTER_NOTEBOOKS)) -> pd.DataFrame:
+    """Wall time and profile of each experiment chapter as ``scripts/run_notebooks.py``
+    recorded it in ``book/_executed/timings.json`` (chapters without a record are left out).
+    Columns: chapter key, notebook, profile, seconds."""
+    path = Path(root) / TIMINGS_FILE
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    rows = []
+    for key in keys:
+        nb = CHAPTER_NOTEBOOKS.get(key, key)
+        if nb in data:
+            rows.append({"chapter": key, "notebook": nb, "profile": data[nb].get("profile"),
+                         "seconds": float(data[nb].get("seconds", math.nan))})
+    return pd.DataFrame(rows, columns=["chapter", "notebook", "profile", "seconds"])
+
+
+__all__ = [
+    "BOOK_EXPERIMENTS", "CHAPTER_NOTEBOOKS", "PAPER_FOLDER", "RUNS_FOLDER", "SIGNAL_COLUMNS", "TIMINGS_FILE",
+    "accuracy_display", "chapter_times", "curve_frame", "experiment_name", "experiment_spec",
+    "final_accuracy", "init_label", "init_labels", "layer_table", "load_book_results", "load_folder",
+    "load_paper_results", "paper_dir", "plot_curves", "plot_layer_heatmaps", "plot_layer_quantiles",
+    "run_chapter", "runs_dir", "scheme_group", "signal_statistics", "source_note",
+]

@@ -1,0 +1,117 @@
+"""Experiments E4 and E5 as specs: the uniform-He stall and the sensitivity of the schedules.
+
+Chapters: "E4: the uniform-He stall" and "E5: sensitivity". Both reuse E1's
+setting (the paper's 54 x 64 ReLU MLP on CIFAR-10, SGD with momentum 0.9,
+learning rate 0.01, batch 128; see :mod:`depthinit.sweep.experiments`) and
+change one thing at a time through :class:`~depthinit.sweep.Variant`, so every
+difference between their runs is a difference of initialization, input scaling,
+network variance, depth function, offset or depth.
+
+* :data:`HE_UNIFORM_STALL` (E4): He uniform against He normal and the three
+  depth-scaled schedules with each distribution (8 initializations), once with
+  pixels scaled to [0, 1] (the paper) and once standardized per channel.
+  The paper's explanation of the stall is that the variance arguments assume
+  zero-mean inputs; the chapter measures that at initialization and over the
+  first epochs (the probes) and trains briefly.
+* :data:`SENSITIVITY` (E5): He normal with the constant, increasing and
+  decreasing schedules at network variance V in {1, 2, 5, 22, 100}; the offset
+  c in {1, 5} and the depth functions power, linear and geometric at V = 22;
+  and depth L in {10, 20, 100} at width 64 (L = 54 is in the first variant).
+  The variants share no run, so each configuration trains once per seed.
+
+Profiles: ``"smoke"`` (seconds, numbers meaningless), ``"default"`` (what the
+book runs on two CPU cores: 5000 training and 1000 test images, 3 epochs,
+3 seeds for E4 and 2 for E5), ``"paper"`` (all the data, 30 epochs, 5 seeds).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from ..train import TrainConfig
+from ._spec import Experiment, InitConfig, ModelConfig, SweepError, Variant, depth_grid, init
+
+#: The network variance of the paper's comparison.
+PAPER_V = 22.0
+
+_SMOKE = {"train.n_train": 512, "train.n_test": 256, "train.epochs": 1, "seeds": (0,), "train.probe_epochs": (0, 1)}
+_PAPER = {"train.n_train": None, "train.n_test": None, "train.epochs": 30, "seeds": (0, 1, 2, 3, 4),
+          "train.probe_epochs": (0, 1, 2, 3, 10, 30)}
+
+# E1's optimizer and batch, on a smaller subset and fewer epochs (the question is early training).
+_SHORT_TRAIN = TrainConfig(
+    optimizer="sgd", lr=0.01, momentum=0.9, batch_size=128, epochs=3, n_train=5000, n_test=1000,
+    probe_epochs=(0, 1, 3), probe_batch=256,
+)
+
+
+def stall_inits() -> tuple[InitConfig, ...]:
+    """E4's initializations: plain He and the constant, increasing and decreasing
+    schedules at V = 22, each with the normal and the uniform distribution."""
+    return depth_grid(base=("he",), distribution=("normal", "uniform"), network_variance=(PAPER_V,))
+
+
+HE_UNIFORM_STALL = Experiment(
+    name="he-uniform-stall",
+    dataset="cifar10",
+    model=ModelConfig("mlp", depth=54, width=64),
+    train=_SHORT_TRAIN,
+    inits=stall_inits(),
+    seeds=(0, 1, 2),
+    preprocess="unit",
+    variants=(Variant("inputs [0, 1]", {"preprocess": "unit"}),
+              Variant("standardized", {"preprocess": "standardize"})),
+    profiles={"smoke": _SMOKE, "default": {}, "paper": _PAPER},
+    description="E4: He uniform vs He normal and the depth schedules on the 54 x 64 ReLU MLP, CIFAR-10 with "
+                "pixels in [0, 1] vs standardized per channel, 16 configurations.",
+)
+
+#: E5's values of the network variance, depth-function readings, offsets and depths.
+SENSITIVITY_V: tuple[float, ...] = (1.0, 2.0, 5.0, 22.0, 100.0)
+SENSITIVITY_DEPTH_FNS: tuple[str, ...] = ("power", "linear", "geometric")  # "log" is the V variant's reading
+SENSITIVITY_OFFSETS: tuple[float, ...] = (1.0, 5.0)  # c = 0 is the V variant's offset
+SENSITIVITY_DEPTHS: tuple[int, ...] = (10, 20, 100)  # L = 54 is the V variant's depth
+
+
+def sensitivity_variants() -> tuple[Variant, ...]:
+    """E5's four variants; each names the one setting it varies and holds its own inits."""
+    schedules = ("constant", "increasing", "decreasing")
+    he = {"base": ("he",), "distribution": ("normal",)}
+    return (
+        Variant("network variance", {"inits": depth_grid(**he, schedule=schedules, network_variance=SENSITIVITY_V)}),
+        Variant("offset", {"inits": depth_grid(**he, schedule=("increasing", "decreasing"),
+                                               network_variance=(PAPER_V,), offset=SENSITIVITY_OFFSETS)}),
+        Variant("depth function", {"inits": depth_grid(**he, schedule=("increasing", "decreasing"),
+                                                       network_variance=(PAPER_V,),
+                                                       depth_fn=SENSITIVITY_DEPTH_FNS)}),
+        *(Variant(f"L={L}", {"model.depth": L,
+                             "inits": depth_grid(**he, schedule=("unit",) + schedules, network_variance=(PAPER_V,))})
+          for L in SENSITIVITY_DEPTHS),
+    )
+
+
+SENSITIVITY = Experiment(
+    name="sensitivity",
+    dataset="cifar10",
+    model=ModelConfig("mlp", depth=54, width=64),
+    train=_SHORT_TRAIN,
+    inits=(init("depth", base="he", distribution="normal", schedule="unit"),),  # replaced by each variant
+    seeds=(0, 1),
+    preprocess="unit",
+    variants=sensitivity_variants(),
+    profiles={"smoke": {**_SMOKE, "train.probe_epochs": (0,)}, "default": {"train.probe_epochs": (0, 3)},
+              "paper": {**_PAPER, "train.probe_epochs": (0, 30)}},
+    description="E5: He normal with the constant, increasing and decreasing schedules over V in {1, 2, 5, 22, 100}, "
+                "the offset c, the depth-function readings and depth L in {10, 20, 54, 100} (width 64), CIFAR-10.",
+)
+
+_VARIANTS: dict[str, Experiment] = {e.name: e for e in (HE_UNIFORM_STALL, SENSITIVITY)}
+#: The experiments this module adds, by name.
+PAPER_VARIANTS = MappingProxyType(_VARIANTS)
+
+
+def get_variant_experiment(name: str) -> Experiment:
+    """E4 or E5 by name (``"he-uniform-stall"``, ``"sensitivity"``)."""
+    if name not in _VARIANTS:
+        raise SweepError(f"experiment {name!r} is not one of E4/E5; known: {', '.join(_VARIANTS)}")
+    return _VARIANTS[name]
