@@ -67,13 +67,14 @@ def _step(stack: Stack, opt: FlatOptimizer, x: torch.Tensor, y: torch.Tensor, si
     Returns ``(logits, losses, alive, died)``; ``died[k]`` is set to ``step`` where
     member k's loss first stops being finite. No host synchronisation.
     """
-    logits = stack.forward(x, sizes, training=True)
-    losses = _losses(logits, y)
-    ok = torch.isfinite(losses)
-    died = torch.where(alive & ~ok, step, died)
-    alive = alive & ok
-    total = torch.where(alive, losses, 0.0).sum()
-    (grad,) = torch.autograd.grad(total, stack.flat)
+    with stack.numerics():
+        logits = stack.forward(x, sizes, training=True)
+        losses = _losses(logits, y)
+        ok = torch.isfinite(losses)
+        died = torch.where(alive & ~ok, step, died)
+        alive = alive & ok
+        total = torch.where(alive, losses, 0.0).sum()
+        (grad,) = torch.autograd.grad(total, stack.flat)
     opt.step(stack.flat.data, grad)
     return logits, losses, alive, died
 
@@ -133,7 +134,8 @@ def _evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch_size: int) -
     correct = torch.zeros(K, dtype=torch.long, device=x.device)
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size], y[i:i + batch_size]
-        out = stack.forward(xb[None], (K,), training=False)
+        with stack.numerics():
+            out = stack.forward(xb[None], (K,), training=False)
         b, C = out.shape[1], out.shape[2]
         loss += F.cross_entropy(out.reshape(K * b, C), yb.repeat(K), reduction="none").view(K, b).sum(1).double()
         correct += (out.argmax(-1) == yb).sum(1)
@@ -145,9 +147,10 @@ def _probe(stack: Stack, x: torch.Tensor, y: torch.Tensor, epoch: int) -> tuple[
     K = stack.K
     flat = stack.flat.detach().requires_grad_(True)
     capture: list[torch.Tensor] = []
-    out = stack.forward(x[None], (K,), training=False, flat=flat, capture=capture)
-    total = _losses(out, y.expand(K, -1)).sum()
-    (grad,) = torch.autograd.grad(total, flat)
+    with stack.numerics():
+        out = stack.forward(x[None], (K,), training=False, flat=flat, capture=capture)
+        total = _losses(out, y.expand(K, -1)).sum()
+        (grad,) = torch.autograd.grad(total, flat)
     views, gviews = stack.params(flat.detach()), stack.params(grad)
     names = [n for n, _, _ in stack.weight_layers]
     tensors = {

@@ -50,7 +50,7 @@ class FlatOptimizer:
                 if self.t == 1:
                     buf.copy_(g)
                 else:
-                    buf.mul_(c.momentum).add_(g)
+                    torch.add(g, buf, alpha=c.momentum, out=buf)  # buf <- mu buf + g in one pass
                 d = g.add(buf, alpha=c.momentum) if c.nesterov else buf
             else:
                 d = g

@@ -21,6 +21,7 @@ numbers overflow cannot touch the others.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 from typing import Literal
@@ -49,16 +50,17 @@ def _activation(name: str):
     raise ValueError(f"activation={name!r} is not supported by the vectorised trainer")
 
 
-def default_strategy(model: nn.Module, device: torch.device) -> str:
-    """``"bmm"`` for an MLP; for a CNN ``"grouped"`` on CUDA and ``"loop"`` elsewhere.
+def default_strategy(model: nn.Module, device: torch.device, members: int = 1) -> str:
+    """``"bmm"`` for an MLP; for a CNN ``"grouped"`` on CUDA with 8 or more members,
+    else ``"loop"``.
 
     Measured (chapter "Reproducibility"): on a 2-core CPU grouped convolutions ran
     about 2x slower per model than a loop of plain convolutions; on an H200 the
-    grouped path is the faster one for K >= 4.
+    grouped path was 4x faster than the loop at K = 16 and slower at K = 4.
     """
     if isinstance(model, MLP):
         return "bmm"
-    return "grouped" if device.type == "cuda" else "loop"
+    return "grouped" if device.type == "cuda" and members >= 8 else "loop"
 
 
 def architecture(model: nn.Module) -> tuple:
@@ -106,7 +108,7 @@ class Stack:
         template = members[0]
         self.kind = arch[0]
         if strategy == "auto":
-            strategy = default_strategy(template, self.device)
+            strategy = default_strategy(template, self.device, len(members))
         if strategy not in STRATEGIES[1:]:
             raise ValueError(f"strategy={strategy!r} is not valid; expected one of {', '.join(map(repr, STRATEGIES))}")
         if strategy == "bmm" and self.kind != "mlp":
@@ -131,6 +133,7 @@ class Stack:
                     device=self.device, dtype=dtype
                 ).contiguous()
         self.act = _activation(template.activation)
+        self.activation = template.activation
         # depth order of the weight layers, as depthinit.init_ numbers them
         self.weight_layers: list[tuple[str, int, str]] = [
             (f"{name}.weight", depth, type(module).__name__)
@@ -148,6 +151,19 @@ class Stack:
                 bn = template.norms[0]
                 self.bn_momentum, self.bn_eps = bn.momentum, bn.eps
 
+    def numerics(self):
+        """A context for every forward and backward of this stack.
+
+        Grouped convolutions on CUDA run with cuDNN's TF32 off: measured on an H200
+        (chapter "Reproducibility"), a TF32 grouped convolution lets one member's
+        overflow turn the other members' outputs and gradients into NaN, which fp32
+        does not. The setting is restored on exit; nothing changes for other paths.
+        """
+        if self.strategy == "grouped" and self.device.type == "cuda":
+            b = torch.backends.cudnn
+            return b.flags(enabled=b.enabled, benchmark=b.benchmark, deterministic=b.deterministic, allow_tf32=False)
+        return contextlib.nullcontext()
+
     # -- parameters -----------------------------------------------------------------
     def params(self, flat: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Views ``[K, *shape]`` into ``flat`` (default: the trained leaf) by parameter name."""
@@ -155,6 +171,17 @@ class Stack:
         return {
             n: v.view(self.K, *s) for n, s, v in zip(self.names, self.shapes, flat.split(self.numels))
         }
+
+    def grad_buffer(self, like: torch.Tensor) -> torch.Tensor:
+        """A reusable flat gradient buffer (one allocation per stack shape, not per step).
+
+        The fused MLP backward writes every block of it; the gradient it returns is
+        valid until the next backward of this stack."""
+        buf = getattr(self, "_grad", None)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or buf.device != like.device:
+            buf = torch.empty_like(like)
+            self._grad = buf
+        return buf
 
     def member_vector(self, values: torch.Tensor) -> torch.Tensor:
         """Expand one number per member ``[K]`` to one per flat entry ``[T]`` (per-member lr)."""
@@ -214,6 +241,8 @@ class Stack:
         """
         if sum(sizes) != self.K or len(sizes) != x.shape[0]:
             raise ValueError(f"group sizes {tuple(sizes)} do not split K={self.K} members over {x.shape[0]} inputs")
+        if self.kind == "mlp" and self.strategy == "bmm" and capture is None:
+            return _FusedMLP.apply(self.flat if flat is None else flat, x, self, tuple(sizes))
         p = self.params(flat)
         if self.kind == "mlp":
             if self.strategy == "loop":
@@ -337,3 +366,95 @@ class Stack:
         if capture is not None:
             capture.extend(torch.stack(layer) for layer in zip(*caps))
         return torch.stack(outs)
+
+
+def _act_backward_(name: str, dh: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """dL/dz from dL/dh in place, with h = act(z) (every supported activation's derivative
+    is a function of its output)."""
+    if name == "relu":
+        return torch.ops.aten.threshold_backward(dh, h, 0)
+    if name == "leaky_relu":
+        return dh.mul_(torch.where(h > 0, 1.0, 0.01))
+    if name == "tanh":
+        return dh.mul_(1 - h * h)
+    if name == "sigmoid":
+        return dh.mul_(h * (1 - h))
+    return dh  # linear
+
+
+class _FusedMLP(torch.autograd.Function):
+    """The stacked MLP's forward and hand-written backward in one autograd node.
+
+    Column layout as in :meth:`Stack._mlp_bmm`. Backward, from dZ_L = dlogits^T:
+    dW_l = dZ_l H_{l-1}^T, db_l = sum_b dZ_l, dZ_{l-1} = act'(Z_{l-1}) * (W_l^T dZ_l),
+    and for the first layer dW_1 = dZ_1 X per input group, each written straight
+    into its block of one flat gradient (no per-layer autograd nodes, no copies).
+    """
+
+    @staticmethod
+    def forward(ctx, flat: torch.Tensor, x: torch.Tensor, stack: Stack, sizes: tuple[int, ...]) -> torch.Tensor:
+        p = stack.params(flat)
+        G, B = x.shape[0], x.shape[1]
+        x = x.reshape(G, B, -1)
+        L = stack.n_layers
+        w, b = p["layers.0.weight"], p.get("layers.0.bias")
+        K, out = w.shape[0], w.shape[1]
+        if len(set(sizes)) == 1:  # equal groups (one shared batch, or one batch per member): one (b)mm
+            kg = sizes[0]
+            wg = w.view(G, kg * out, -1)
+            xt = x.transpose(1, 2)
+            z = torch.baddbmm(b.view(G, kg * out, 1), wg, xt) if b is not None else torch.bmm(wg, xt)
+            z = z.view(K, out, B)
+        else:
+            z = torch.empty(K, out, B, dtype=flat.dtype, device=flat.device)
+            start = 0
+            for g, kg in enumerate(sizes):
+                sl = slice(start, start + kg)
+                zg = z[sl].view(kg * out, B)
+                if b is not None:
+                    torch.addmm(b[sl].reshape(-1, 1), w[sl].reshape(kg * out, -1), x[g].t(), out=zg)
+                else:
+                    torch.mm(w[sl].reshape(kg * out, -1), x[g].t(), out=zg)
+                start += kg
+        hs = []
+        act = stack.activation
+        for i in range(1, L):
+            h = z.clamp_min_(0) if act == "relu" else stack.act(z)
+            hs.append(h)
+            w, b = p[f"layers.{i}.weight"], p.get(f"layers.{i}.bias")
+            z = torch.baddbmm(b.unsqueeze(2), w, h) if b is not None else torch.bmm(w, h)
+        ctx.save_for_backward(flat, x, *hs)
+        ctx.stack, ctx.sizes = stack, sizes
+        return z.transpose(1, 2)
+
+    @staticmethod
+    def backward(ctx, dlogits: torch.Tensor):
+        flat, x, *hs = ctx.saved_tensors
+        stack, sizes = ctx.stack, ctx.sizes
+        p = stack.params(flat)
+        grad = stack.grad_buffer(flat)
+        gp = stack.params(grad)
+        act = stack.activation
+        dz = dlogits.transpose(1, 2)
+        for i in range(stack.n_layers - 1, 0, -1):
+            h = hs[i - 1]
+            torch.bmm(dz, h.transpose(1, 2), out=gp[f"layers.{i}.weight"])
+            if f"layers.{i}.bias" in gp:
+                torch.sum(dz, dim=2, out=gp[f"layers.{i}.bias"])
+            dh = torch.bmm(p[f"layers.{i}.weight"].transpose(1, 2), dz)
+            dz = _act_backward_(act, dh, h)
+        gw = gp["layers.0.weight"]
+        K, out = gw.shape[0], gw.shape[1]
+        dz = dz.contiguous()
+        if len(set(sizes)) == 1:
+            G, kg = len(sizes), sizes[0]
+            torch.bmm(dz.view(G, kg * out, -1), x, out=gw.view(G, kg * out, -1))
+        else:
+            start = 0
+            for g, kg in enumerate(sizes):
+                sl = slice(start, start + kg)
+                torch.mm(dz[sl].view(kg * out, -1), x[g], out=gw[sl].view(kg * out, -1))
+                start += kg
+        if "layers.0.bias" in gp:
+            torch.sum(dz, dim=2, out=gp["layers.0.bias"])
+        return grad, None, None, None
