@@ -248,6 +248,23 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def to_frame(result: dict[str, Any]):
+    """The benchmark result as a table: one row per model and K, times per model-step in ms,
+    the ratios (a)/(c) and (b)/(c), achieved GFLOP/s of (c) and its share of sgemm."""
+    import pandas as pd
+
+    rows = []
+    for kind in ("mlp", "cnn"):
+        for K, r in result.get(kind, {}).items():
+            rows.append({"model": kind, "K": int(K), "loop ms": r.get("loop_ms"),
+                         "torch.func ms": r.get("torch_func_ms"), "vectorised ms": r.get("vectorised_ms"),
+                         "loop / vectorised": r.get("loop_over_vectorised"),
+                         "torch.func / vectorised": r.get("torch_func_over_vectorised"),
+                         "GFLOP/s": r.get("gflops"), "share of sgemm": r.get("sgemm_fraction"),
+                         "peak MB": r.get("peak_mb")})
+    return pd.DataFrame(rows).set_index(["model", "K"])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="depthinit bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -33,6 +33,22 @@ def toc_notebooks() -> list[str]:
     return sorted(names, key=lambda n: RUN_LAST.index(n) + 1 if n in RUN_LAST else 0)
 
 
+def run_benchmark(profile: str) -> float:
+    """Run `depthinit bench --json` into book/_executed/bench.json (the reproducibility
+    appendix shows it); the smoke profile times fewer K. Returns its wall time."""
+    import subprocess
+
+    args = ["--mlp-k", "1,4", "--cnn-k", "1", "--min-time", "0.2"] if profile == "smoke" else []
+    start = time.perf_counter()
+    print(f"[book] benchmark {' '.join(args)}", flush=True)
+    out = subprocess.run([sys.executable, "-m", "depthinit.bench", "--json", *args], cwd=ROOT,
+                         check=True, capture_output=True, text=True).stdout
+    (OUT / "bench.json").write_text(out)
+    seconds = time.perf_counter() - start
+    print(f"[book] benchmark: {seconds:.1f} s", flush=True)
+    return round(seconds, 2)
+
+
 def _hide_injected_parameters(path: Path) -> None:
     """Tag papermill's injected-parameters cell remove-cell, so the page does not show it."""
     import nbformat
@@ -48,6 +64,8 @@ def _hide_injected_parameters(path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default", choices=["smoke", "default", "paper"])
+    ap.add_argument("--no-bench", action="store_true",
+                    help="do not run the CPU benchmark before the reproducibility appendix")
     ap.add_argument("names", nargs="*", help="run only these notebooks (default: all in _toc.yml)")
     args = ap.parse_args(argv)
 
@@ -59,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     timings = json.loads(timings_path.read_text()) if timings_path.exists() else {}
     timings = {k: v for k, v in timings.items() if k in names} if not args.names else timings
     for name in names:
+        if name == "reproducibility" and not args.no_bench:
+            timings["benchmark"] = {"seconds": run_benchmark(args.profile), "profile": args.profile}
+            timings_path.write_text(json.dumps(timings, indent=2))
         start = time.perf_counter()
         print(f"[book] executing {name} (profile {args.profile})", flush=True)
         pm.execute_notebook(
