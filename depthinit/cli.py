@@ -16,7 +16,6 @@ status 2.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -104,10 +103,6 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(argv: list[str]) -> int:
-    if importlib.util.find_spec("depthinit.bench") is None:
-        print("depthinit bench: the benchmark module depthinit/bench.py is not installed in this checkout",
-              file=sys.stderr)
-        return 2
     from depthinit import bench
 
     return int(bench.main(argv) or 0)
