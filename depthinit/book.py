@@ -3,7 +3,7 @@
 
 Chapters: "E1: the 54-layer MLP on CIFAR-10" to "E5: sensitivity" and "The
 verdicts"; the landing page reads the verdict table through
-:func:`load_book_results` and :func:`depthinit.analysis.verdict_table`.
+:func:`load_book_results`, :func:`book_claims` and :func:`depthinit.analysis.verdict_table`.
 
 Folders (relative to the repository root ``root``):
 
@@ -27,6 +27,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -95,8 +96,10 @@ def paper_dir(key: str, *, root: str | os.PathLike = ".") -> Path:
     return Path(root) / PAPER_FOLDER / f"{experiment_name(key)}-paper"
 
 
-def load_folder(folder: str | os.PathLike, *, probes: bool = True) -> Results:
-    """:func:`depthinit.sweep.load`, with the probe tables re-read so that every run id is a string.
+def load_folder(folder: str | os.PathLike, *, probes: bool = True, run_ids: Iterable[str] | None = None) -> Results:
+    """:func:`depthinit.sweep.load`, with the probe tables re-read so that every run id is a
+    string, and optionally only the runs ``run_ids`` (the runs of the current spec: a folder
+    can also hold runs of an earlier version of it, whose ids differ).
 
     A run id is 16 hex digits; one such as ``"505e919181943700"`` looks like a
     number to pandas' type inference, which then reads it as ``inf`` in a large
@@ -116,19 +119,36 @@ def load_folder(folder: str | os.PathLike, *, probes: bool = True) -> Results:
             if frames:
                 t = pd.concat(frames, ignore_index=True).drop_duplicates(keys, keep="first")
                 setattr(r, name, t.reset_index(drop=True))
+    if run_ids is not None:
+        keep = set(run_ids)
+        for name in ("results", "runs", "plans", "probes", "histograms"):
+            t = getattr(r, name)
+            if "run_id" in t:
+                setattr(r, name, t[t["run_id"].isin(keep)].reset_index(drop=True))
     return r
 
 
+def spec_run_ids(key: str, profile: str) -> set[str]:
+    """The run ids of a chapter's spec at ``profile`` (what :func:`run_chapter` trains)."""
+    spec = experiment_spec(key)
+    resolved = spec.resolve(_profile(profile)) if spec.profiles else spec
+    return {r.run_id for r in resolved.runs(profile)}
+
+
 def run_chapter(key: str, profile: str, *, root: str | os.PathLike = ".", **options: Any) -> Results:
-    """Run (or finish) a chapter's sweep into :func:`runs_dir` and load it with its probes.
+    """Run (or finish) a chapter's sweep into :func:`runs_dir` and load its runs with their probes.
 
     ``options`` go to :func:`depthinit.sweep.run` (``device``, ``data_root``,
-    ``max_members``...); progress bars are off unless ``progress=True``.
+    ``max_members``...); progress bars are off unless ``progress=True``. Runs of
+    an earlier version of the spec left in the folder are not returned.
     """
     out = runs_dir(key, profile, root=root)
     options.setdefault("progress", False)
-    run_sweep(experiment_spec(key), profile=profile, out=out, **options)
-    return load_folder(out)
+    with warnings.catch_warnings():
+        # the runner re-reads its part files with inferred types (see load_folder); the warning is noise here
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        run_sweep(experiment_spec(key), profile=profile, out=out, **options)
+    return load_folder(out, run_ids=spec_run_ids(key, profile))
 
 
 def _finished(folder: Path) -> bool:
@@ -139,16 +159,17 @@ def load_book_results(profile: str = "default", *, root: str | os.PathLike = "."
     """Every chapter's results table that this build has, keyed ``"E1"``..``"E5"``.
 
     Reads ``book/_executed/runs/<experiment>-<profile>/results.csv`` for each
-    chapter; chapters that have not run (or have no finished run) are left out.
+    chapter, keeping the runs of the current spec (:func:`spec_run_ids`);
+    chapters that have not run (or have none of those runs) are left out.
     Pass the dict to :func:`depthinit.analysis.verdict_table` with
-    :func:`depthinit.analysis.paper_claims` (every claim reads ``"E1"``).
+    :func:`book_claims`.
     """
     _profile(profile)
     out = {}
     for key in BOOK_EXPERIMENTS:
         folder = runs_dir(key, profile, root=root)
         if _finished(folder):
-            r = load_folder(folder, probes=False)
+            r = load_folder(folder, probes=False, run_ids=spec_run_ids(key, profile))
             if not r.results.empty:
                 out[key] = r.results
     return out
@@ -167,6 +188,36 @@ def load_paper_results(key: str, *, root: str | os.PathLike = ".") -> Results | 
         raise ValueError(f"{folder} holds results of experiment {found!r}, not {name!r}; move it to "
                          f"{PAPER_FOLDER / (found + '-paper')}")
     return r
+
+
+def book_claims(results: Mapping[str, Any] | None = None, **options: Any) -> list[analysis.Claim]:
+    """The paper's seven claims as the book decides them: :func:`depthinit.analysis.paper_claims`
+    (``options`` go to it) with claim 3 routed to E4.
+
+    E4 trains plain He normal and He uniform on E1's network, data and training
+    with five seeds (E1's three and two more), so it measures the stall with more
+    seeds than E1; its claim-3 selectors keep the runs with inputs in [0, 1]
+    (``preprocess == "unit"``), the paper's setting. Every other claim reads E1.
+    Pass the ``results`` mapping you will evaluate: when it has E1 but not E4
+    (E4 did not run, or a paper-profile run exists only for E1), claim 3 stays
+    on E1, whose plain He runs are the same experiment.
+    """
+    route = results is None or "E4" in results or "E1" not in results
+    out = []
+    for c in analysis.paper_claims(**options):
+        if c.number == 3 and route:
+            parts = tuple(replace(p, a=_with_unit_inputs(p.a)) for p in c.comparisons)
+            c = replace(c, experiment="E4", comparisons=parts, rule=c.rule + "; E4 runs with inputs in [0, 1]")
+        out.append(c)
+    return out
+
+
+def _with_unit_inputs(selector: analysis.Selector) -> analysis.Selector:
+    def mask(f: pd.DataFrame) -> pd.Series:
+        chosen = pd.Series(f.index.isin(analysis.select(f, selector).index), index=f.index)
+        return chosen & f["preprocess"].eq("unit")
+
+    return mask
 
 
 # -- provenance -----------------------------------------------------------------------------
@@ -286,6 +337,38 @@ def accuracy_display(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def accuracy_side_by_side(tables: Mapping[str, pd.DataFrame], *, chance: float = 0.1) -> pd.DataFrame:
+    """Final test accuracy [95 % CI] per initialization from several results tables (for
+    example this build's run and a stored paper-profile run), one column per source,
+    rows in the order of the first table."""
+    cols = {}
+    order: list[str] = []
+    for source, results in tables.items():
+        shown = accuracy_display(final_accuracy(results, by=("init",), chance=chance))
+        shown = shown.set_index("initialization")
+        cols[f"{source}: test accuracy % [95 % CI]"] = shown["test accuracy % [95 % CI]"]
+        cols[f"{source}: seeds"] = shown["seeds"]
+        order += [i for i in shown.index if i not in order]
+    return pd.DataFrame(cols).reindex(order).rename_axis("initialization")
+
+
+def profile_note(profile: str, spec: Experiment) -> str:
+    """A sentence saying what this build's profile ran, for the top of a chapter (Markdown)."""
+    e = spec.resolve(_profile(profile)) if spec.profiles else spec
+    t = e.train
+    runs = len(e.runs(profile))
+    data = f"{t.n_train or 'all'} training and {t.n_test or 'all'} test images"
+    what = f"{runs} runs: {data}, {t.epochs} epochs, {len(e.seeds)} seed{'s' if len(e.seeds) != 1 else ''}"
+    if profile == "smoke":
+        return (f"**This page was built with the smoke profile** ({what}). It only checks that the code runs; "
+                "its numbers mean nothing. Build with `--profile default` or `paper` to read results.")
+    if profile == "default":
+        return (f"**This page was built with the default profile** ({what}): a version of the experiment that a "
+                "two-core CPU finishes in minutes. Short training on a subset: read the numbers as early "
+                "training, not as the paper's full scale.")
+    return f"**This page was built with the paper profile** ({what})."
+
+
 # -- curves ---------------------------------------------------------------------------------
 def curve_frame(results: pd.DataFrame, *, by: Sequence[str] = ("init",), measure: str = "test_acc",
                 chance: float = 0.1, level: float = 0.95) -> pd.DataFrame:
@@ -324,26 +407,116 @@ def curve_frame(results: pd.DataFrame, *, by: Sequence[str] = ("init",), measure
 
 
 def plot_curves(frame: pd.DataFrame, ax: Any, *, hue: str = "init", order: Sequence[str] | None = None,
-                labels: Mapping[str, str] | None = None, palette: Any = None, chance: float | None = None) -> Any:
+                labels: Mapping[str, str] | None = None, styles: Mapping[str, Mapping[str, Any]] | None = None,
+                chance: float | None = None) -> Any:
     """Draw :func:`curve_frame` on ``ax``: one line per ``hue`` value (mean over seeds)
-    with its interval shaded; a dotted line at ``chance`` when given."""
+    with its interval shaded; ``styles[name]`` gives a line's ``color`` and ``ls``
+    (default: the colour cycle); a dotted line at ``chance`` when given."""
     import seaborn as sns
 
     order = list(order) if order is not None else list(dict.fromkeys(frame[hue]))
-    colors = sns.color_palette(palette, len(order))
-    styles = ["-", "--", "-.", ":"]
+    colors = sns.color_palette(None, max(len(order), 1))
     for i, name in enumerate(order):
         g = frame[frame[hue] == name].sort_values("epoch")
         if g.empty:
             continue
-        label = (labels or {}).get(name, str(name))
-        ax.plot(g["epoch"], g["mean"], color=colors[i], ls=styles[i // 10 % 4], marker="o", ms=3, label=label)
+        style = {"color": colors[i % len(colors)], "ls": "-", **dict((styles or {}).get(name, {}))}
+        ax.plot(g["epoch"], g["mean"], marker="o", ms=3, lw=1.5, label=(labels or {}).get(name, str(name)), **style)
         if g["low"].notna().any():
-            ax.fill_between(g["epoch"], g["low"], g["high"], color=colors[i], alpha=0.15, lw=0)
+            ax.fill_between(g["epoch"], g["low"], g["high"], color=style["color"], alpha=0.12, lw=0)
     if chance is not None:
         ax.axhline(chance, color="0.4", ls=":", lw=1)
     ax.set_xlabel("epoch")
     return ax
+
+
+SCHEDULE_ORDER: tuple[str, ...] = ("unit", "constant", "increasing", "decreasing")
+
+
+def grid_styles(results: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Line styles for the paper's grid: colour by schedule (plain = unit), dashes for the
+    uniform distribution; the references get their own colours."""
+    import seaborn as sns
+
+    pal = sns.color_palette("colorblind", 10)
+    by_schedule = dict(zip(SCHEDULE_ORDER, (pal[0], pal[2], pal[1], pal[3])))
+    refs = {"orthogonal": pal[4], "random_walk": pal[7], "lsuv": pal[5]}
+    out = {}
+    cols = [c for c in ("init", "scheme", "schedule", "distribution") if c in results.columns]
+    for row in results[cols].drop_duplicates("init").to_dict("records"):
+        scheme = row.get("scheme")
+        schedule = row.get("schedule") if scheme == "depth" else ("unit" if scheme in ("he", "glorot") else None)
+        color = by_schedule.get(schedule) if schedule else refs.get(str(scheme), pal[9])
+        out[str(row["init"])] = {"color": color, "ls": "--" if row.get("distribution") == "uniform" else "-"}
+    return out
+
+
+def grid_order(results: pd.DataFrame) -> dict[str, list[str]]:
+    """The inits of each panel (:func:`scheme_group`), He and Glorot by schedule then
+    distribution, the references in the order they appear."""
+    cols = [c for c in ("init", "scheme", "base", "schedule", "distribution") if c in results.columns]
+    rows = results[cols].drop_duplicates("init").to_dict("records")
+    panels: dict[str, list[tuple]] = {"He": [], "Glorot": [], "references": []}
+    for i, row in enumerate(rows):
+        sched = row.get("schedule") if row.get("scheme") == "depth" else "unit"
+        rank = SCHEDULE_ORDER.index(sched) if sched in SCHEDULE_ORDER else 9
+        panels[scheme_group(row)].append((rank, str(row.get("distribution")), i, str(row["init"])))
+    return {k: [t[-1] for t in sorted(v)] for k, v in panels.items() if v}
+
+
+def plot_grid_curves(results: pd.DataFrame, *, measure: str = "test_acc", chance: float = 0.1,
+                     note: str = "", level: float = 0.95) -> Any:
+    """The paper's grid over epochs in three panels (He, Glorot, references with He normal
+    for comparison): mean over seeds and its interval. ``note`` is printed under the
+    panels (the profile and data source). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    curves = curve_frame(results, measure=measure, chance=chance, level=level)
+    labels, styles, panels = init_labels(results), grid_styles(results), grid_order(results)
+    he_normal = next((i for i in panels.get("He", []) if labels.get(i) == "He normal"), None)
+    if he_normal and "references" in panels:
+        panels["references"] = panels["references"] + [he_normal]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.3 * len(panels), 4.3), sharey=True, squeeze=False)
+    for ax, (name, order) in zip(axes[0], panels.items()):
+        plot_curves(curves, ax, order=order, labels=labels, styles=styles, chance=chance)
+        ax.set_title(name if name != "references" else "references (He normal for comparison)", fontsize=10)
+        ax.legend(fontsize=7, loc="upper left")
+    axes[0, 0].set_ylabel({"test_acc": "test accuracy", "train_acc": "training accuracy",
+                           "test_loss": "test loss", "train_loss": "training loss"}.get(measure, measure))
+    if note:
+        fig.text(0.01, -0.01, note, fontsize=7, color="0.3", ha="left", va="top", wrap=True)
+    fig.tight_layout()
+    return fig
+
+
+def grid_findings(results: pd.DataFrame, *, chance: float = 0.1, margin: float = 0.05) -> dict[str, Any]:
+    """Facts about a grid's final accuracies, for the prose (plain Python values).
+
+    ``best`` / ``best_acc`` / ``best_low`` / ``best_high``: the initialization with
+    the highest mean; ``worst``...; ``trained``: how many inits end above
+    ``chance + margin`` with their whole interval (and ``n_inits``);
+    ``stuck``: labels whose interval lies wholly below that line, as text;
+    ``diverged_runs`` and ``diverged_inits`` (text); ``spread``: best minus worst mean.
+    """
+    t = final_accuracy(results, by=("init",), chance=chance)
+    line = chance + margin
+    low = t["low"].fillna(t["test_acc"])
+    high = t["high"].fillna(t["test_acc"])
+    trained = t[low > line]
+    stuck = t[high < line]
+    div = t[t["diverged"] > 0]
+    best, worst = t.iloc[0], t.iloc[-1]
+    def names(frame: pd.DataFrame) -> str:
+        return ", ".join(frame["label"]) if len(frame) else "none"
+    return {
+        "best": str(best["label"]), "best_acc": float(best["test_acc"]), "best_low": float(best["low"]),
+        "best_high": float(best["high"]), "worst": str(worst["label"]), "worst_acc": float(worst["test_acc"]),
+        "spread": float(best["test_acc"] - worst["test_acc"]), "n_inits": int(len(t)),
+        "trained": int(len(trained)), "trained_names": names(trained), "stuck": int(len(stuck)),
+        "stuck_names": names(stuck), "diverged_runs": int(t["diverged"].sum()),
+        "diverged_inits": ", ".join(f"{r.label} ({r.diverged} of {r.seeds})" for r in div.itertuples()) or "none",
+        "line": float(line),
+    }
 
 
 # -- per-layer distributions ------------------------------------------------------------------
@@ -497,9 +670,9 @@ def chapter_times(*, root: str | os.PathLike = ".", keys: Iterable[str] = tuple(
 
 
 __all__ = [
-    "BOOK_EXPERIMENTS", "CHAPTER_NOTEBOOKS", "PAPER_FOLDER", "RUNS_FOLDER", "SIGNAL_COLUMNS", "TIMINGS_FILE",
-    "accuracy_display", "chapter_times", "curve_frame", "experiment_name", "experiment_spec",
-    "final_accuracy", "init_label", "init_labels", "layer_table", "load_book_results", "load_folder",
-    "load_paper_results", "paper_dir", "plot_curves", "plot_layer_heatmaps", "plot_layer_quantiles",
-    "run_chapter", "runs_dir", "scheme_group", "signal_statistics", "source_note",
+    "BOOK_EXPERIMENTS", "CHAPTER_NOTEBOOKS", "PAPER_FOLDER", "RUNS_FOLDER", "SCHEDULE_ORDER", "SIGNAL_COLUMNS", "TIMINGS_FILE",
+    "accuracy_display", "accuracy_side_by_side", "book_claims", "chapter_times", "curve_frame", "experiment_name", "experiment_spec",
+    "final_accuracy", "grid_findings", "grid_order", "grid_styles", "init_label", "init_labels", "layer_table", "load_book_results", "load_folder",
+    "load_paper_results", "paper_dir", "plot_curves", "plot_grid_curves", "plot_layer_heatmaps", "plot_layer_quantiles", "profile_note",
+    "run_chapter", "runs_dir", "scheme_group", "signal_statistics", "source_note", "spec_run_ids",
 ]

@@ -66,9 +66,36 @@ def test_stall_experiment_crosses_inits_with_input_scaling():
     runs = pv.HE_UNIFORM_STALL.resolve("default").runs("default")
     cells = {(r.preprocess, r.init.label) for r in runs}
     labels = {i.label for i in pv.stall_inits()}
-    assert {"he-normal-unit", "he-uniform-unit", "he-uniform-increasing"} <= labels
+    assert labels == {"he-normal-unit", "he-uniform-unit", "he-normal-increasing", "he-uniform-increasing"}
     assert cells == {(p, l) for p in ("unit", "standardize") for l in labels}
-    assert {r.model.depth for r in runs} == {54} and {r.seed for r in runs} == {0, 1, 2}
+    assert {r.model.depth for r in runs} == {54} and {r.seed for r in runs} == set(range(5))
+    e1 = sw.get_experiment("fcnn-cifar10").resolve("default")
+    assert {r.train.probe_epochs for r in runs} == {(0, 1, 2, e1.train.epochs)}
+    # trained exactly as E1, so E1's He runs are E4's first three seeds
+    strip = lambda c: {k: v for k, v in c.items() if k not in ("experiment",)} | {
+        "train": {k: v for k, v in c["train"].items() if k != "probe_epochs"}}
+    e4_he = {(r.init.label, r.seed): strip(r.config()) for r in runs if r.preprocess == "unit"}
+    for r in e1.runs("default"):
+        if (r.init.label, r.seed) in e4_he:
+            assert strip(r.config()) == e4_he[r.init.label, r.seed]
+
+
+def test_book_claims_route_the_stall_to_e4_inputs_in_unit_range():
+    claims = book.book_claims()
+    assert [c.experiment for c in claims] == ["E1", "E1", "E4", "E1", "E1", "E1", "E1"]
+    rows = []
+    for prep, he_uniform in (("unit", 0.10), ("standardize", 0.40)):
+        for init, scheme, dist, acc in (("he-normal", "he", "normal", 0.40), ("he-uniform", "he", "uniform", he_uniform)):
+            for seed in range(4):
+                rows.append(dict(run_id=f"{prep}{init}{seed}", init=init, scheme=scheme, base=None, distribution=dist,
+                                 schedule="unit", network_variance=math.nan, preprocess=prep, seed=seed, epoch=1,
+                                 test_acc=acc + 0.003 * seed, status="ok"))
+    summary, details = analysis.verdict_table({"E4": pd.DataFrame(rows)}, [claims[2]])
+    assert summary.loc[0, "verdict"] == analysis.SUPPORTED  # standardized runs, where He uniform trains, stay out
+    assert details["n"].tolist() == [4, 4]
+    only_e1 = book.book_claims({"E1": pd.DataFrame(rows)})
+    assert only_e1[2].experiment == "E1" and only_e1[2].rule == analysis.paper_claims()[2].rule
+    assert book.book_claims({"E1": None, "E4": None})[2].experiment == "E4"
 
 
 def test_sensitivity_covers_each_setting_once():
@@ -76,8 +103,8 @@ def test_sensitivity_covers_each_setting_once():
     cols = pd.DataFrame([{**r.init.columns(), "variant": r.variant, "L": r.model.layers, "seed": r.seed}
                          for r in runs])
     nv = cols[cols.variant == "network variance"]
-    assert set(nv.network_variance) == set(pv.SENSITIVITY_V)
-    assert set(nv.schedule) == {"constant", "increasing", "decreasing"}
+    assert set(nv.network_variance.dropna()) == set(pv.SENSITIVITY_V)
+    assert set(nv.schedule) == {"unit", "constant", "increasing", "decreasing"}
     assert set(cols[cols.variant == "depth function"].depth_fn) == set(pv.SENSITIVITY_DEPTH_FNS)
     assert set(cols[cols.variant == "offset"].offset) == set(pv.SENSITIVITY_OFFSETS)
     assert set(cols.L) == {10, 20, 54, 100}
@@ -87,7 +114,8 @@ def test_sensitivity_covers_each_setting_once():
 
 
 # -- loading --------------------------------------------------------------------------------------
-def test_load_book_results_reads_what_the_chapters_ran(tmp_path):
+def test_load_book_results_reads_what_the_chapters_ran(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "experiment_spec", lambda key: tiny_spec(book.experiment_name(key)))
     assert book.load_book_results("default", root=tmp_path) == {}
     fake_sweep(book.runs_dir("E1", "default", root=tmp_path), "fcnn-cifar10")
     fake_sweep(book.runs_dir("E4", "smoke", root=tmp_path), "he-uniform-stall", profile="smoke")
@@ -95,8 +123,22 @@ def test_load_book_results_reads_what_the_chapters_ran(tmp_path):
     assert list(got) == ["E1"]
     assert got["E1"]["run_id"].nunique() == 9 and set(got["E1"]["epoch"]) == {0, 1, 2}
     assert list(book.load_book_results("smoke", root=tmp_path)) == ["E4"]
-    summary, _ = analysis.verdict_table(got, analysis.paper_claims())
+    summary, _ = analysis.verdict_table(got, book.book_claims())
     assert len(summary) == 7  # the landing page's call works on what the loader returns
+
+
+def test_runs_of_an_earlier_spec_in_the_folder_are_left_out(tmp_path, monkeypatch):
+    old = tiny_spec("fcnn-cifar10")
+    new = dataclasses.replace(old, train=dataclasses.replace(old.train, lr=0.02), seeds=(0, 1))
+    out = book.runs_dir("E1", "default", root=tmp_path)
+    sw.run(old, out=out, device="cpu", data=tiny_data(), progress=False)
+    monkeypatch.setattr(book, "experiment_spec", lambda key: new)
+    monkeypatch.setattr(book, "run_sweep", lambda spec, **kw: sw.run(spec, data=tiny_data(), device="cpu", **kw))
+    r = book.run_chapter("E1", "default", root=tmp_path)
+    assert sw.load(out).results["run_id"].nunique() == 9 + 6  # both versions stay in the folder
+    assert r.results["run_id"].nunique() == 6 and set(r.results["lr"]) == {0.02}
+    assert set(r.probes["run_id"]) == set(r.results["run_id"])
+    assert book.load_book_results("default", root=tmp_path)["E1"]["run_id"].nunique() == 6
 
 
 def test_paper_results_present_absent_and_misplaced(tmp_path):
