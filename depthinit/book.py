@@ -245,7 +245,7 @@ def source_note(r: Results) -> str:
     commit = (code.get("commit") or "")[:10]
     code_text = f", code {commit}{' (dirty)' if code.get('dirty') else ''}" if commit else ""
     return (f"experiment {exp}, profile {profile}: {res['run_id'].nunique()} runs, {n_train} training and "
-            f"{n_test} test images, {epochs} epochs, {seeds} seed{'s' if seeds != 1 else ''}; "
+            f"{n_test} test images, {epochs} epoch{'s' if epochs != 1 else ''}, {seeds} seed{'s' if seeds != 1 else ''}; "
             f"device {device}; data {data_text}{code_text}")
 
 
