@@ -75,7 +75,7 @@ def experiment_name(key: str) -> str:
 
 def experiment_spec(key: str) -> Experiment:
     """The spec behind a chapter key or experiment name (E4 and E5 come from
-    :mod:`depthinit.sweep.paper_variants`)."""
+    ``depthinit.sweep.paper_variants``)."""
     name = experiment_name(key)
     return PAPER_VARIANTS[name] if name in PAPER_VARIANTS else get_experiment(name)
 
@@ -156,7 +156,7 @@ def _finished(folder: Path) -> bool:
 
 
 def load_book_results(profile: str = "default", *, root: str | os.PathLike = ".") -> dict[str, pd.DataFrame]:
-    """Every chapter's results table that this build has, keyed ``"E1"``..``"E5"``.
+    """Every chapter's results table that this build has, keyed ``"E1"`` to ``"E5"``.
 
     Reads ``book/_executed/runs/<experiment>-<profile>/results.csv`` for each
     chapter, keeping the runs of the current spec (:func:`spec_run_ids`);

@@ -2,19 +2,19 @@
 
 Chapters: "E4: the uniform-He stall" and "E5: sensitivity". Both reuse E1's
 setting (the paper's 54 x 64 ReLU MLP on CIFAR-10, SGD with momentum 0.9,
-learning rate 0.01, batch 128; see :mod:`depthinit.sweep.experiments`) and
+learning rate 0.01, batch 128; see ``depthinit.sweep.experiments``) and
 change one thing at a time through :class:`~depthinit.sweep.Variant`, so every
 difference between their runs is a difference of initialization, input scaling,
 network variance, depth function, offset or depth.
 
-* :data:`HE_UNIFORM_STALL` (E4): He uniform against He normal, plain and with
+* ``HE_UNIFORM_STALL`` (E4): He uniform against He normal, plain and with
   the paper's increasing schedule (4 initializations), once with pixels scaled
   to [0, 1] (the paper) and once standardized per channel, trained as E1 with
   5 seeds (E1's three and two more). The paper's explanation of the stall is
   that the variance arguments assume zero-mean inputs; the chapter measures
   that at initialization and over the first epochs (probes after epochs 0, 1,
   2 and 5) and decides the paper's claim 3 on these runs.
-* :data:`SENSITIVITY` (E5): He normal with the constant, increasing and
+* ``SENSITIVITY`` (E5): He normal with the constant, increasing and
   decreasing schedules at network variance V in {1, 2, 5, 22, 100} (and plain
   He, the unit schedule, for reference); the offset
   c in {1, 5} and the depth functions power, linear and geometric at V = 22;
