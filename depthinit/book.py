@@ -495,8 +495,9 @@ def grid_findings(results: pd.DataFrame, *, chance: float = 0.1, margin: float =
     ``best`` / ``best_acc`` / ``best_low`` / ``best_high``: the initialization with
     the highest mean; ``worst``...; ``trained``: how many inits end above
     ``chance + margin`` with their whole interval (and ``n_inits``);
-    ``stuck``: labels whose interval lies wholly below that line, as text;
-    ``diverged_runs`` and ``diverged_inits`` (text); ``spread``: best minus worst mean.
+    ``stuck``: how many inits lie wholly below that line (``*_names``: their
+    labels, joined by semicolons); ``diverged_runs`` and ``diverged_inits``
+    (text); ``spread``: best minus worst mean.
     """
     t = final_accuracy(results, by=("init",), chance=chance)
     line = chance + margin
@@ -507,14 +508,14 @@ def grid_findings(results: pd.DataFrame, *, chance: float = 0.1, margin: float =
     div = t[t["diverged"] > 0]
     best, worst = t.iloc[0], t.iloc[-1]
     def names(frame: pd.DataFrame) -> str:
-        return ", ".join(frame["label"]) if len(frame) else "none"
+        return "; ".join(frame["label"]) if len(frame) else "none"
     return {
         "best": str(best["label"]), "best_acc": float(best["test_acc"]), "best_low": float(best["low"]),
         "best_high": float(best["high"]), "worst": str(worst["label"]), "worst_acc": float(worst["test_acc"]),
         "spread": float(best["test_acc"] - worst["test_acc"]), "n_inits": int(len(t)),
         "trained": int(len(trained)), "trained_names": names(trained), "stuck": int(len(stuck)),
         "stuck_names": names(stuck), "diverged_runs": int(t["diverged"].sum()),
-        "diverged_inits": ", ".join(f"{r.label} ({r.diverged} of {r.seeds})" for r in div.itertuples()) or "none",
+        "diverged_inits": "; ".join(f"{r.label} ({r.diverged} of {r.seeds})" for r in div.itertuples()) or "none",
         "line": float(line),
     }
 

@@ -289,3 +289,46 @@ def test_chapter_times_reads_the_runner_record(tmp_path):
     assert t.to_dict("records") == [{"chapter": "E1", "notebook": "e1_cifar10_mlp", "profile": "default",
                                      "seconds": 12.5}]
     assert book.chapter_times(root=tmp_path / "none").empty
+
+
+def test_grid_findings_and_figures_of_the_papers_grid():
+    rows = []
+    grid = [("he", "he", "normal", "unit", 0.40), ("he", "he", "uniform", "unit", 0.38),
+            ("depth", "he", "normal", "increasing", 0.12), ("depth", "glorot", "normal", "unit", 0.10),
+            ("lsuv", None, "orthogonal", None, 0.30)]
+    for scheme, base, dist, sched, acc in grid:
+        init = "-".join(str(x) for x in (scheme, base, dist, sched))
+        for seed in range(3):
+            status = "diverged" if (sched == "increasing" and seed == 0) else "ok"
+            for epoch in (0, 1, 2):
+                a = float("nan") if status == "diverged" and epoch == 2 else 0.1 + (acc - 0.1) * epoch / 2 + 0.004 * seed
+                rows.append(dict(run_id=f"{init}{seed}", init=init, scheme=scheme, base=base, distribution=dist,
+                                 schedule=sched, seed=seed, epoch=epoch, test_acc=a, status=status,
+                                 train_loss=2.0))
+    res = _table(rows)
+    f = book.grid_findings(res)
+    assert f["best"] == "He normal" and f["trained"] == 3 and f["trained_names"] == "He normal; He uniform; LSUV"
+    assert f["stuck"] == 1 and f["stuck_names"] == "Glorot normal" and f["diverged_runs"] == 1 and f["diverged_inits"] == "He normal, increasing (1 of 3)"
+    assert book.grid_order(res) == {"He": ["he-he-normal-unit", "he-he-uniform-unit", "depth-he-normal-increasing"],
+                                    "Glorot": ["depth-glorot-normal-unit"], "references": ["lsuv-None-orthogonal-None"]}
+    styles = book.grid_styles(res)
+    assert styles["he-he-uniform-unit"]["ls"] == "--" and styles["he-he-normal-unit"]["ls"] == "-"
+    assert styles["he-he-normal-unit"]["color"] == styles["depth-glorot-normal-unit"]["color"]  # same schedule
+    fig = book.plot_grid_curves(res, note="a note")
+    assert len(fig.axes) == 3 and any(t.get_text() == "a note" for t in fig.texts)
+    both = book.accuracy_side_by_side({"live": res, "stored": res[res["seed"] < 2]})
+    assert list(both.columns) == ["live: test accuracy % [95 % CI]", "live: seeds", "stored: test accuracy % [95 % CI]",
+                                  "stored: seeds"]
+    assert both.loc["He normal", "stored: seeds"] == 2
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_profile_note_says_what_ran():
+    spec = book.experiment_spec("E1")
+    assert "smoke profile" in book.profile_note("smoke", spec) and "mean nothing" in book.profile_note("smoke", spec)
+    e = spec.resolve("default")
+    note = book.profile_note("default", spec)
+    assert f"{len(e.runs())} runs" in note and f"{e.train.n_train} training" in note
+    assert "all training and all test images" in book.profile_note("paper", spec)
