@@ -19,3 +19,13 @@ def data_root() -> Path:
     if not root.is_dir():
         pytest.skip(f"no offline data at {root}; set DEPTHINIT_DATA")
     return root
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models: one torch thread is as fast, and does not stall when other work shares
+    the cores. The previous setting is restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -14,12 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_sweep import tiny_data, tiny_spec  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("argv", [[], ["plan"], ["sweep"], ["report"], ["list"]])

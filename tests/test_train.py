@@ -32,13 +32,7 @@ SCHEMES = [
 SEEDS = [0, 1, 0, 2, 1]  # three batch orders; members 0 and 2 (and 1 and 4) share theirs
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These models are tiny: one thread is as fast and does not stall when other work shares the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
