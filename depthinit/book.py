@@ -467,8 +467,9 @@ def grid_order(results: pd.DataFrame) -> dict[str, list[str]]:
 def plot_grid_curves(results: pd.DataFrame, *, measure: str = "test_acc", chance: float = 0.1,
                      note: str = "", level: float = 0.95) -> Any:
     """The paper's grid over epochs in three panels (He, Glorot, references with He normal
-    for comparison): mean over seeds and its interval. ``note`` is printed under the
-    panels (the profile and data source). Returns the Figure."""
+    for comparison): mean over seeds and its interval (the accuracy axis shows
+    [0, 1] at most). ``note`` is printed under the panels (the profile and data
+    source). Returns the Figure."""
     import matplotlib.pyplot as plt
 
     curves = curve_frame(results, measure=measure, chance=chance, level=level)
@@ -483,6 +484,8 @@ def plot_grid_curves(results: pd.DataFrame, *, measure: str = "test_acc", chance
         ax.legend(fontsize=7, loc="upper left")
     axes[0, 0].set_ylabel({"test_acc": "test accuracy", "train_acc": "training accuracy",
                            "test_loss": "test loss", "train_loss": "training loss"}.get(measure, measure))
+    if measure.endswith("acc"):  # t intervals of few seeds can reach past [0, 1]; accuracy cannot
+        axes[0, 0].set_ylim(0.0, min(1.0, axes[0, 0].get_ylim()[1]))
     if note:
         fig.text(0.01, -0.01, note, fontsize=7, color="0.3", ha="left", va="top", wrap=True)
     fig.tight_layout()
