@@ -220,6 +220,27 @@ def _with_unit_inputs(selector: analysis.Selector) -> analysis.Selector:
     return mask
 
 
+_VERDICT_WORDS = {analysis.SUPPORTED: "holds", analysis.NOT_SUPPORTED: "does not hold",
+                  analysis.INCONCLUSIVE: "cannot be decided"}
+
+
+def verdict_lines(summary: pd.DataFrame, details: pd.DataFrame) -> str:
+    """The two tables of :func:`depthinit.analysis.verdict_table` as Markdown bullets, one per
+    claim: its text, whether it holds, the experiment it was read on, and every
+    comparison's estimate in accuracy points with its interval and verdict."""
+    lines = []
+    for row in summary.itertuples():
+        parts = details[details["claim"] == row.claim] if len(details) else details
+        nums = "; ".join(
+            f"{p.comparison}: {100 * p.mean:+.1f} points"
+            + (f" [{100 * p.low:+.1f}, {100 * p.high:+.1f}]" if math.isfinite(p.low) else "")
+            + f" ({p.verdict})" for p in parts.itertuples()) or str(row.estimate)
+        text = str(row.text).rstrip(".")
+        lines.append(f"- **Claim {row.claim}** ({text}) {_VERDICT_WORDS.get(row.verdict, row.verdict)}, "
+                     f"read on {row.experiment}: {nums}.")
+    return "\n".join(lines)
+
+
 # -- provenance -----------------------------------------------------------------------------
 def source_note(r: Results) -> str:
     """One line naming what produced a sweep: experiment, profile, runs, data subset and epochs,
@@ -678,5 +699,5 @@ __all__ = [
     "accuracy_display", "accuracy_side_by_side", "book_claims", "chapter_times", "curve_frame", "experiment_name", "experiment_spec",
     "final_accuracy", "grid_findings", "grid_order", "grid_styles", "init_label", "init_labels", "layer_table", "load_book_results", "load_folder",
     "load_paper_results", "paper_dir", "plot_curves", "plot_grid_curves", "plot_layer_heatmaps", "plot_layer_quantiles", "profile_note",
-    "run_chapter", "runs_dir", "scheme_group", "signal_statistics", "source_note", "spec_run_ids",
+    "run_chapter", "runs_dir", "scheme_group", "signal_statistics", "source_note", "spec_run_ids", "verdict_lines",
 ]

@@ -332,3 +332,17 @@ def test_profile_note_says_what_ran():
     note = book.profile_note("default", spec)
     assert f"{len(e.runs())} runs" in note and f"{e.train.n_train} training" in note
     assert "all training and all test images" in book.profile_note("paper", spec)
+
+
+def test_verdict_lines_say_what_holds_with_every_estimate():
+    summary = pd.DataFrame([{"claim": 1, "text": "A beats B.", "experiment": "E1", "estimate": "x",
+                             "verdict": analysis.SUPPORTED},
+                            {"claim": 2, "text": "C stalls.", "experiment": "E4", "estimate": "experiment not run",
+                             "verdict": analysis.INCONCLUSIVE}])
+    details = pd.DataFrame([{"claim": 1, "comparison": "a - b", "mean": 0.031, "low": 0.012, "high": 0.05, "n": 3,
+                             "verdict": analysis.SUPPORTED}])
+    text = book.verdict_lines(summary, details)
+    assert text.splitlines() == [
+        "- **Claim 1** (A beats B) holds, read on E1: a - b: +3.1 points [+1.2, +5.0] (supported).",
+        "- **Claim 2** (C stalls) cannot be decided, read on E4: experiment not run.",
+    ]
