@@ -565,10 +565,12 @@ def layer_table(probes: pd.DataFrame, *, kind: str, stat: str = "std", epoch: in
 
 def plot_layer_heatmaps(probes: pd.DataFrame, *, order: Sequence[str], labels: Mapping[str, str] | None = None,
                         kinds: Sequence[str] = ("weight", "gradient", "activation"),
-                        epochs: Sequence[int] | None = None, stat: str = "std", title: str = "") -> Any:
+                        epochs: Sequence[int] | None = None, stat: str = "std", title: str = "",
+                        epochs_as_rows: bool = False) -> Any:
     """A grid of heatmaps: rows ``kinds``, columns ``epochs`` (default: first and last
-    probed), each init (``order``) by depth, colour log10 of ``stat`` averaged over
-    seeds; one colour scale per kind. Returns the matplotlib Figure."""
+    probed; ``epochs_as_rows`` swaps the two, for many epochs), each init
+    (``order``) by depth, colour log10 of ``stat`` averaged over seeds; one colour
+    scale per kind. Returns the matplotlib Figure."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -576,7 +578,8 @@ def plot_layer_heatmaps(probes: pd.DataFrame, *, order: Sequence[str], labels: M
         probed = sorted(set(probes["epoch"]))
         epochs = [probed[0], probed[-1]] if len(probed) > 1 else probed
     epochs = list(epochs)
-    fig, axes = plt.subplots(len(kinds), len(epochs), figsize=(5.2 * len(epochs), 0.2 * len(order) * len(kinds) + 2.2),
+    n_rows, n_cols = (len(epochs), len(kinds)) if epochs_as_rows else (len(kinds), len(epochs))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(5.2 * n_cols, (0.2 * len(order) + 0.9) * n_rows + 0.6),
                              squeeze=False, sharey=True)
     for i, kind in enumerate(kinds):
         tables = {}
@@ -588,13 +591,15 @@ def plot_layer_heatmaps(probes: pd.DataFrame, *, order: Sequence[str], labels: M
         finite = finite[np.isfinite(finite)]
         vmin, vmax = (np.percentile(finite, 1), np.percentile(finite, 99)) if len(finite) else (-1, 1)
         for j, e in enumerate(epochs):
-            ax = axes[i, j]
+            row, col = (j, i) if epochs_as_rows else (i, j)
+            ax = axes[row, col]
             t = tables[e]
             t.index = [(labels or {}).get(k, k) for k in t.index]
-            sns.heatmap(t, ax=ax, cmap="viridis", vmin=vmin, vmax=vmax, cbar=j == len(epochs) - 1,
+            last = j == len(epochs) - 1
+            sns.heatmap(t, ax=ax, cmap="viridis", vmin=vmin, vmax=vmax, cbar=last or epochs_as_rows,
                         cbar_kws={"label": f"log10 {stat}"}, xticklabels=10, yticklabels=True)
             ax.set_title(f"{kind}, epoch {e}", fontsize=10)
-            ax.set_xlabel("layer depth" if i == len(kinds) - 1 else "")
+            ax.set_xlabel("layer depth" if row == n_rows - 1 else "")
             ax.tick_params(axis="y", labelsize=7)
             ax.tick_params(axis="x", labelsize=7, rotation=0)
     if title:

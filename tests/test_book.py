@@ -244,6 +244,9 @@ def test_layer_tables_and_figures(tmp_path):
     assert t.loc["he-normal", 2] == pytest.approx(math.sqrt(2 / 8), rel=0.3)
     fig = book.plot_layer_heatmaps(r.probes, order=["he-normal", "he-uniform", "he-normal-increasing-V5"])
     assert len(fig.axes) == 3 * 2 + 3  # six heatmaps and a colour bar per kind
+    tall = book.plot_layer_heatmaps(r.probes, order=["he-normal"], kinds=("gradient",), epochs=(0, 2),
+                                    epochs_as_rows=True)
+    assert [a.get_title() for a in tall.axes if a.get_title()] == ["gradient, epoch 0", "gradient, epoch 2"]
     import matplotlib.pyplot as plt
 
     fig2, ax = plt.subplots()
