@@ -59,7 +59,7 @@ def read_csv(path: Path) -> pd.DataFrame | None:
     if not path.exists():
         return None
     try:
-        return pd.read_csv(path, keep_default_na=True)
+        return pd.read_csv(path, keep_default_na=True, dtype={"run_id": str, "stack": str})
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -225,7 +225,7 @@ def drop_orphan_parts(out: Path, finished: Iterable[str]) -> None:
     for name in PART_DIRS:
         for p in _parts(out / name):
             try:
-                ids = pd.read_csv(p, usecols=["run_id"])["run_id"]
+                ids = pd.read_csv(p, usecols=["run_id"], dtype={"run_id": str})["run_id"]
             except (ValueError, pd.errors.EmptyDataError, pd.errors.ParserError):
                 ids = pd.Series([], dtype=object)
             if not set(ids) & done:
