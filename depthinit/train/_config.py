@@ -35,7 +35,7 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 penalty added to the gradient (torch.optim semantics); the paper uses none
     batch_size: int = 128  # examples per step; the last, smaller batch of an epoch is kept
     epochs: int = 5  # passes over the training set
-    n_train: int | None = None  # training examples the sweep keeps (a fixed, class-stratified subset); None = all
+    n_train: int | None = None  # training examples the sweep keeps (a fixed random subset, seeded; not class-stratified); None = all
     n_test: int | None = None  # test examples the sweep keeps; None = all
     eval_batch_size: int = 1000  # examples per forward pass when evaluating (no effect on results)
     eval_init: bool = True  # add an epoch-0 row: train and test loss/accuracy at initialization
