@@ -29,6 +29,7 @@ Profiles:
 
 from __future__ import annotations
 
+import dataclasses
 from types import MappingProxyType
 
 from ..train import TrainConfig
@@ -55,15 +56,10 @@ FCNN_CIFAR10 = Experiment(
     description="E1: the paper's 54 x 64 ReLU MLP on CIFAR-10, pixels scaled to [0, 1], 19 initializations.",
 )
 
-FCNN_MNIST = Experiment(
+FCNN_MNIST = dataclasses.replace(
+    FCNN_CIFAR10,
     name="fcnn-mnist",
     dataset="mnist",
-    model=ModelConfig("mlp", depth=54, width=64),
-    train=_MLP_TRAIN,
-    inits=paper_grid(),
-    seeds=(0, 1, 2),
-    preprocess="unit",
-    profiles={"smoke": _SMOKE, "default": {}, "paper": _PAPER},
     description="E2: the same 54 x 64 ReLU MLP on MNIST, pixels scaled to [0, 1], 19 initializations.",
 )
 
