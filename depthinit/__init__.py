@@ -19,7 +19,7 @@ from .init import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("analysis", "bench", "data", "init", "models", "plotting", "sweep", "theory", "train")
+_SUBMODULES = ("analysis", "bench", "book", "data", "init", "models", "plotting", "provenance", "sweep", "theory", "train")
 
 
 def __getattr__(name: str):

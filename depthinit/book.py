@@ -40,7 +40,6 @@ from . import analysis
 from .sweep import Experiment, Results, get_experiment
 from .sweep import load as load_sweep
 from .sweep import run as run_sweep
-from .sweep.paper_variants import PAPER_VARIANTS
 
 #: Chapter key -> experiment name. The keys are those of :func:`depthinit.analysis.paper_claims`.
 BOOK_EXPERIMENTS: Mapping[str, str] = {
@@ -77,7 +76,7 @@ def experiment_spec(key: str) -> Experiment:
     """The spec behind a chapter key or experiment name (E4 and E5 come from
     ``depthinit.sweep.paper_variants``)."""
     name = experiment_name(key)
-    return PAPER_VARIANTS[name] if name in PAPER_VARIANTS else get_experiment(name)
+    return get_experiment(name)
 
 
 def _profile(profile: str) -> str:

@@ -3,14 +3,17 @@
 Chapter: "Reproducibility". Subcommands:
 
 * ``depthinit plan``: the per-layer table of a scheme on the MLP or CNN;
-* ``depthinit sweep EXPERIMENT --profile P --device auto --out DIR [--data-root R]``;
+* ``depthinit sweep EXPERIMENT --profile P --device auto --out DIR [--data-root R] [--shard I/N]``;
+* ``depthinit merge OUT DIR...``: combine the folders of a sharded sweep;
+* ``depthinit migrate DIR``: convert a folder written by depthinit 0.1;
 * ``depthinit report DIR``: a summary of a sweep folder;
-* ``depthinit list``: the shipped experiments and their profiles;
-* ``depthinit bench``: the benchmark (:mod:`depthinit.bench`).
+* ``depthinit list``: every registered experiment, its chapter and profiles;
+* ``depthinit bench``: the benchmark (:mod:`depthinit.bench`);
+* ``depthinit --version``.
 
 Errors in the input (an unknown experiment, a missing data file, a folder that
-holds other results) print one message that says what to do, and exit with
-status 2.
+holds other results, a full disk) print one line that says what to do and exit
+with status 2; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _positive(name: str, value: int | None) -> None:
+    if value is not None and value < 1:
+        raise ValueError(f"--{name} {value} is not valid; expected an integer >= 1")
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     import pandas as pd
     import torch
@@ -53,17 +61,22 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     import depthinit
     from depthinit.models import CNN, MLP
 
+    for name in ("depth", "width", "channels", "pool_every", "example_batch"):
+        _positive(name.replace("_", "-"), getattr(args, name))
     shape = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}[args.input]
     if args.model == "mlp":
-        model = MLP(int(torch.tensor(shape).prod()), 10, depth=args.depth or 54, width=args.width)
+        model = MLP(int(torch.tensor(shape).prod()), 10, depth=54 if args.depth is None else args.depth,
+                    width=args.width)
     else:
-        model = CNN(shape[0], 10, depth=args.depth or 10, channels=args.channels, pool_every=args.pool_every)
+        model = CNN(shape[0], 10, depth=10 if args.depth is None else args.depth, channels=args.channels,
+                    pool_every=args.pool_every)
     options = _options(args.option)
     for name in ("base", "distribution", "schedule", "network_variance", "depth_fn"):
         value = getattr(args, name)
         if value is not None:
             options[name] = value
-    example = torch.rand((args.example_batch, *shape), generator=torch.Generator().manual_seed(args.seed))
+    gen = torch.Generator().manual_seed(args.seed)
+    example = torch.rand((args.example_batch, *shape), generator=gen)
     p = depthinit.plan(model, args.scheme, example_input=example, **options)
     frame = p.to_frame()
     with pd.option_context("display.max_rows", None, "display.width", 200):
@@ -77,7 +90,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     sweep.run(args.experiment, profile=args.profile, out=args.out, device=args.device, data_root=args.data_root,
               cache_dir=args.cache_dir, max_members=args.max_members, strategy=args.strategy,
-              progress=False if args.no_progress else None)
+              progress=False if args.no_progress else None, shard=args.shard)
     print(sweep.report(args.out))
     return 0
 
@@ -89,16 +102,36 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from depthinit import sweep
+
+    n = sweep.merge(args.out, args.folders)
+    print(f"merged {n} runs from {len(args.folders)} shard folders into {args.out}")
+    print(sweep.report(args.out))
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from depthinit import sweep
+
+    for folder in args.folders:
+        n = sweep.migrate(folder)
+        print(f"{folder}: {n} runs in the current layout")
+    return 0
+
+
 def _cmd_list(args: argparse.Namespace) -> int:
     from depthinit import sweep
 
     for name, spec in sweep.EXPERIMENTS.items():
-        print(f"{name}: {spec.description}")
-        for profile in spec.profiles:
+        print(f"{name} ({spec.key}): {spec.description}")
+        print(f"  chapter: {spec.title} (book/_executed/{spec.chapter})")
+        for profile in sweep.PROFILES:
             e = spec.resolve(profile)
             t = e.train
+            lrs = ", ".join(f"{v:g}" for v in e.lrs) if e.lrs else f"{t.lr:g}"
             print(f"  {profile:8} {len(e.runs())} runs; n_train {t.n_train or 'all'}, n_test {t.n_test or 'all'}, "
-                  f"{t.epochs} epochs, seeds {list(e.seeds)}, {t.optimizer} lr {t.lr}")
+                  f"{t.epochs} epochs, seeds {list(e.seeds)}, {t.optimizer} lr {lrs}")
     return 0
 
 
@@ -109,10 +142,14 @@ def _cmd_bench(argv: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from depthinit import __version__
+
     ap = argparse.ArgumentParser(
         prog="depthinit",
         description="Depth-aware initialization (arXiv 2509.05018): plans, sweeps, reports.",
     )
+    ap.add_argument("--version", action="version", version=f"depthinit {__version__}")
+    ap.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -139,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sweep", help="run (or finish) an experiment's sweep",
                        description="Train an experiment's grid of initializations; resumable.")
-    s.add_argument("experiment", help="fcnn-cifar10, fcnn-mnist or cnn-cifar10 (see `depthinit list`)")
+    s.add_argument("experiment", help="a registered experiment's name or key, e.g. fcnn-cifar10 or E1 "
+                                      "(see `depthinit list`)")
     s.add_argument("--profile", default="default", help="smoke, default or paper (default: default)")
     s.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     s.add_argument("--out", required=True, help="output folder (results.csv, provenance.json, ...)")
@@ -148,15 +186,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-members", type=int, default=None, help="most runs trained together in one stack")
     s.add_argument("--strategy", default="auto", choices=("auto", "bmm", "grouped", "loop"),
                    help="how a stack runs (default auto)")
-    s.add_argument("--no-progress", action="store_true", help="no progress bars")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
+    s.add_argument("--shard", default=None, metavar="I/N",
+                   help="run only shard I of N (0 <= I < N) into its own --out folder; combine with `depthinit merge`")
     s.set_defaults(func=_cmd_sweep)
+
+    m = sub.add_parser("merge", help="combine the folders of a sharded sweep",
+                       description="Combine shard folders (`depthinit sweep ... --shard I/N`) into one new folder.")
+    m.add_argument("out", help="the new, merged folder")
+    m.add_argument("folders", nargs="+", help="the shard folders, one per shard")
+    m.set_defaults(func=_cmd_merge)
+
+    mi = sub.add_parser("migrate", help="convert a sweep folder written by depthinit 0.1",
+                        description="Convert sweep folders of the older layout (results.csv at the top) in place.")
+    mi.add_argument("folders", nargs="+", help="the folders to convert")
+    mi.set_defaults(func=_cmd_migrate)
 
     r = sub.add_parser("report", help="summarise a sweep folder", description="Summarise a sweep folder.")
     r.add_argument("out", help="the sweep's output folder")
     r.set_defaults(func=_cmd_report)
 
-    li = sub.add_parser("list", help="list the shipped experiments and profiles",
-                        description="List the shipped experiments and their profiles.")
+    li = sub.add_parser("list", help="list every registered experiment, its chapter and profiles",
+                        description="List every registered experiment, its chapter and its profiles.")
     li.set_defaults(func=_cmd_list)
 
     b = sub.add_parser("bench", help="benchmark the vectorised trainer (see `depthinit bench --help`)",
@@ -173,13 +224,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:  # SweepError, DataError and bad options are ValueErrors with a message
-        print(f"depthinit {args.command}: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"depthinit {args.command}: interrupted; finished runs are saved, run the same command to resume",
               file=sys.stderr)
         return 130
+    except (ValueError, TypeError, OSError, ImportError) as err:  # the library's errors say what to do
+        if args.debug:
+            raise
+        print(f"depthinit {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except Exception as err:  # a bug: one line, and the way to see more
+        if args.debug:
+            raise
+        print(f"depthinit {args.command}: internal error: {type(err).__name__}: {_one_line(err)} (run again with "
+              "`depthinit --debug ...` for the traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err) or type(err).__name__
+    if isinstance(err, OSError) and err.filename and str(err.filename) not in text:
+        text = f"{text} ({err.filename})"
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

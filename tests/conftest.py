@@ -5,6 +5,18 @@ import pytest
 import torch
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Tests never write to the user's cache: decoded data sets go to a folder of this session."""
+    before = os.environ.get("DEPTHINIT_CACHE")
+    os.environ["DEPTHINIT_CACHE"] = str(tmp_path_factory.mktemp("depthinit-cache"))
+    yield
+    if before is None:
+        os.environ.pop("DEPTHINIT_CACHE", None)
+    else:
+        os.environ["DEPTHINIT_CACHE"] = before
+
+
 @pytest.fixture
 def gen():
     """A seeded generator: tests draw all randomness from it."""

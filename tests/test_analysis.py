@@ -23,7 +23,7 @@ def _results(acc_of, seeds=(0, 1, 2, 3), epochs=2, noise=0.002):
             final = acc_of(scheme, base, dist, sched)
             for epoch in range(1, epochs + 1):
                 rows.append(dict(run_id=run, scheme=scheme, base=base, distribution=dist, schedule=sched,
-                                 network_variance=V, seed=seed, epoch=epoch,
+                                 network_variance=V, seed=seed, epoch=epoch, preprocess="unit",
                                  test_acc=final * epoch / epochs + rng.normal(0, noise), status="ok"))
     return pd.DataFrame(rows)
 
@@ -36,12 +36,48 @@ def test_t_interval_matches_scipy():
     assert math.isnan(A.t_interval([0.5]).low)
 
 
-def test_verdict_rule():
-    assert A.verdict_from(A.Estimate(0.05, 0.01, 0.09, 3), delta=0.01) == A.SUPPORTED
-    assert A.verdict_from(A.Estimate(-0.05, -0.09, -0.01, 3), delta=0.01) == A.NOT_SUPPORTED
-    assert A.verdict_from(A.Estimate(0.0, -0.004, 0.005, 3), delta=0.01) == A.NOT_SUPPORTED  # negligible
-    assert A.verdict_from(A.Estimate(0.02, -0.01, 0.05, 3), delta=0.01) == A.INCONCLUSIVE
-    assert A.verdict_from(A.Estimate(0.5, math.nan, math.nan, 1), delta=0.01) == A.INCONCLUSIVE
+def test_verdict_rules_name_what_happened():
+    d = 0.02
+    assert A.verdict_from(A.Estimate(0.08, 0.05, 0.11, 5, 0.01), delta=d) == A.SUPPORTED
+    assert A.verdict_from(A.Estimate(0.015, 0.012, 0.018, 5, 0.001), delta=d) == A.EQUIVALENT  # real but small
+    assert A.verdict_from(A.Estimate(-0.05, -0.09, -0.01, 5, 0.01), delta=d) == A.CONTRADICTED
+    assert A.verdict_from(A.Estimate(0.0, -0.004, 0.005, 5, 0.0015), delta=d) == A.EQUIVALENT
+    assert A.verdict_from(A.Estimate(0.02, -0.05, 0.09, 5, 0.025), delta=d) == A.INCONCLUSIVE
+    assert A.verdict_from(A.Estimate(0.5, math.nan, math.nan, 1), delta=d) == A.INCONCLUSIVE
+    assert A.VERDICTS == ("supported", "contradicted", "equivalent", "inconclusive")
+
+
+def test_one_sided_tests_and_tost_match_scipy():
+    v = np.array([0.031, 0.052, 0.044, 0.038, 0.06])
+    e = A.t_interval(v)
+    assert A.p_greater(e, 0.02) == pytest.approx(stats.ttest_1samp(v, 0.02, alternative="greater").pvalue)
+    assert A.p_less(e, 0.0) == pytest.approx(stats.ttest_1samp(v, 0.0, alternative="less").pvalue)
+    tost = max(stats.ttest_1samp(v, -0.1, alternative="greater").pvalue,
+               stats.ttest_1samp(v, 0.1, alternative="less").pvalue)
+    assert A.p_equivalent(e, 0.1) == pytest.approx(tost)
+    # TOST at alpha is the (1 - 2 alpha) interval inside (-delta, delta)
+    lo, hi = stats.t.interval(0.90, 4, loc=v.mean(), scale=stats.sem(v))
+    for delta in (hi * 0.99, hi * 1.01):
+        assert (A.p_equivalent(e, delta) < 0.05) == (-delta < lo and hi < delta)
+
+
+def test_holm_matches_the_textbook_example():
+    p = [0.01, 0.04, 0.03, 0.005]
+    # sorted 0.005, 0.01, 0.03, 0.04 -> x4, x3, x2, x1, made monotone
+    assert A.holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert A.holm([0.9, 0.8]) == pytest.approx([1.0, 1.0]) and A.holm([0.5, 0.01]) == pytest.approx([0.5, 0.02])
+    assert A.holm([]) == []
+
+
+def test_wilson_interval_matches_the_closed_form_and_counts():
+    p, lo, hi = A.wilson_interval(1, 5)
+    z = stats.norm.ppf(0.975)
+    centre = (0.2 + z * z / 10) / (1 + z * z / 5)
+    half = z * math.sqrt(0.2 * 0.8 / 5 + z * z / 100) / (1 + z * z / 5)
+    assert (p, lo, hi) == pytest.approx((0.2, centre - half, centre + half))
+    assert A.wilson_interval(0, 5)[1] == 0.0 and A.wilson_interval(5, 5)[2] == 1.0
+    with pytest.raises(ValueError, match="not a count"):
+        A.wilson_interval(6, 5)
 
 
 def test_diverged_runs_count_at_chance():
@@ -49,6 +85,9 @@ def test_diverged_runs_count_at_chance():
                           status=["diverged", "diverged", "ok"], seed=[0, 0, 0]))
     f = A.final_rows(r, chance=0.1).set_index("run_id")
     assert f.loc["a", "test_acc"] == 0.1 and f.loc["b", "test_acc"] == 0.4
+    assert f.loc["a", "failed"] and not f.loc["b", "failed"]
+    s = A.summary(r.assign(init="x"), by=("init",))
+    assert s.loc[0, "mean"] == pytest.approx(0.25) and s.loc[0, "diverged"] == 1 and s.loc[0, "failed"] == 1
 
 
 def test_paper_claims_follow_the_data():
@@ -58,27 +97,84 @@ def test_paper_claims_follow_the_data():
         if base == "he" and sched == "unit" and dist == "uniform":
             return 0.10
         acc = {"unit": 0.30, "constant": 0.33, "increasing": 0.40, "decreasing": 0.20}[sched]
-        return acc + (0.02 if dist == "normal" else 0.0)
+        return acc + (0.05 if dist == "normal" else 0.0)
 
-    summary, details = A.verdict_table({"E1": _results(world)}, A.paper_claims())
+    summary, details = A.verdict_table({"E1": _results(world, seeds=range(6), noise=0.004)}, A.paper_claims())
     assert summary["verdict"].tolist() == [A.SUPPORTED] * 7
-    assert set(details["claim"]) == set(range(1, 8))
+    assert set(details["claim"]) == set(range(1, 8)) and (details["experiment"] == "E1").all()
+    assert (details["p_supported_adj"] >= details["p_supported"]).all()  # Holm never makes a p-value smaller
 
 
 def test_paper_claims_can_fail():
     def flat(scheme, base, dist, sched):  # nothing matters: every claim of a difference fails
         return 0.30
 
-    summary, _ = A.verdict_table({"E1": _results(flat)}, A.paper_claims())
+    summary, _ = A.verdict_table({"E1": _results(flat, seeds=range(6))}, A.paper_claims())
     v = dict(zip(summary["claim"], summary["verdict"]))
-    assert v[1] == v[2] == v[5] == v[6] == v[7] == A.NOT_SUPPORTED
-    assert v[3] == A.NOT_SUPPORTED  # He uniform trains: no stall
+    assert v[1] == v[2] == v[5] == v[6] == v[7] == A.EQUIVALENT  # no difference, and the data say so
+    assert v[3] == A.CONTRADICTED  # He uniform trains: no stall
     assert v[4] == A.SUPPORTED  # everything trains
+
+    def reversed_world(scheme, base, dist, sched):  # the paper's story, reversed
+        if scheme != "depth":
+            return 0.40
+        return {"unit": 0.35, "constant": 0.33, "increasing": 0.20, "decreasing": 0.38}[sched]
+
+    summary, _ = A.verdict_table({"E1": _results(reversed_world, seeds=range(6))}, A.paper_claims())
+    v = dict(zip(summary["claim"], summary["verdict"]))
+    assert v[1] == v[2] == v[6] == v[7] == A.CONTRADICTED
+
+
+def test_holm_can_turn_a_lone_effect_inconclusive():
+    rng = np.random.default_rng(3)
+    diffs = 0.03 + rng.normal(0, 0.012, size=4)  # a modest effect on 4 seeds
+    rows = [dict(run_id=f"{g}{s}", seed=s, epoch=1, status="ok", test_acc=0.3 + (d if g == "a" else 0.0), grp=g)
+            for s, d in enumerate(diffs) for g in ("a", "b")]
+    res = pd.DataFrame(rows)
+    claim = A.Claim(1, "a beats b", "X", "test_acc", "a - b", (A.Comparison("a - b", {"grp": "a"}, {"grp": "b"}),))
+    alone, _ = A.verdict_table({"X": res}, [claim], delta=0.0)
+    many, details = A.verdict_table({"X": res}, [claim] + [
+        A.Claim(k, "noise", "X", "test_acc", "", (A.Comparison("n", {"grp": "b"}, {"grp": "b"}),))
+        for k in range(2, 12)], delta=0.0)
+    raw = details.loc[0, "p_supported"]
+    assert alone.loc[0, "verdict"] == A.SUPPORTED and raw < 0.05
+    assert details.loc[0, "p_supported_adj"] == pytest.approx(min(1.0, 11 * raw)) or \
+        details.loc[0, "p_supported_adj"] >= raw
+    assert (many.loc[0, "verdict"] == A.SUPPORTED) == (details.loc[0, "p_supported_adj"] < 0.05)
+
+
+def test_learning_rates_are_chosen_on_validation_never_on_test():
+    rows = []
+    for lr, val, test in ((0.01, 0.30, 0.50), (0.1, 0.40, 0.20)):  # the test set would pick the other rate
+        for s in range(3):
+            rows.append(dict(run_id=f"{lr}-{s}", init="x", optimizer="sgd", variant="v", lr=lr, seed=s, epoch=1,
+                             val_acc=val, test_acc=test, status="ok"))
+    res = pd.DataFrame(rows)
+    choice = A.tune(res)
+    assert choice.loc[0, "lr"] == 0.1 and choice.loc[0, "edge"]
+    assert set(A.tuned(res)["lr"]) == {0.1}
+    with pytest.raises(ValueError, match="never on the test set"):
+        A.tune(res.assign(val_acc=float("nan")))
+
+
+def test_best_epoch_time_to_threshold_and_plateau():
+    rows = []
+    for e, acc in enumerate([0.1, 0.2, 0.3, 0.35, 0.355, 0.356]):  # flat at the end
+        rows.append(dict(run_id="flat", seed=0, epoch=e, test_acc=acc, status="ok"))
+    for e, acc in enumerate([0.1, 0.12, 0.14, 0.16, 0.18, 0.25]):  # still rising
+        rows.append(dict(run_id="rising", seed=1, epoch=e, test_acc=acc, status="ok"))
+    res = pd.DataFrame(rows)
+    b = A.best_epochs(res).set_index("run_id")
+    assert b.loc["flat", "best_epoch"] == 5 and b.loc["flat", "plateau"] and not b.loc["rising", "plateau"]
+    t = A.time_to(res, 0.3).set_index("run_id")
+    assert t.loc["flat", "epoch"] == 2 and math.isnan(t.loc["rising", "epoch"])
 
 
 def test_missing_experiment_is_inconclusive_with_reason():
     summary, _ = A.verdict_table({}, A.paper_claims()[:1])
     assert summary.loc[0, "verdict"] == A.INCONCLUSIVE and "not run" in summary.loc[0, "estimate"]
+    claim3 = A.paper_claims()[2]
+    assert claim3.experiment == "E4" and claim3.reads(["E1"]) == "E1" and claim3.reads(["E1", "E4"]) == "E4"
 
 
 def test_bad_tables():

@@ -21,12 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
-def one_thread(request):
-    """Tiny models run as fast on one thread and do not stall when other work shares the cores;
-    the smoke profiles keep torch's default threads, as a user would run them."""
-    if "smoke_profile" in request.node.name:
-        yield
-        return
+def one_thread():
+    """Tiny models run as fast on one thread and do not stall when other work shares the cores."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -58,8 +54,8 @@ def test_paper_grid_is_the_papers_comparison():
     grid = sw.paper_grid()
     labels = [i.label for i in grid]
     assert len(grid) == 19 and len(set(labels)) == 19
-    assert {"he-normal-increasing", "glorot-uniform-decreasing", "he-uniform-unit", "orthogonal",
-            "random_walk-normal", "lsuv"} <= set(labels)
+    assert {"He normal, increasing", "Glorot uniform, decreasing", "He uniform", "Orthogonal",
+            "Random walk", "LSUV"} <= set(labels)
     cols = pd.DataFrame([i.columns() for i in grid])
     depth = cols[cols["scheme"] == "depth"]
     assert set(zip(depth["base"], depth["distribution"], depth["schedule"])) == {
@@ -70,15 +66,26 @@ def test_paper_grid_is_the_papers_comparison():
     assert depth.loc[depth["schedule"] == "unit", "network_variance"].isna().all()
 
 
-def test_shipped_experiments_and_profiles():
-    assert sw.experiments() == ["fcnn-cifar10", "fcnn-mnist", "cnn-cifar10"]
-    for name in sw.experiments():
+def test_one_registry_holds_every_experiment_with_its_chapter():
+    names = sw.experiments()
+    assert names[:5] == ["fcnn-cifar10", "fcnn-mnist", "cnn-cifar10", "he-uniform-stall", "sensitivity"]
+    assert list(sw.EXPERIMENTS) == names
+    keys = [sw.EXPERIMENTS[n].key for n in names]
+    assert keys[:5] == ["E1", "E2", "E3", "E4", "E5"] and len(set(keys)) == len(keys)
+    toc = (ROOT / "_toc.yml").read_text()
+    for name in names:
         spec = sw.get_experiment(name)
-        assert set(spec.profiles) == {"smoke", "default", "paper"}
-        smoke, default, paper = (spec.resolve(p) for p in ("smoke", "default", "paper"))
+        assert sw.get_experiment(spec.key) is spec and sw.by_chapter(spec.chapter) is spec
+        assert f"book/_executed/{spec.chapter}" in toc, f"{name}'s chapter is not in the book"
+        assert spec.description and spec.title
+        assert set(spec.profiles) == set(sw.PROFILES)
+        smoke, paper = spec.resolve("smoke"), spec.resolve("paper")
         assert len(smoke.seeds) == 1 and smoke.train.epochs == 1
         assert paper.train.n_train is None and paper.train.epochs >= 30 and len(paper.seeds) >= 5
-        assert len(default.runs("default")) == 19 * len(default.seeds)
+        assert len(paper.runs("paper")) >= len(spec.resolve("default").runs("default"))
+    for name in ("fcnn-cifar10", "fcnn-mnist", "cnn-cifar10"):
+        default = sw.get_experiment(name).resolve("default")
+        assert len(default.runs("default")) == 19 * len(default.seeds) * max(len(default.lrs), 1)
     for name in ("fcnn-cifar10", "fcnn-mnist"):
         d = sw.get_experiment(name).resolve("default")
         assert len(d.seeds) >= 3 and (d.model.depth, d.model.width) == (54, 64)
@@ -96,7 +103,7 @@ def test_variants_and_overrides_need_no_code():
     assert {r.model.depth for r in runs} == {4, 6}
     assert {(r.variant, r.preprocess, r.train.lr) for r in runs} >= {("std", "standardize", 0.01)}
     labels = {r.init.label for r in runs}
-    assert "he-normal-increasing-V100-power" in labels and "he-normal-increasing" in labels
+    assert "He normal, increasing, V=100, power" in labels and "He normal, increasing" in labels
     # dotted overrides are checked as a whole and rejected clearly
     assert sw.override(spec, {"train.epochs": 1, "train.probe_epochs": (0,)}).train.epochs == 1
     with pytest.raises(sw.SweepError, match="no field 'epoch'"):
@@ -106,7 +113,7 @@ def test_variants_and_overrides_need_no_code():
 
 
 def test_spec_errors_name_what_to_do():
-    with pytest.raises(sw.SweepError, match="not known; shipped experiments: fcnn-cifar10"):
+    with pytest.raises(sw.SweepError, match="not known; registered experiments: fcnn-cifar10 \\(E1\\)"):
         sw.get_experiment("fcnn-imagenet")
     with pytest.raises(sw.SweepError, match="profile 'fast' is not defined.*'smoke', 'default', 'paper'"):
         sw.get_experiment("fcnn-mnist").resolve("fast")
@@ -118,7 +125,18 @@ def test_spec_errors_name_what_to_do():
         sw.init("depth", schedule="sideways")
     with pytest.raises(sw.SweepError, match="seeds"):
         tiny_spec(seeds=(0, 0))
+    with pytest.raises(sw.SweepError, match="lrs"):
+        tiny_spec(lrs=(0.1, -1.0))
+    with pytest.raises(sw.SweepError, match="unknown profile"):
+        tiny_spec(profiles={"fast": {}})
 
+
+def test_a_learning_rate_grid_multiplies_the_runs_and_stacks_together():
+    spec = tiny_spec(lrs=(0.01, 0.03, 0.1))
+    runs = spec.runs()
+    assert len(runs) == 3 * 3 * 2 and {r.train.lr for r in runs} == {0.01, 0.03, 0.1}
+    assert len({r.run_id for r in runs}) == len(runs)
+    assert len({r.stack_key() for r in runs}) == 1  # the rate is per member: one stack
 
 def test_run_ids_are_stable_hashes_of_the_configuration():
     runs = tiny_spec().runs("default")
@@ -163,7 +181,8 @@ def test_run_writes_tidy_results_and_skips_finished_runs(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(by_run(loaded.results), by_run(df))
     assert [r.run_id for r in tiny_spec().runs()] == list(dict.fromkeys(df["run_id"]))  # spec order
     assert len(loaded.runs) == 6 and set(loaded.runs["stack_size"]) == {4, 2}
-    assert loaded.runs.loc[loaded.runs["init"] == "lsuv", "lsuv_converged"].notna().all()
+    assert loaded.runs.loc[loaded.runs["init"] == "LSUV", "lsuv_converged"].notna().all()
+    assert loaded.runs["run_id"].map(type).eq(str).all() and loaded.results["seed"].dtype == "int64"
     assert len(loaded.plans) == 6 * 4 and set(loaded.plans["depth"]) == {1, 2, 3, 4}
     assert len(loaded.probes) == 6 * 2 * 4 * 3
     assert set(loaded.probes["kind"]) == {"weight", "gradient", "activation"}
@@ -172,10 +191,14 @@ def test_run_writes_tidy_results_and_skips_finished_runs(tmp_path, monkeypatch):
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["experiment"] == "tiny" and prov["profile"] == "default" and prov["status"] == "complete"
     assert prov["runs_done"] == prov["runs_total"] == 6
-    assert {"torch", "numpy"} <= set(prov["packages"]) and prov["device"]["type"] == "cpu"
+    assert {"torch", "numpy", "pyarrow"} <= set(prov["packages"]) and prov["device"]["type"] == "cpu"
+    assert prov["layout"] == 2 and prov["shard"] is None and prov["all_runs"] == 6
     assert "commit" in prov["code"] and prov["data"][0]["source"] == "in-memory tensors"
     assert not (out / ".lock").exists()
 
+    # nothing is rewritten: one part per stack and table, probes in Parquet
+    assert len(list((out / "results").glob("part-*.csv"))) == 2
+    assert len(list((out / "probes").glob("part-*.parquet"))) == 2
     # a restart trains nothing and returns the same table
     import depthinit.sweep._runner as runner
 
@@ -208,10 +231,14 @@ def test_diverged_run_is_a_result(tmp_path):
     hot = df[df["variant"] == "hot"]
     assert (hot["status"] == "diverged").all() and hot["train_loss"].iloc[-1] != hot["train_loss"].iloc[-1]
     assert (df[df["variant"] == "ok"]["status"] == "ok").all()
-    runs = sw.load(tmp_path / "o").runs
-    assert runs.set_index("variant").loc["hot", "diverged_step"] >= 1
-    s = sw.summary(df)
-    assert s.set_index("variant").loc["hot", "diverged"] == 1
+    runs = sw.load(tmp_path / "o").runs.set_index("variant")
+    assert runs.loc["hot", "diverged_step"] >= 1
+    # a diverged run has no final accuracy in the runs table; summaries count it at chance
+    assert np.isnan(runs.loc["hot", "final_test_acc"]) and np.isnan(runs.loc["hot", "best_test_acc"])
+    assert np.isfinite(runs.loc["ok", "final_test_acc"])
+    s = sw.summary(df).set_index("variant")
+    assert s.loc["hot", "diverged"] == 1 and s.loc["hot", "failed"] == 1
+    assert s.loc["hot", "mean"] == pytest.approx(0.1)
 
 
 def test_folder_of_another_experiment_is_refused_untouched(tmp_path):
@@ -225,22 +252,35 @@ def test_folder_of_another_experiment_is_refused_untouched(tmp_path):
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
+_HOLD_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    import depthinit.sweep as sw
+    lock = sw.Lock(Path({out!r}))
+    lock.__enter__()
+    print("held", flush=True)
+    time.sleep(60)
+    """
+)
+
+
 def test_live_lock_refuses_a_second_writer(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_SCRIPT.format(out=str(out))], stdout=subprocess.PIPE,
+                            text=True, cwd=ROOT)
     try:
-        import socket
-
-        (out / ".lock").write_text(f"{proc.pid} {socket.gethostname()}")
-        with pytest.raises(sw.SweepError, match="another sweep"):
+        assert proc.stdout.readline().strip() == "held"
+        with pytest.raises(sw.SweepError, match=f"another sweep \\(pid {proc.pid} on"):
             sw.run(tiny_spec(seeds=(0,)), out=out, device="cpu", data=tiny_data(), progress=False)
     finally:
         proc.kill()
         proc.wait()
-    # the holder is gone: its stale lock is taken over
+        proc.stdout.close()
+    assert (out / ".lock").exists()  # the killed holder could not clean up; its lock is free all the same
     df = sw.run(tiny_spec(seeds=(0,)), out=out, device="cpu", data=tiny_data(), progress=False)
-    assert df["run_id"].nunique() == 3
+    assert df["run_id"].nunique() == 3 and not (out / ".lock").exists()
 
 
 _KILL_SCRIPT = textwrap.dedent(
@@ -263,8 +303,7 @@ def test_sigkill_mid_sweep_then_restart_finishes_every_run_once(tmp_path):
     try:
         deadline = time.time() + 90
         while time.time() < deadline:
-            res = out / "results.csv"
-            if res.exists() and pd.read_csv(res)["run_id"].nunique() >= 3:
+            if (out / "results").is_dir() and len(list((out / "results").glob("part-*.csv"))) >= 3:
                 break
             if proc.poll() is not None:
                 pytest.fail("the sweep ended before it could be killed")
@@ -277,7 +316,7 @@ def test_sigkill_mid_sweep_then_restart_finishes_every_run_once(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    partial = pd.read_csv(out / "results.csv")
+    partial = sw.load(out, probes=False).results
     n_before = partial["run_id"].nunique()
     assert 3 <= n_before < 24
     assert (out / ".lock").exists()  # the killed process could not clean up
@@ -293,8 +332,8 @@ def test_sigkill_mid_sweep_then_restart_finishes_every_run_once(tmp_path):
     kept = df[df["run_id"].isin(set(partial["run_id"]))].sort_values(["run_id", "epoch"]).reset_index(drop=True)
     partial = partial.sort_values(["run_id", "epoch"]).reset_index(drop=True)
     np.testing.assert_array_equal(kept["test_loss"].to_numpy(), partial["test_loss"].to_numpy())
-    parts = list((out / "probes").glob("part-*.csv"))
-    assert len(parts) == 24
+    parts = list((out / "probes").glob("part-*.parquet"))
+    assert len(parts) == 24 and len(list((out / "results").glob("part-*.csv"))) == 24
 
 
 def test_report_summarises(tmp_path):
@@ -302,11 +341,11 @@ def test_report_summarises(tmp_path):
     df = sw.run(tiny_spec(), out=out, device="cpu", data=tiny_data(), progress=False)
     text = sw.report(out)
     assert "experiment 'tiny', profile 'default': 6 of 6 runs done (complete)" in text
-    assert "lsuv" in text and "he-normal" in text
+    assert "LSUV" in text and "He normal" in text and "diverged runs count at chance" in text
     s = sw.summary(df)
     assert len(s) == 3 and (s["seeds"] == 2).all()
     last = df[df["epoch"] == 2].groupby("init")["test_acc"].mean()
-    np.testing.assert_allclose(s.set_index("init")["final_test_acc"].sort_index(), last.sort_index())
+    np.testing.assert_allclose(s.set_index("init")["mean"].sort_index(), last.sort_index())
 
 
 def test_resolve_device(monkeypatch):
@@ -326,17 +365,62 @@ def test_resolve_device(monkeypatch):
         sw.resolve_device("tpu-3")
 
 
-# -- the shipped experiments on the real data -------------------------------------------------
-@pytest.mark.parametrize("name", ["fcnn-mnist", "fcnn-cifar10", "cnn-cifar10"])
-def test_smoke_profile_of_each_shipped_experiment(name, data_root, tmp_path):
-    start = time.perf_counter()
-    df = sw.run(name, profile="smoke", out=tmp_path / name, device="cpu", data_root=str(data_root),
-                progress=False)
-    seconds = time.perf_counter() - start
-    assert df["run_id"].nunique() == 19 and set(df["epoch"]) == {0, 1}
-    assert df["train_loss"].iloc[0] > 0
-    prov = json.loads((tmp_path / name / "provenance.json").read_text())
-    assert prov["data"][0]["sha256"], "the data's digests are recorded"
-    busy = os.getloadavg()[0] > (os.cpu_count() or 1)  # other work on the cores: the time says nothing
-    print(f"smoke profile of {name}: {seconds:.1f} s (load {os.getloadavg()[0]:.1f})")
-    assert busy or seconds < 120, f"smoke profile of {name} took {seconds:.0f} s on an idle machine"
+# -- shards, merging, progress ----------------------------------------------------------------
+def test_three_shards_merged_equal_one_unsharded_sweep(tmp_path):
+    spec = tiny_spec(seeds=(0, 1, 2), lrs=(0.02, 0.05))
+    whole = sw.run(spec, out=tmp_path / "whole", device="cpu", data=tiny_data(), progress=False)
+    parts = [tmp_path / f"shard{i}" for i in range(3)]
+    ids = []
+    for i, folder in enumerate(parts):
+        df = sw.run(spec, out=folder, device="cpu", data=tiny_data(), progress=False, shard=f"{i}/3")
+        ids.append(set(df["run_id"]))
+    assert sum(map(len, ids)) == 18 and set.union(*ids) == set(whole["run_id"])
+    assert [len(s) for s in ids] == [6, 6, 6]
+    assert sw.merge(tmp_path / "merged", parts) == 18
+    merged = sw.load(tmp_path / "merged")
+    assert merged.provenance["shard"] is None and len(merged.provenance["merged_from"]) == 3
+    key = ["run_id", "epoch"]
+    a = whole.sort_values(key).reset_index(drop=True)
+    b = merged.results.sort_values(key).reset_index(drop=True)
+    cols = [c for c in a.columns if c != "wall_s"]
+    pd.testing.assert_frame_equal(a[cols], b[cols], check_exact=False, rtol=1e-5)
+    assert len(merged.runs) == 18 and len(merged.probes) == len(sw.load(tmp_path / "whole").probes)
+    # a missing, doubled or foreign shard is refused before anything is written
+    with pytest.raises(sw.SweepError, match="missing \\[2\\]"):
+        sw.merge(tmp_path / "m2", parts[:2])
+    with pytest.raises(sw.SweepError, match="given twice \\[1\\]"):
+        sw.merge(tmp_path / "m3", [parts[0], parts[1], parts[1]])
+    with pytest.raises(sw.SweepError, match="a whole sweep, not a shard"):
+        sw.merge(tmp_path / "m4", [tmp_path / "whole"])
+    other = tmp_path / "other"
+    sw.run(tiny_spec(seeds=(0, 1, 2), lrs=(0.02, 0.05), name="other"), out=other, device="cpu",
+           data=tiny_data(), progress=False, shard="2/3")
+    with pytest.raises(sw.SweepError, match="different experiments"):
+        sw.merge(tmp_path / "m5", [parts[0], parts[1], other])
+    with pytest.raises(sw.SweepError, match="not an empty folder"):
+        sw.merge(tmp_path / "whole", parts)
+    assert not any((tmp_path / m).exists() for m in ("m2", "m3", "m4", "m5"))
+    # a shard folder takes only its own shard
+    with pytest.raises(sw.SweepError, match="holds shard 0/3"):
+        sw.run(spec, out=parts[0], device="cpu", data=tiny_data(), progress=False, shard="1/3")
+
+
+def test_progress_writes_log_lines_when_not_on_a_terminal(capsys):
+    p = sw.Progress(total=4, desc="tiny [default]", interval=0.0)
+    assert p.mode == "log"  # pytest's captured stderr is not a terminal
+    for _ in range(4):
+        p.update()
+    p.close()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines[0].startswith("tiny [default]: 1 of 4 runs done, 3 left,") and "about" in lines[0]
+    assert lines[-1].startswith("tiny [default]: 4 of 4 runs done, 0 left")
+    quiet = sw.Progress(total=4, desc="x", enabled=False)
+    quiet.update(4)
+    quiet.close()
+    assert capsys.readouterr().err == ""
+
+
+def test_a_sweep_piped_to_a_file_reports_progress(tmp_path, capsys):
+    sw.run(tiny_spec(seeds=(0,)), out=tmp_path / "o", device="cpu", data=tiny_data(), max_members=1)
+    err = capsys.readouterr().err
+    assert "tiny [default]: 3 of 3 runs done, 0 left" in err

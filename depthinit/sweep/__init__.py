@@ -1,18 +1,34 @@
-"""Sweeps: experiment specs as data, a resumable runner that trains compatible runs
-together, and tidy results.
+"""Sweeps: experiment specs as data, one registry of every experiment, a resumable
+runner that trains compatible runs together, tidy typed results, shards and merging.
 
-Chapter: "Reproducibility" and the experiment chapters E1-E5.
+Chapter: "Reproducibility" and the experiment chapters.
 
 >>> import depthinit.sweep as sw
 >>> spec = sw.get_experiment("fcnn-mnist")
->>> len(spec.resolve("default").runs())
-57
+>>> len(spec.resolve("default").runs()) > 0
+True
 """
 
+from ._labels import init_label
+from ._legacy import migrate
+from ._merge import merge
+from ._progress import Progress
 from ._report import report, summary
-from ._runner import LSUV_BATCH, default_max_members, resolve_device, run, stacks
+from ._runner import (
+    LSUV_BATCH,
+    default_max_members,
+    parse_shard,
+    resolve_device,
+    resolve_spec,
+    run,
+    shard_runs,
+    stacks,
+)
+from ._schema import SchemaError
 from ._spec import (
     DATASETS,
+    MODEL_KINDS,
+    PAPER_V,
     PREPROCESS,
     PROFILES,
     Experiment,
@@ -26,12 +42,13 @@ from ._spec import (
     override,
     paper_grid,
 )
-from ._store import Results, load
-from .experiments import CNN_CIFAR10, EXPERIMENTS, FCNN_CIFAR10, FCNN_MNIST, experiments, get_experiment
+from ._store import DamagedResultsWarning, Lock, Results, load
+from .experiments import EXPERIMENTS, by_chapter, experiments, get_experiment
 
 __all__ = [
-    "CNN_CIFAR10", "DATASETS", "EXPERIMENTS", "FCNN_CIFAR10", "FCNN_MNIST", "LSUV_BATCH", "PREPROCESS", "PROFILES",
-    "Experiment", "InitConfig", "ModelConfig", "Results", "Run", "SweepError", "Variant", "default_max_members",
-    "depth_grid", "experiments", "get_experiment", "init", "load", "override", "paper_grid", "report",
-    "resolve_device", "run", "stacks", "summary",
+    "DATASETS", "EXPERIMENTS", "LSUV_BATCH", "MODEL_KINDS", "PAPER_V", "PREPROCESS", "PROFILES",
+    "DamagedResultsWarning", "Experiment", "InitConfig", "Lock", "ModelConfig", "Progress", "Results", "Run",
+    "SchemaError", "SweepError", "Variant", "by_chapter", "default_max_members", "depth_grid", "experiments",
+    "get_experiment", "init", "init_label", "load", "merge", "migrate", "override", "paper_grid", "parse_shard",
+    "report", "resolve_device", "resolve_spec", "run", "shard_runs", "stacks", "summary",
 ]

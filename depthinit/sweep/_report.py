@@ -1,6 +1,8 @@
-"""Summaries of a sweep's results.
+"""Summaries of a sweep's results: ``depthinit report`` and the chapters read the same numbers.
 
-Chapter: the experiment chapters (their first table) and ``depthinit report``.
+Chapter: the experiment chapters (their tables) and ``depthinit report``. The
+summary is :func:`depthinit.analysis.summary`, whose rule for diverged runs
+(they score chance accuracy) is the book's only one.
 """
 
 from __future__ import annotations
@@ -11,48 +13,27 @@ import pandas as pd
 
 from ._store import load
 
-GROUP = ["variant", "init"]
-
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per (variant, init): seeds, diverged runs, and the mean and std over
-    seeds of the final and best test accuracy and the final train loss.
+    """One row per configuration: :func:`depthinit.analysis.summary` of the final test accuracy."""
+    from ..analysis import summary as analysis_summary
 
-    A diverged run counts in ``diverged`` and is left out of the accuracy means.
-    """
-    if results.empty:
-        return pd.DataFrame(columns=[*GROUP, "seeds", "diverged", "final_test_acc", "final_test_acc_std",
-                                     "best_test_acc", "final_train_loss"])
-    last = results.sort_values("epoch").groupby("run_id").tail(1)
-    ok = results[results["status"] == "ok"]
-    best = ok.groupby("run_id")["test_acc"].max().rename("best")
-    last = last.join(best, on="run_id")
-    rows = []
-    keys = [k for k in GROUP if k in last]
-    for key, g in last.groupby(keys, sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        good = g[g["status"] == "ok"]
-        rows.append({
-            **dict(zip(keys, key)),
-            "seeds": len(g), "diverged": int((g["status"] == "diverged").sum()),
-            "final_test_acc": good["test_acc"].mean(), "final_test_acc_std": good["test_acc"].std(ddof=1),
-            "best_test_acc": good["best"].mean(), "final_train_loss": good["train_loss"].mean(),
-        })
-    return pd.DataFrame(rows).sort_values("final_test_acc", ascending=False, na_position="last") \
-        .reset_index(drop=True)
+    return analysis_summary(results)
 
 
 def report(out: str | os.PathLike) -> str:
-    """A plain-text report of the sweep in ``out``: provenance line and :func:`summary` table."""
-    r = load(out, probes=False)
+    """A plain-text report of the sweep in ``out``: provenance lines, damaged records, and
+    :func:`summary` with accuracies in percent."""
+    r = load(out, probes=False, warn=False)
     p = r.provenance
     head = [f"sweep folder: {r.out}"]
     if p:
         dev = p.get("device", {})
         code = p.get("code", {})
         commit = (code.get("commit") or "")[:12] or code.get("depthinit", "?")
+        shard = f", shard {p['shard']}" if p.get("shard") else ""
         head.append(
-            f"experiment {p.get('experiment')!r}, profile {p.get('profile')!r}: {p.get('runs_done')} of "
+            f"experiment {p.get('experiment')!r}, profile {p.get('profile')!r}{shard}: {p.get('runs_done')} of "
             f"{p.get('runs_total')} runs done ({p.get('status')}); device {dev.get('type')} ({dev.get('name')}); "
             f"code {commit}{' (dirty)' if code.get('dirty') else ''}; updated {p.get('updated')}"
         )
@@ -60,9 +41,20 @@ def report(out: str | os.PathLike) -> str:
             sha = d.get("sha256") or {}
             digest = ", ".join(f"{k} {str(v)[:12]}" for k, v in sha.items()) if isinstance(sha, dict) else str(sha)
             head.append(f"data: {d.get('name')} from {d.get('source')} ({digest}); sizes {d.get('sizes')}")
+    if r.layout == 1:
+        head.append(f"older folder layout: convert it with `depthinit migrate {r.out}` before adding runs")
+    head += [f"damaged: {m}" for m in r.problems]
     if r.results.empty:
         return "\n".join(head + ["no finished runs yet"])
     s = summary(r.results)
+    shown = s.drop(columns=[c for c in ("failed_low", "failed_high", "runs") if c in s]).copy()
+    for c in ("failed_rate", "mean", "median", "std", "low", "high", "best"):
+        shown[c] = 100 * shown[c]
+    shown = shown.rename(columns={"mean": "test_acc_%", "median": "median_%", "std": "std_%", "low": "low_%",
+                                  "high": "high_%", "best": "best_%", "failed_rate": "failed_%"})
     epochs = int(r.results["epoch"].max())
-    table = s.to_string(index=False, float_format=lambda x: f"{x:.4f}")
-    return "\n".join(head + [f"{r.results['run_id'].nunique()} runs, up to epoch {epochs}", "", table])
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500):
+        table = shown.to_string(index=False, float_format=lambda x: f"{x:.2f}")
+    rule = ("diverged runs count at chance accuracy; failed = diverged or below chance + 2 points; "
+            "intervals: 95 % t over seeds")
+    return "\n".join(head + [f"{r.results['run_id'].nunique()} runs, up to epoch {epochs}; {rule}", "", table])

@@ -1,10 +1,12 @@
 """Run an experiment's grid: expand, group into vectorised stacks, train, write tidy tables.
 
 Chapter: "Reproducibility". Resumable: run ids hash each run's configuration,
-finished runs are skipped when the sweep starts again, and results are
-committed atomically after every stack, so killing the process at any moment
-loses at most the stack in progress and a restart completes the grid with
-every run exactly once.
+finished runs are skipped when the sweep starts again, and every stack commits
+its own parts atomically (see :mod:`depthinit.sweep._store`), so killing the
+process at any moment loses at most the stack in progress and a restart
+completes the grid with every run exactly once. ``shard=(i, n)`` runs a
+deterministic 1/n of the runs (:func:`shard_runs`) into its own folder;
+:func:`depthinit.sweep.merge` combines the shard folders.
 """
 
 from __future__ import annotations
@@ -21,18 +23,21 @@ from typing import Any
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from ..init import LSUVConvergenceWarning, init_
 from ..train import train_many
 from ..train._stack import Strategy
 from . import _store as store
-from ._spec import Experiment, Run, SweepError, _jsonable
+from ._progress import Progress
+from ._spec import PROFILES, Experiment, Run, SweepError, _jsonable
 
 #: Examples LSUV scales each layer on: the first training examples.
 LSUV_BATCH = 256
 
-RESULT_METRICS = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "status", "wall_s")
+from ._schema import METRIC_COLUMNS, PLANS
+
+RESULT_METRICS = tuple(METRIC_COLUMNS)
+PLAN_COLUMNS = tuple(PLANS)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -44,12 +49,25 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
+    expected = "expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
     try:
         dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise SweepError(f"device={device!r} is not valid; expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise SweepError("device 'cuda' was asked for but CUDA is not available here; use --device auto or cpu")
+    except (RuntimeError, TypeError, ValueError):
+        raise SweepError(f"device={device!r} is not valid; {expected}") from None
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise SweepError(f"device={device!r} cannot train a sweep; {expected}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise SweepError(f"device {str(device)!r} was asked for but CUDA is not available here; "
+                             "use --device auto or cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise SweepError(f"device {str(device)!r} does not exist: this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s)")
+    if dev.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise SweepError(f"device {str(device)!r} was asked for but MPS is not available here; "
+                             "use --device auto or cpu")
     return dev
 
 
@@ -63,15 +81,52 @@ def default_max_members(kind: str, device: torch.device) -> int:
 def _experiment(spec: Experiment | str) -> Experiment:
     if isinstance(spec, Experiment):
         return spec
+    if not isinstance(spec, str):
+        raise SweepError(f"spec={spec!r} is not an experiment; pass an Experiment or the name of a registered "
+                         "one (see `depthinit list`)")
     from .experiments import get_experiment
 
     return get_experiment(spec)
 
 
-def _resolve(spec: Experiment, profile: str) -> Experiment:
-    if not spec.profiles:
-        return spec  # a spec without profiles runs as given; the name only labels the results
-    return spec.resolve(profile)
+def resolve_spec(spec: Experiment | str, profile: str) -> Experiment:
+    """The experiment (or the registered one named ``spec``) with ``profile`` applied;
+    a spec without profiles runs as given (the profile then only labels its results)."""
+    base = _experiment(spec)
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise SweepError(f"profile={profile!r} is not valid; expected one of {', '.join(map(repr, PROFILES))}")
+    return base.resolve(profile) if base.profiles else base
+
+
+def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
+    """``"I/N"`` or ``(I, N)`` with 0 <= I < N (None: no sharding)."""
+    if shard is None:
+        return None
+    try:
+        if isinstance(shard, str):
+            i_text, n_text = shard.split("/")
+            i, n = int(i_text), int(n_text)
+        else:
+            i, n = shard
+            if isinstance(i, bool) or isinstance(n, bool) or not isinstance(i, int) or not isinstance(n, int):
+                raise TypeError
+    except (ValueError, TypeError):
+        raise SweepError(f"shard={shard!r} is not valid; expected 'I/N' with integers 0 <= I < N, e.g. 0/4") \
+            from None
+    if not (n >= 1 and 0 <= i < n):
+        raise SweepError(f"shard={shard!r} is not valid; expected 0 <= I < N and N >= 1, e.g. 0/4")
+    return i, n
+
+
+def shard_runs(runs: Sequence[Run], shard: tuple[int, int] | None) -> list[Run]:
+    """Shard ``(i, n)`` of ``runs``: every n-th run of the spec's order, starting at the i-th.
+
+    Deterministic and disjoint: the n shards together hold every run exactly once, and
+    runs that stack together stay spread evenly over the shards."""
+    if shard is None:
+        return list(runs)
+    i, n = shard
+    return [r for k, r in enumerate(runs) if k % n == i]
 
 
 def stacks(runs: Sequence[Run], max_members: int) -> list[list[Run]]:
@@ -95,7 +150,7 @@ class _DataCache:
         self.loaded: dict[tuple, Any] = {}
 
     def get(self, run: Run) -> Any:
-        key = (run.dataset, run.preprocess, run.train.n_train, run.train.n_test)
+        key = (run.dataset, run.preprocess, run.train.n_train, run.train.n_test, getattr(run.train, "n_val", 0))
         if key not in self.loaded:
             if self.data is not None:
                 ds = self.data
@@ -104,8 +159,13 @@ class _DataCache:
 
                 ds = load_dataset(run.dataset, root=self.root, preprocess=run.preprocess, device=self.device,
                                   cache_dir=self.cache_dir, progress=False)
-            if (run.train.n_train is not None or run.train.n_test is not None) and hasattr(ds, "subset"):
-                ds = ds.subset(run.train.n_train, run.train.n_test, seed=0)
+            n_val = int(getattr(run.train, "n_val", 0))
+            if n_val and not hasattr(ds, "subset"):
+                raise SweepError(f"train.n_val={n_val} needs a data set that can carve a validation split "
+                                 "(depthinit.data.Dataset); pass data=None to load it, or set n_val=0")
+            if (run.train.n_train is not None or run.train.n_test is not None or n_val) and hasattr(ds, "subset"):
+                extra = {"n_val": n_val} if n_val else {}
+                ds = ds.subset(run.train.n_train, run.train.n_test, seed=0, **extra)
             self.loaded[key] = ds
         return self.loaded[key]
 
@@ -125,7 +185,8 @@ def _now() -> str:
 
 
 def _provenance(spec: Experiment, profile: str, device: torch.device, data: _DataCache, started: str,
-                status: str, total: int, done: int, max_members: int, strategy: str) -> dict[str, Any]:
+                status: str, total: int, done: int, max_members: int, strategy: str,
+                shard: tuple[int, int] | None, all_runs: int) -> dict[str, Any]:
     from .. import __version__
     from ..provenance import git_commit, hardware, package_versions
 
@@ -135,9 +196,10 @@ def _provenance(spec: Experiment, profile: str, device: torch.device, data: _Dat
         name = hardware()["cpu"]
     return {
         "experiment": spec.name, "profile": profile, "status": status, "runs_total": total, "runs_done": done,
+        "shard": None if shard is None else f"{shard[0]}/{shard[1]}", "all_runs": all_runs, "layout": store.LAYOUT,
         "started": started, "updated": _now(),
         "code": {"depthinit": __version__, **git_commit()},
-        "packages": package_versions(("torch", "numpy", "pandas", "tqdm")),
+        "packages": package_versions(("torch", "numpy", "pandas", "pyarrow", "tqdm")),
         "python": hardware()["python"],
         "device": {"type": device.type, "name": name, "torch_threads": torch.get_num_threads()},
         "hardware": hardware(),
@@ -164,7 +226,7 @@ def _init_members(stack: list[Run], data: Any) -> tuple[list[torch.nn.Module], l
         frame = p.to_frame()
         frame.insert(0, "run_id", r.run_id)
         frame.insert(1, "init", r.init.label)
-        plans.append(frame)
+        plans.append(frame[[c for c in frame.columns if c in PLAN_COLUMNS]])
         converged.append(p.converged if r.init.scheme == "lsuv" else None)
         models.append(model)
     return models, plans, converged
@@ -182,123 +244,152 @@ def run(
     max_members: int | None = None,
     strategy: Strategy = "auto",
     progress: bool | None = None,
+    shard: str | tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Run (or finish) an experiment's sweep; return its results table.
 
-    ``spec`` is an :class:`Experiment` or the name of a shipped one
-    (:func:`depthinit.sweep.experiments`). ``profile`` picks its overrides
+    ``spec`` is an :class:`Experiment` or the name of a registered one
+    (:data:`depthinit.sweep.EXPERIMENTS`). ``profile`` picks its overrides
     (``"smoke"``, ``"default"``, ``"paper"``). Results go to ``out`` (see
-    ``depthinit.sweep._store``); runs already there are skipped. ``device``:
+    :mod:`depthinit.sweep._store`); runs already there are skipped. ``device``:
     ``"auto"`` (CUDA, MPS, CPU), or a torch device. Data come from
     :func:`depthinit.data.load_dataset` with ``data_root``/``cache_dir``, or
     from ``data`` (any object with x_train, y_train, x_test, y_test tensors).
-    ``max_members`` caps a stack (default by model and device).
+    ``max_members`` caps a stack (default by model and device). ``progress``:
+    None shows a bar on a terminal and periodic log lines otherwise (stderr);
+    False shows nothing. ``shard="I/N"`` runs only shard I of N (:func:`shard_runs`).
 
-    Returns one row per run and epoch, columns ``run_id, experiment, profile,
-    variant, dataset, preprocess, model, layers, width, init, scheme, base,
-    distribution, schedule, network_variance, depth_fn, offset, seed,
-    optimizer, lr, batch_size, epochs, n_train, n_test, epoch, train_loss,
-    train_acc, test_loss, test_acc, status, wall_s``.
+    Everything is checked (spec, profile, device, shard, the folder, the data)
+    before anything is written. Returns one row per run and epoch with the
+    columns of :data:`depthinit.sweep._schema.RESULTS`.
     """
-    base = _experiment(spec)
-    exp = _resolve(base, profile)
+    exp = resolve_spec(spec, profile)
     dev = resolve_device(device)
+    part = parse_shard(shard)
+    shard_text = None if part is None else f"{part[0]}/{part[1]}"
+    if max_members is not None and (isinstance(max_members, bool) or not isinstance(max_members, int)
+                                    or max_members < 1):
+        raise SweepError(f"max_members={max_members!r} is not valid; expected an integer >= 1")
     out = Path(out).expanduser()
-    store.check_folder(out, exp.name, profile)
-    runs = exp.runs(profile)
+    store.check_folder(out, exp.name, profile, shard_text)
+    every = exp.runs(profile)
+    runs = shard_runs(every, part)
     runs = [dataclasses.replace(r, train=dataclasses.replace(r.train, device=str(dev))) for r in runs]
     ids = [r.run_id for r in runs]
     if len(set(ids)) != len(ids):
         raise SweepError(f"experiment {exp.name!r} expands to duplicate runs; make its variants differ")
+    if not runs:
+        raise SweepError(f"shard {shard_text} of experiment {exp.name!r} holds no runs; use fewer shards")
     kind = runs[0].model.kind
     max_members = default_max_members(kind, dev) if max_members is None else max_members
     started = _now()
     cache = _DataCache(data, data_root, cache_dir, dev)
-    if out.is_dir():
-        before = store.load(out, probes=False).finished
-        pending = [r for r in runs if r.run_id not in before]
-    else:
-        pending = runs
+    before = store.load(out, probes=False, warn=False).finished if out.is_dir() else set()
+    pending = [r for r in runs if r.run_id not in before]
     if pending:
         cache.get(pending[0])  # load data first: a data error leaves the folder as it was
     out.mkdir(parents=True, exist_ok=True)
     with store.Lock(out):
+        store.clean_temporaries(out)
+        store.drop_orphan_parts(out)
         have = store.load(out, probes=False)
-        store.drop_orphan_parts(out, have.finished)
-        results, runs_t, plans_t = have.results, have.runs, have.plans
         todo = [r for r in runs if r.run_id not in have.finished]
-        started = have.provenance.get("started", started)
+        started = have.provenance.get("started", started) if have.finished else started
+        done = len(set(ids) & have.finished)
 
         def record(status: str) -> None:
-            done = len(set(ids) & (set(results["run_id"]) if "run_id" in results else set()))
-            prov = _provenance(exp, profile, dev, cache, started, status, len(runs), done, max_members, strategy)
+            prov = _provenance(exp, profile, dev, cache, started, status, len(runs), done, max_members, strategy,
+                               part, len(every))
             store.atomic_write_text(out / store.PROVENANCE, json.dumps(prov, indent=2, default=str) + "\n")
 
         record("running")
-        bar = tqdm(total=len(todo), desc=f"{exp.name} [{profile}]", unit="run",
-                   disable=None if progress is None else not progress)
+        bar = Progress(total=len(todo), desc=f"{exp.name} [{profile}{'' if part is None else ' ' + shard_text}]",
+                       enabled=progress)
         try:
             for number, group in enumerate(stacks(todo, max_members)):
-                d = cache.get(group[0])
-                t0 = time.perf_counter()
-                models, plans, converged = _init_members(group, d)
-                res = train_many(models, d, group[0].train, seeds=[r.seed for r in group],
-                                 lrs=[r.train.lr for r in group], strategy=strategy, progress=progress,
-                                 desc=f"stack {number + 1} x{len(group)}")
-                wall = time.perf_counter() - t0
-                new_rows, new_runs, probes, hists = [], [], [], []
-                n_train, n_test = len(d.y_train), len(d.y_test)
-                stem = group[0].run_id
-                for r, rr, conv in zip(group, res, converged):
-                    cols = {**r.columns(), "n_train": n_train, "n_test": n_test}
-                    h = rr.history.copy()
-                    for c, v in reversed(list(cols.items())):
-                        h.insert(0, c, v)
-                    h["status"] = rr.status
-                    new_rows.append(h[list(cols) + list(RESULT_METRICS)])
-                    ok = h["test_acc"].dropna()
-                    new_runs.append({
-                        **cols, "status": rr.status, "diverged_epoch": rr.diverged_epoch,
-                        "diverged_step": rr.diverged_step, "epochs_done": int(h["epoch"].max()),
-                        "final_test_acc": float(ok.iloc[-1]) if len(ok) else math.nan,
-                        "best_test_acc": float(ok.max()) if len(ok) else math.nan,
-                        "final_train_loss": float(h["train_loss"].dropna().iloc[-1]) if h["train_loss"].notna().any() else math.nan,
-                        "wall_s": float(h["wall_s"].sum()), "stack": stem, "stack_size": len(group),
-                        "stack_wall_s": wall, "device": dev.type, "lsuv_converged": conv,
-                        "config": json.dumps(_jsonable(r.config()), sort_keys=True),
-                    })
-                    for frame, sink in ((rr.probes, probes), (rr.histograms, hists)):
-                        if len(frame):
-                            f = frame.copy()
-                            for c, v in (("seed", r.seed), ("init", r.init.label), ("variant", r.variant),
-                                         ("run_id", r.run_id)):
-                                f.insert(0, c, v)
-                            sink.append(f)
-                for name, frames in (("probes", probes), ("histograms", hists)):
-                    if frames:
-                        store.write_part(out, name, stem, pd.concat(frames, ignore_index=True))
-                plans_t = _append(plans_t, plans)
-                runs_t = _append(runs_t, [pd.DataFrame(new_runs)])
-                store.atomic_write_csv(out / store.PLANS, plans_t)
-                store.atomic_write_csv(out / store.RUNS, runs_t)
-                results = _append(results, new_rows)
-                store.atomic_write_csv(out / store.RESULTS, results)  # the commit point
+                _train_stack(group, cache.get(group[0]), out, dev, strategy, progress, number)
+                done += len(group)
                 record("running")
                 bar.update(len(group))
         finally:
             bar.close()
         record("complete")
-    final = store.load(out, probes=False).results  # as any reader will see it
-    if final.empty:
-        return final
+    final = store.load(out, probes=False, warn=False).results  # as any reader will see it
     order = {i: n for n, i in enumerate(ids)}
     mine = final[final["run_id"].isin(order)].copy()
     mine["_order"] = mine["run_id"].map(order)
     return mine.sort_values(["_order", "epoch"]).drop(columns="_order").reset_index(drop=True)
 
 
-def _append(table: pd.DataFrame, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    parts = [f for f in [table, *frames] if len(f)]
-    if not parts:
-        return table
-    return pd.concat(parts, ignore_index=True)
+def _per_member(group: list[Run], name: str) -> list[Any] | None:
+    values = [getattr(r.train, name, None) for r in group]
+    return None if values[0] is None else values
+
+
+def _train_stack(group: list[Run], d: Any, out: Path, dev: torch.device, strategy: Strategy,
+                 progress: bool | None, number: int) -> None:
+    """Initialize and train one stack, then write its parts (the results part last)."""
+    t0 = time.perf_counter()
+    models, plans, converged = _init_members(group, d)
+    extra: dict[str, Any] = {}
+    scales = _per_member(group, "lr_scales")
+    if scales is not None and any(scales):
+        extra["lr_scales"] = [dict(s) for s in scales]
+    temps = _per_member(group, "logit_scale")
+    if temps is not None and any(t != 1.0 for t in temps):
+        extra["logit_scales"] = [float(t) for t in temps]
+    res = train_many(models, d, group[0].train, seeds=[r.seed for r in group], lrs=[r.train.lr for r in group],
+                     strategy=strategy, progress=bool(progress), desc=f"stack {number + 1} x{len(group)}", **extra)
+    wall = time.perf_counter() - t0
+    rows, runs_rows, probes, hists = [], [], [], []
+    sizes = {"n_train": len(d.y_train), "n_test": len(d.y_test),
+             "n_val": len(d.y_val) if getattr(d, "y_val", None) is not None else 0}
+    stem = store.new_stem(group[0].run_id)
+    for r, rr, conv in zip(group, res, converged):
+        cols = {**r.columns(), **sizes}
+        h = rr.history.copy()
+        for c in ("val_loss", "val_acc"):
+            if c not in h:
+                h[c] = math.nan
+        for c, v in reversed(list(cols.items())):
+            h.insert(0, c, v)
+        h["status"] = rr.status
+        rows.append(h[list(cols) + list(RESULT_METRICS)])
+        runs_rows.append({**cols, **_run_summary(h, rr), "stack": stem, "stack_size": len(group),
+                          "stack_wall_s": wall, "device": dev.type, "lsuv_converged": conv,
+                          "config": json.dumps(_jsonable(r.config()), sort_keys=True)})
+        for frame, sink in ((rr.probes, probes), (rr.histograms, hists)):
+            if len(frame):
+                f = frame.copy()
+                for c, v in (("seed", r.seed), ("init", r.init.label), ("variant", r.variant), ("run_id", r.run_id)):
+                    f.insert(0, c, v)
+                sink.append(f)
+    store.write_part(out, "runs", stem, pd.DataFrame(runs_rows))
+    store.write_part(out, "plans", stem, pd.concat(plans, ignore_index=True))
+    for name, frames in (("probes", probes), ("histograms", hists)):
+        if frames:
+            store.write_part(out, name, stem, pd.concat(frames, ignore_index=True))
+    store.write_part(out, "results", stem, pd.concat(rows, ignore_index=True))  # the commit point
+
+
+def _run_summary(h: pd.DataFrame, rr: Any) -> dict[str, Any]:
+    """The runs-table metrics of one run. A diverged run has NaN final and best metrics
+    (tables count it at chance, see :func:`depthinit.analysis.final_rows`)."""
+    nan = math.nan
+    ok = rr.status == "ok"
+    trained = h[h["epoch"] > 0]
+    pick = "val_acc" if h["val_acc"].notna().any() else "test_acc"
+    best_epoch = int(h.loc[h[pick].idxmax(), "epoch"]) if ok and h[pick].notna().any() else None
+    def last(col: str) -> float:
+        v = h[col].dropna()
+        return float(v.iloc[-1]) if ok and len(v) else nan
+    def best(col: str) -> float:
+        v = h[col].dropna()
+        return float(v.max()) if ok and len(v) else nan
+    return {
+        "status": rr.status, "diverged_epoch": rr.diverged_epoch, "diverged_step": rr.diverged_step,
+        "epochs_done": int(trained["epoch"].max()) if len(trained) else 0,
+        "final_test_acc": last("test_acc"), "best_test_acc": best("test_acc"), "best_epoch": best_epoch,
+        "final_val_acc": last("val_acc"), "best_val_acc": best("val_acc"), "final_train_loss": last("train_loss"),
+        "wall_s": float(h["wall_s"].sum()),
+    }

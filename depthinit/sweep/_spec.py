@@ -20,13 +20,19 @@ from typing import Any, Literal
 
 from torch import nn
 
+from ..data._registry import DATASETS as _DATASETS
+from ..data._registry import PREPROCESS as _PREPROCESS
 from ..init._schemes import resolve_options
 from ..models import ACTIVATIONS, CNN, MLP
 from ..train import TrainConfig
+from ._labels import PAPER_V, init_label
 
+#: The profiles every experiment defines: seconds (``smoke``), what the book runs on two CPU
+#: cores (``default``) and the paper's scale (``paper``, for a GPU). Defined here only.
 PROFILES: tuple[str, ...] = ("smoke", "default", "paper")
-DATASETS: tuple[str, ...] = ("mnist", "cifar10")
-PREPROCESS: tuple[str, ...] = ("unit", "standardize")
+#: The data sets and input scalings a spec may name (from :mod:`depthinit.data`).
+DATASETS: tuple[str, ...] = tuple(_DATASETS)
+PREPROCESS: tuple[str, ...] = _PREPROCESS
 
 
 class SweepError(ValueError):
@@ -57,7 +63,7 @@ class InitConfig:
         resolve_options(self.scheme, dict(opts))  # validates scheme and options
         object.__setattr__(self, "options", opts)
         if not self.label:
-            object.__setattr__(self, "label", _auto_label(self.scheme, self.resolved))
+            object.__setattr__(self, "label", init_label(self.scheme, self.resolved))
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -72,27 +78,29 @@ class InitConfig:
     def columns(self) -> dict[str, Any]:
         """The tidy-table columns that describe this initialization.
 
-        ``base``, ``distribution`` and ``schedule`` are filled for every scheme
-        they apply to (plain He/Glorot read as schedule ``"unit"``);
-        ``network_variance`` only where the schedule uses it (not ``"unit"``),
-        ``depth_fn`` and ``offset`` only for the increasing/decreasing schedules.
+        ``base`` and ``distribution`` are filled for every scheme they apply to
+        (plain He/Glorot/LeCun are their own base; orthogonal and LSUV draw
+        ``"orthogonal"``); ``schedule`` for the depth scheme and plain He/Glorot
+        (``"unit"``); ``network_variance`` only where the schedule uses it (not
+        ``"unit"``), ``depth_fn`` and ``offset`` only for the increasing/decreasing
+        schedules.
         """
         o = self.resolved
-        base = distribution = schedule = depth_fn = None
+        base = o.get("base") if self.scheme in ("depth", "ds_init") else None
+        distribution = o.get("distribution")
+        schedule = depth_fn = None
         network_variance = offset = math.nan
         if self.scheme == "depth":
-            base, distribution, schedule = o["base"], o["distribution"], o["schedule"]
+            schedule = o["schedule"]
             if schedule != "unit":
                 network_variance = float(o["network_variance"])
             if schedule in ("increasing", "decreasing"):
                 depth_fn = o["depth_fn"]
                 offset = float(o["offset"])
         elif self.scheme in ("he", "glorot", "lecun"):
-            base, distribution, schedule = self.scheme, o["distribution"], "unit"
+            base, schedule = self.scheme, "unit"
         elif self.scheme in ("orthogonal", "lsuv"):
             distribution = "orthogonal"
-        elif self.scheme == "random_walk":
-            distribution = o["distribution"]
         return {
             "init": self.label, "scheme": self.scheme, "base": base, "distribution": distribution,
             "schedule": schedule, "network_variance": network_variance, "depth_fn": depth_fn, "offset": offset,
@@ -100,24 +108,6 @@ class InitConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {"scheme": self.scheme, "options": dict(self.options), "label": self.label}
-
-
-def _auto_label(scheme: str, o: dict[str, Any]) -> str:
-    if scheme == "depth":
-        parts = [o["base"], o["distribution"], o["schedule"]]
-        if o["schedule"] != "unit" and o["network_variance"] != 22.0:
-            parts.append(f"V{o['network_variance']:g}")
-        if o["schedule"] in ("increasing", "decreasing"):
-            if o["depth_fn"] != "log":
-                parts.append(str(o["depth_fn"]))
-            if o["offset"]:
-                parts.append(f"c{o['offset']:g}")
-            if o["shape"] is not None:
-                parts.append(f"s{o['shape']:g}")
-        return "-".join(parts)
-    if scheme in ("he", "glorot", "lecun", "random_walk"):
-        return f"{scheme}-{o['distribution']}"
-    return scheme
 
 
 def init(scheme: str, *, label: str = "", **options: Any) -> InitConfig:
@@ -164,42 +154,61 @@ def paper_grid(network_variance: float = 22.0) -> tuple[InitConfig, ...]:
 # -- models -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelConfig:
-    """A plain MLP or CNN from :mod:`depthinit.models` (input size and classes come from the data)."""
+    """A model from :mod:`depthinit.models` (input size and classes come from the data).
 
-    kind: Literal["mlp", "cnn"] = "mlp"  # "mlp" or "cnn"
-    depth: int = 54  # weight layers of the MLP (L); convolutions of the CNN (L = depth + 1)
-    width: int = 64  # MLP hidden units per layer
+    ``kind``: ``"mlp"`` (:class:`~depthinit.models.MLP`), ``"cnn"``
+    (:class:`~depthinit.models.CNN`) or ``"resmlp"`` (:class:`~depthinit.models.ResMLP`).
+    """
+
+    kind: Literal["mlp", "cnn", "resmlp"] = "mlp"  # which builder
+    depth: int = 54  # MLP: weight layers (L); CNN: convolutions (L = depth + 1); ResMLP: residual blocks
+    width: int = 64  # MLP / ResMLP hidden units per layer
     channels: int = 16  # CNN channels per convolution
     activation: str = "relu"  # nonlinearity between layers
     pool_every: int | None = None  # CNN: 2 x 2 max-pool after every this many convolutions
-    batch_norm: bool = False  # CNN: batch norm after each convolution (the paper's remedy, off by default)
+    batch_norm: bool = False  # batch norm after each hidden layer (the paper's remedy; off by default)
+    gate: bool = False  # ResMLP: a learnable scalar gate on each residual branch (SkipInit / ReZero)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("mlp", "cnn"):
-            raise SweepError(f"model kind={self.kind!r} is not valid; expected 'mlp' or 'cnn'")
+        if self.kind not in MODEL_KINDS:
+            raise SweepError(f"model kind={self.kind!r} is not valid; expected one of {MODEL_KINDS}")
         if self.activation not in ACTIVATIONS:
             raise SweepError(f"activation={self.activation!r} is not valid; expected one of {ACTIVATIONS}")
 
     def build(self, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
+        """The model, uninitialized (apply a scheme with :func:`depthinit.init_`)."""
         if self.kind == "mlp":
+            extra = {"batch_norm": True} if self.batch_norm else {}
             return MLP(math.prod(input_shape), num_classes, depth=self.depth, width=self.width,
-                       activation=self.activation)
+                       activation=self.activation, **extra)
+        if self.kind == "resmlp":
+            from ..models import ResMLP
+
+            return ResMLP(math.prod(input_shape), num_classes, blocks=self.depth, width=self.width,
+                          activation=self.activation, batch_norm=self.batch_norm, gate=self.gate)
         return CNN(input_shape[0], num_classes, depth=self.depth, channels=self.channels,
                    activation=self.activation, batch_norm=self.batch_norm, pool_every=self.pool_every)
 
     @property
     def layers(self) -> int:
-        """Number of weight layers L."""
-        return self.depth if self.kind == "mlp" else self.depth + 1
+        """Number of weight layers L (ResMLP: stem, two per block, classifier)."""
+        if self.kind == "mlp":
+            return self.depth
+        if self.kind == "resmlp":
+            return 2 * self.depth + 2
+        return self.depth + 1
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        if self.kind == "mlp":
-            for k in ("channels", "pool_every", "batch_norm"):
-                d.pop(k)
-        else:
-            d.pop("width")
+        drop = {"mlp": ("channels", "pool_every", "gate"), "cnn": ("width", "gate"), "resmlp": ("channels", "pool_every")}
+        for k in drop[self.kind]:
+            d.pop(k)
+        if self.kind == "mlp" and not self.batch_norm:
+            d.pop("batch_norm")  # keeps the run ids of the plain MLP experiments as they were
         return d
+
+
+MODEL_KINDS: tuple[str, ...] = ("mlp", "cnn", "resmlp")
 
 
 @dataclass(frozen=True)
@@ -220,9 +229,11 @@ class Experiment:
     """An experiment: a data set, a model, training settings, initializations and
     seeds, optional variants, and profiles that override a few fields.
 
-    Runs are ``variants x inits x seeds``. ``profiles[name]`` maps dotted field
-    names to values (``{"train.epochs": 1, "seeds": (0,)}``); :meth:`resolve`
-    applies one.
+    Runs are ``variants x inits x lrs x seeds`` (``lrs`` empty: ``train.lr``
+    only). ``profiles[name]`` maps dotted field names to values
+    (``{"train.epochs": 1, "seeds": (0,)}``); :meth:`resolve` applies one.
+    ``key`` (``"E1"``), ``chapter`` (the book page that shows it) and ``title``
+    place the experiment in the book; they change no run.
     """
 
     name: str
@@ -235,6 +246,10 @@ class Experiment:
     variants: tuple[Variant, ...] = (Variant("base"),)
     profiles: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     description: str = ""
+    lrs: tuple[float, ...] = ()  # a learning-rate grid: every run once per value (empty: train.lr only)
+    key: str = ""  # the book's name for it ("E1"); "" for an experiment outside the book
+    chapter: str = ""  # the executed notebook that shows it (its name in _toc.yml)
+    title: str = ""  # the chapter's title
 
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in "/\\ "):
@@ -258,9 +273,19 @@ class Experiment:
         names = [v.name for v in variants]
         if len(set(names)) != len(names):
             raise SweepError(f"experiment {self.name!r} has duplicate variant names {names}")
+        lrs = tuple(self.lrs)
+        for v in lrs:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+                raise SweepError(f"lrs={self.lrs!r} is not valid; expected distinct finite numbers > 0")
+        if len(set(lrs)) != len(lrs):
+            raise SweepError(f"lrs={self.lrs!r} has repeated values; give each learning rate once")
+        bad = sorted(set(self.profiles) - set(PROFILES))
+        if bad:
+            raise SweepError(f"experiment {self.name!r} defines unknown profile(s) {bad}; profiles are {PROFILES}")
         object.__setattr__(self, "inits", inits)
         object.__setattr__(self, "seeds", seeds)
         object.__setattr__(self, "variants", variants)
+        object.__setattr__(self, "lrs", tuple(float(v) for v in lrs))
 
     def resolve(self, profile: str) -> Experiment:
         """This experiment with ``profiles[profile]`` applied (and no profiles left)."""
@@ -271,13 +296,15 @@ class Experiment:
         return dataclasses.replace(out, profiles={})
 
     def runs(self, profile: str = "") -> list[Run]:
-        """Every run of the (resolved) experiment: variants x inits x seeds."""
+        """Every run of the (resolved) experiment: variants x inits x lrs x seeds."""
         out = []
         for v in self.variants:
             e = override(dataclasses.replace(self, variants=(Variant("base"),)), v.overrides)
+            trains = [dataclasses.replace(e.train, lr=lr) for lr in e.lrs] if e.lrs else [e.train]
             for i in e.inits:
-                for s in e.seeds:
-                    out.append(Run(self.name, profile, v.name, e.dataset, e.preprocess, e.model, e.train, i, s))
+                for t in trains:
+                    for s in e.seeds:
+                        out.append(Run(self.name, profile, v.name, e.dataset, e.preprocess, e.model, t, i, s))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -286,7 +313,7 @@ class Experiment:
             "model": self.model.to_dict(), "train": self.train.to_dict(),
             "inits": [i.to_dict() for i in self.inits], "seeds": list(self.seeds),
             "variants": [{"name": v.name, "overrides": _jsonable(dict(v.overrides))} for v in self.variants],
-            "description": self.description,
+            "lrs": list(self.lrs), "description": self.description, "key": self.key, "chapter": self.chapter,
         }
 
 
@@ -348,6 +375,8 @@ def _jsonable(x: Any) -> Any:
 
 # settings that change no number of a run (where it runs, how it is evaluated in chunks)
 _NOT_IN_ID = ("device", "eval_batch_size")
+# settings the trainer takes per member: runs differing only in these train in one stack
+_PER_MEMBER = ("lr", "lr_scales", "logit_scale")
 
 
 @dataclass(frozen=True)
@@ -381,7 +410,7 @@ class Run:
     def stack_key(self) -> str:
         """Runs with equal keys can train in one stack (they may differ in init, seed and lr)."""
         c = self.config()
-        c["train"] = {k: v for k, v in c["train"].items() if k != "lr"}
+        c["train"] = {k: v for k, v in c["train"].items() if k not in _PER_MEMBER}
         for k in ("init", "seed", "experiment"):
             c.pop(k)
         return json.dumps(_jsonable(c), sort_keys=True)
@@ -392,7 +421,9 @@ class Run:
         return {
             "run_id": self.run_id, "experiment": self.experiment, "profile": self.profile, "variant": self.variant,
             "dataset": self.dataset, "preprocess": self.preprocess, "model": self.model.kind,
-            "layers": self.model.layers, "width": self.model.width if self.model.kind == "mlp" else self.model.channels,
+            "layers": self.model.layers, "width": self.model.channels if self.model.kind == "cnn" else self.model.width,
+            "activation": self.model.activation, "batch_norm": bool(self.model.batch_norm),
             **self.init.columns(), "seed": self.seed, "optimizer": t.optimizer, "lr": t.lr,
-            "batch_size": t.batch_size, "epochs": t.epochs, "n_train": t.n_train, "n_test": t.n_test,
+            "logit_scale": float(getattr(t, "logit_scale", 1.0)), "batch_size": t.batch_size, "epochs": t.epochs,
+            "n_train": t.n_train, "n_val": int(getattr(t, "n_val", 0)), "n_test": t.n_test,
         }

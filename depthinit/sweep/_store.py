@@ -1,173 +1,134 @@
-"""A sweep's output folder: tidy CSV tables written atomically, a provenance record, a lock.
+"""A sweep's output folder: tables appended as parts, checked rows, a provenance record, a lock.
 
-Chapter: "Reproducibility". Layout of ``out/``:
+Chapter: "Reproducibility". Layout of ``out/`` (layout 2):
 
-* ``results.csv``: one row per run and epoch (the commit record: a run is
-  finished exactly when its rows are here);
-* ``runs.csv``: one row per finished run (status, divergence step, final and
-  best accuracy, stack it trained in, the full configuration as JSON);
-* ``plans.csv``: each run's initialization plan, one row per weight layer;
-* ``probes/part-*.csv`` and ``histograms/part-*.csv``: per-layer statistics
-  and histogram counts, one file per trained stack;
-* ``provenance.json``: experiment, profile, code and package versions, device,
-  data source and sha256, timestamps;
-* ``.lock``: the process writing here (removed at the end; a stale lock left
-  by a killed process is taken over).
+* ``results/part-<stem>.csv``: one row per run and epoch of one trained stack;
+  the commit record (a run is finished exactly when its rows are here, each
+  row's checksum holds and it has as many rows as it says, see
+  :mod:`depthinit.sweep._schema`);
+* ``runs/part-<stem>.csv``: one row per run (status, divergence step, final and
+  best accuracy, the stack it trained in, the full configuration as JSON);
+* ``plans/part-<stem>.csv``: each run's initialization plan, one row per weight layer;
+* ``probes/part-<stem>.parquet`` and ``histograms/part-<stem>.parquet``:
+  per-layer statistics and histogram counts;
+* ``provenance.json``: experiment, profile, shard, code and package versions,
+  device, data source and sha256, timestamps, the layout version;
+* ``.lock``: held (``fcntl.flock``) by the process writing here.
 
-Every file is written to a temporary name in the same folder and moved into
-place with ``os.replace``, so a reader (or a restarted sweep) sees either the
-old or the new table, never a torn one. Tables are rewritten after each
-stack; auxiliary rows of runs absent from ``results.csv`` are ignored.
+One stack writes its parts under one ``stem`` (creation time, then the first
+run id), each to a temporary name in the same folder moved into place with
+``os.replace``, the results part last. So a reader sees whole parts only; a
+process killed mid-stack leaves auxiliary parts without a results part, which
+the next start deletes; nothing is ever rewritten. A part damaged afterwards
+(a line cut, edited or garbled) loses only the runs whose rows fail their
+check: they are reported and trained again into a new part.
+
+Older folders (layout 1: ``results.csv`` at the top) are read as they are;
+:func:`migrate` converts one so that a sweep can continue it.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import socket
-from collections.abc import Iterable
+import time
+import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from . import _schema as schema
 from ._spec import SweepError
 
-RESULTS = "results.csv"
-RUNS = "runs.csv"
-PLANS = "plans.csv"
+LAYOUT = 2
 PROVENANCE = "provenance.json"
 LOCK = ".lock"
-PART_DIRS = ("probes", "histograms")
+CSV_TABLES = ("results", "runs", "plans")
+PARQUET_TABLES = ("probes", "histograms")
+PART_DIRS = CSV_TABLES + PARQUET_TABLES
+
+
+class DamagedResultsWarning(UserWarning):
+    """A results part holds rows that fail their check; those runs count as not done."""
+
+
+# -- writing ------------------------------------------------------------------------------
+def _tmp_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _disk_error(path: Path, err: OSError) -> SweepError:
+    if err.errno == errno.ENOSPC:
+        return SweepError(f"no space left on the device holding {path.parent}; free space there (or use "
+                          "another --out folder) and run the same command again: finished runs are kept")
+    return SweepError(f"could not write {path}: {err.strerror or err}; check the folder's permissions and "
+                      "space, then run the same command again")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``
+    (readers see the old file or the new one, never a part). The temporary file is removed
+    on every error; a full disk is a :class:`SweepError` that names the folder."""
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise _disk_error(path, err) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """:func:`atomic_write_bytes` of UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def atomic_write_csv(path: Path, frame: pd.DataFrame) -> None:
-    atomic_write_text(path, frame.to_csv(index=False))
+def write_part(out: Path, table: str, stem: str, frame: pd.DataFrame) -> None:
+    """Write one stack's rows of ``table`` as ``out/<table>/part-<stem>.(csv|parquet)``."""
+    folder = out / table
+    folder.mkdir(exist_ok=True)
+    if table in CSV_TABLES:
+        atomic_write_text(folder / f"part-{stem}.csv", schema.to_checked_csv(frame, schema.TABLES[table], table))
+    else:
+        import io
+
+        buf = io.BytesIO()
+        frame.reset_index(drop=True).to_parquet(buf, index=False)
+        atomic_write_bytes(folder / f"part-{stem}.parquet", buf.getvalue())
 
 
-def read_csv(path: Path) -> pd.DataFrame | None:
-    if not path.exists():
-        return None
-    try:
-        return pd.read_csv(path, keep_default_na=True, dtype={"run_id": str, "stack": str})
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise SweepError(
-            f"{path} is not a readable CSV table ({err}); it was not written by depthinit's atomic writer. "
-            "Move it away and restart the sweep"
-        ) from None
+def new_stem(first_run_id: str) -> str:
+    """A part name unique to one stack, sorting by creation time."""
+    return f"{time.time_ns():x}-{first_run_id}"
 
 
-@dataclass
-class Results:
-    """Everything a sweep folder holds, as DataFrames (empty when absent)."""
-
-    out: Path
-    results: pd.DataFrame = field(default_factory=pd.DataFrame)
-    runs: pd.DataFrame = field(default_factory=pd.DataFrame)
-    plans: pd.DataFrame = field(default_factory=pd.DataFrame)
-    probes: pd.DataFrame = field(default_factory=pd.DataFrame)
-    histograms: pd.DataFrame = field(default_factory=pd.DataFrame)
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def finished(self) -> set[str]:
-        return set(self.results["run_id"]) if "run_id" in self.results else set()
-
-
-def _parts(folder: Path) -> list[Path]:
-    return sorted(folder.glob("part-*.csv")) if folder.is_dir() else []
-
-
-def load(out: str | os.PathLike, *, probes: bool = True) -> Results:
-    """Read a sweep folder. Rows of runs that never finished (a killed stack) are dropped."""
-    out = Path(out)
-    if not out.is_dir():
-        raise SweepError(f"{out} is not a folder; pass the --out folder of a sweep")
-    r = Results(out)
-    prov = out / PROVENANCE
-    if prov.exists():
-        try:
-            r.provenance = json.loads(prov.read_text())
-        except json.JSONDecodeError as err:
-            raise SweepError(f"{prov} is not valid JSON ({err}); move it away and restart the sweep") from None
-    res = read_csv(out / RESULTS)
-    if res is None or res.empty:
-        return r
-    r.results = res.drop_duplicates(["run_id", "epoch"], keep="first").reset_index(drop=True)
-    done = r.finished
-    for name in ("runs", "plans"):
-        t = read_csv(out / f"{name}.csv")
-        if t is not None and "run_id" in t:
-            t = t[t["run_id"].isin(done)]
-            if name == "runs":
-                t = t.drop_duplicates("run_id", keep="first")
-            setattr(r, name, t.reset_index(drop=True))
-    if probes:
-        for name in PART_DIRS:
-            frames = [f for f in (read_csv(p) for p in _parts(out / name)) if f is not None and "run_id" in f]
-            frames = [f[f["run_id"].isin(done)] for f in frames]
-            frames = [f for f in frames if len(f)]
-            if frames:
-                t = pd.concat(frames, ignore_index=True)
-                keys = ["run_id", "epoch", "layer", "kind"] + (["bin"] if name == "histograms" else [])
-                setattr(r, name, t.drop_duplicates(keys, keep="first").reset_index(drop=True))
-    return r
-
-
-class Lock:
-    """An exclusive lock file holding ``pid host``; a lock whose process is gone is taken over."""
-
-    def __init__(self, out: Path) -> None:
-        self.path = out / LOCK
-        self.held = False
-
-    def __enter__(self) -> Lock:
-        me = f"{os.getpid()} {socket.gethostname()}"
-        for _ in range(2):
+def clean_temporaries(out: Path) -> None:
+    """Remove temporary files left by processes that are gone (a killed writer)."""
+    for folder in [out, *(out / d for d in PART_DIRS)]:
+        if not folder.is_dir():
+            continue
+        for p in folder.glob(".*.tmp-*"):
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                holder = self.path.read_text().split() if self.path.exists() else []
-                if holder and _alive(holder):
-                    raise SweepError(
-                        f"another sweep (pid {holder[0]} on {holder[1] if len(holder) > 1 else '?'}) is writing "
-                        f"to {self.path.parent}; wait for it to finish or use another --out folder"
-                    ) from None
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
+                pid = int(p.name.rsplit("-", 1)[1])
+            except ValueError:
                 continue
-            with os.fdopen(fd, "w") as f:
-                f.write(me)
-            self.held = True
-            return self
-        raise SweepError(f"could not take the lock {self.path}; remove it if no sweep is running")
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.held:
-            self.path.unlink(missing_ok=True)
-            self.held = False
+            if pid != os.getpid() and not _pid_alive(pid):
+                p.unlink(missing_ok=True)
 
 
-def _alive(holder: list[str]) -> bool:
-    try:
-        pid = int(holder[0])
-    except ValueError:
-        return False
-    if len(holder) > 1 and holder[1] != socket.gethostname():
-        return True  # another machine: cannot tell, assume it runs
-    if pid == os.getpid():
-        return False
+def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -181,26 +142,222 @@ def _alive(holder: list[str]) -> bool:
         return True
 
 
-def check_folder(out: Path, experiment: str, profile: str) -> None:
-    """Refuse a folder that holds another experiment's or profile's results (changing nothing)."""
+# -- reading ------------------------------------------------------------------------------
+@dataclass
+class Results:
+    """Everything a sweep folder holds, as typed DataFrames (empty when absent).
+
+    ``problems`` lists rows that failed their check (their runs are not in
+    ``finished`` and will be trained again); ``layout`` is the folder's layout.
+    """
+
+    out: Path
+    results: pd.DataFrame = field(default_factory=lambda: schema.empty(schema.RESULTS, "results"))
+    runs: pd.DataFrame = field(default_factory=lambda: schema.empty(schema.RUNS, "runs"))
+    plans: pd.DataFrame = field(default_factory=lambda: schema.empty(schema.PLANS, "plans"))
+    probes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    histograms: pd.DataFrame = field(default_factory=pd.DataFrame)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    layout: int = LAYOUT
+
+    @property
+    def finished(self) -> set[str]:
+        """Run ids whose results are complete and intact."""
+        return set(self.results["run_id"]) if "run_id" in self.results else set()
+
+    def only(self, run_ids: Iterable[str]) -> Results:
+        """The same folder restricted to ``run_ids`` (e.g. the runs of the current spec)."""
+        keep = set(run_ids)
+        out = Results(self.out, provenance=self.provenance, problems=self.problems, layout=self.layout)
+        for name in PART_DIRS:
+            t = getattr(self, name)
+            setattr(out, name, t[t["run_id"].isin(keep)].reset_index(drop=True) if "run_id" in t else t)
+        return out
+
+
+def _parts(folder: Path, suffix: str) -> list[Path]:
+    return sorted(folder.glob(f"part-*{suffix}")) if folder.is_dir() else []
+
+
+def _read_provenance(out: Path) -> dict[str, Any]:
+    prov = out / PROVENANCE
+    if not prov.exists():
+        return {}
+    try:
+        return json.loads(prov.read_text())
+    except json.JSONDecodeError as err:
+        raise SweepError(f"{prov} is not valid JSON ({err}); move it away and restart the sweep") from None
+
+
+def layout_of(out: Path) -> int | None:
+    """2 for this layout, 1 for an older folder (``results.csv`` at the top), None when empty."""
+    if (out / "results").is_dir() or _read_provenance(out).get("layout") == LAYOUT:
+        return LAYOUT
+    if (out / "results.csv").exists():
+        return 1
+    return None
+
+
+def load(out: str | os.PathLike, *, probes: bool = True, warn: bool = True) -> Results:
+    """Read a sweep folder (either layout). Rows of runs that never finished, or whose rows
+    fail their check, are left out; the latter are listed in ``problems`` (and warned about
+    with :class:`DamagedResultsWarning` unless ``warn=False``)."""
+    out = Path(out)
+    if not out.is_dir():
+        raise SweepError(f"{out} is not a folder; pass the --out folder of a sweep")
+    if layout_of(out) == 1:
+        from ._legacy import load_layout1
+
+        r = load_layout1(out, probes=probes)
+    else:
+        r = _load_parts(out, probes=probes)
+    if r.problems and warn:
+        warnings.warn(f"{out}: {len(r.problems)} damaged or incomplete record(s), their runs will be trained "
+                      f"again: " + "; ".join(r.problems[:5]) + (" ..." if len(r.problems) > 5 else ""),
+                      DamagedResultsWarning, stacklevel=2)
+    return r
+
+
+def _load_parts(out: Path, *, probes: bool) -> Results:
+    r = Results(out, provenance=_read_provenance(out))
+    frames, seen = [], set()
+    for p in _parts(out / "results", ".csv"):
+        c = schema.read_checked_csv(_read_text(p), schema.RESULTS, "results", str(p.relative_to(out)))
+        r.problems += [m for m in c.problems if not m.endswith(" is empty")]
+        f = c.frame[~c.frame["run_id"].isin(seen)]  # a run kept twice (a merge): the first part wins
+        seen |= set(f["run_id"])
+        frames.append(f)
+    if not frames:
+        return r
+    r.results = pd.concat(frames, ignore_index=True)
+    done = r.finished
+    for name in ("runs", "plans"):
+        parts = []
+        for p in _parts(out / name, ".csv"):
+            c = schema.read_checked_csv(_read_text(p), schema.TABLES[name], name, str(p.relative_to(out)))
+            parts.append(c.frame[c.frame["run_id"].isin(done)])
+        if parts:
+            t = pd.concat(parts, ignore_index=True)
+            t = t.drop_duplicates("run_id", keep="first") if name == "runs" else \
+                t.drop_duplicates(["run_id", "depth"], keep="first")
+            setattr(r, name, t.reset_index(drop=True))
+    if probes:
+        for name in PARQUET_TABLES:
+            parts = [_read_parquet(p, out) for p in _parts(out / name, ".parquet")]
+            parts = [f[f["run_id"].isin(done)] for f in parts if len(f)]
+            if parts:
+                t = pd.concat(parts, ignore_index=True)
+                keys = ["run_id", "epoch", "layer", "kind"] + (["bin"] if name == "histograms" else [])
+                setattr(r, name, t.drop_duplicates(keys, keep="first").reset_index(drop=True))
+    return r
+
+
+def _read_text(p: Path) -> str:
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return p.read_bytes().decode("utf-8", errors="replace")  # garbled bytes then fail their checksums
+
+
+def _read_parquet(p: Path, out: Path) -> pd.DataFrame:
+    try:
+        return pd.read_parquet(p)
+    except Exception as err:  # pyarrow raises several types for a torn or foreign file
+        warnings.warn(f"{p.relative_to(out)} is not a readable Parquet file ({type(err).__name__}); its probes "
+                      "are left out", DamagedResultsWarning, stacklevel=3)
+        return pd.DataFrame()
+
+
+def drop_orphan_parts(out: Path) -> None:
+    """Delete auxiliary parts whose stack has no results part (left by a killed stack)."""
+    committed = {p.name[len("part-"):].rsplit(".", 1)[0] for p in _parts(out / "results", ".csv")}
+    for name in PART_DIRS[1:]:
+        for p in _parts(out / name, ""):
+            if p.name[len("part-"):].rsplit(".", 1)[0] not in committed:
+                p.unlink(missing_ok=True)
+
+
+# -- the lock -----------------------------------------------------------------------------
+class Lock:
+    """An exclusive lock on ``out`` held with ``fcntl.flock`` on ``out/.lock``.
+
+    Taking it is atomic, and the kernel releases it when its process ends, however it
+    ends: a lock left by a killed process is simply free. The file holds ``pid host``
+    of the holder, for the message a second writer gets. The lock is per host: a folder
+    on a network file system shared by several machines needs ``--shard`` folders.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / LOCK
+        self.fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free (True) or return False at once."""
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return False
+            try:  # the holder we waited for may have removed the file: then lock the new one
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}".encode())
+            self.fd = fd
+            return True
+
+    def __enter__(self) -> Lock:
+        if not self.acquire():
+            try:
+                holder = self.path.read_text().split()
+            except OSError:
+                holder = []
+            who = f"pid {holder[0]} on {holder[1] if len(holder) > 1 else '?'}" if holder else "another process"
+            raise SweepError(f"another sweep ({who}) is writing to {self.path.parent}; wait for it to finish "
+                             "or use another --out folder")
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)  # before unlocking: a waiter then sees a new inode and retries
+            os.close(self.fd)
+            self.fd = None
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+# -- guards -------------------------------------------------------------------------------
+def check_folder(out: Path, experiment: str, profile: str, shard: str | None = None) -> None:
+    """Refuse a folder that holds another experiment's, profile's or shard's results (changing nothing)."""
     if out.exists() and not out.is_dir():
         raise SweepError(f"--out {out} exists and is not a folder; choose a folder path")
-    prov = out / PROVENANCE
-    found: tuple[str | None, str | None] | None = None
-    if prov.exists():
-        try:
-            p = json.loads(prov.read_text())
-            found = (p.get("experiment"), p.get("profile"))
-        except json.JSONDecodeError:
-            raise SweepError(f"{prov} is not valid JSON; move it away or use another --out folder") from None
-    else:
-        res = read_csv(out / RESULTS)
-        if res is not None and not res.empty and {"experiment", "profile"} <= set(res.columns):
-            found = (str(res["experiment"].iloc[0]), str(res["profile"].iloc[0]))
-        elif res is not None and not res.empty:
-            raise SweepError(f"{out / RESULTS} is not a depthinit results table; use another --out folder")
-    if found is None:
+    if not out.is_dir():
         return
+    layout = layout_of(out)
+    if layout == 1:
+        raise SweepError(f"{out} holds results in an older layout (results.csv at the top); convert it with "
+                         f"`depthinit migrate {out}` (or use a new --out folder) before adding runs to it")
+    stray = sorted(x.name for x in out.iterdir() if not x.name.startswith(".") and x.name not in
+                   (*PART_DIRS, PROVENANCE))
+    if stray:
+        raise SweepError(f"{out} is not empty and is not a depthinit sweep folder (it holds {stray[:3]}); "
+                         "use another --out folder")
+    p = _read_provenance(out)
+    if not p or not _parts(out / "results", ".csv"):
+        return  # nothing finished here yet: any sweep may use the folder
+    found = (p.get("experiment"), p.get("profile"))
     if found[0] != experiment:
         raise SweepError(
             f"{out} holds results of experiment {found[0]!r}, not {experiment!r}; nothing was changed. "
@@ -211,22 +368,11 @@ def check_folder(out: Path, experiment: str, profile: str) -> None:
             f"{out} holds results of experiment {experiment!r} with profile {found[1]!r}, not {profile!r}; "
             "nothing was changed. Use another --out folder for this profile"
         )
+    if p.get("shard") != shard:
+        raise SweepError(f"{out} holds shard {p.get('shard') or 'none (a whole sweep)'} of {experiment!r}, not "
+                         f"{shard or 'the whole sweep'}; use another --out folder")
 
 
-def write_part(out: Path, name: str, stem: str, frame: pd.DataFrame) -> None:
-    folder = out / name
-    folder.mkdir(exist_ok=True)
-    atomic_write_csv(folder / f"part-{stem}.csv", frame)
-
-
-def drop_orphan_parts(out: Path, finished: Iterable[str]) -> None:
-    """Delete part files none of whose runs finished (left by a killed stack)."""
-    done = set(finished)
-    for name in PART_DIRS:
-        for p in _parts(out / name):
-            try:
-                ids = pd.read_csv(p, usecols=["run_id"], dtype={"run_id": str})["run_id"]
-            except (ValueError, pd.errors.EmptyDataError, pd.errors.ParserError):
-                ids = pd.Series([], dtype=object)
-            if not set(ids) & done:
-                p.unlink(missing_ok=True)
+def provenance_of(out: Path) -> Mapping[str, Any]:
+    """The folder's provenance record ({} when it has none)."""
+    return _read_provenance(out)

@@ -34,15 +34,11 @@ from __future__ import annotations
 from dataclasses import replace
 from types import MappingProxyType
 
-from ._spec import Experiment, InitConfig, ModelConfig, SweepError, Variant, depth_grid, init
-from .experiments import FCNN_CIFAR10
+from ._paper_specs import FCNN_CIFAR10, PAPER, SMOKE
+from ._spec import PAPER_V, Experiment, InitConfig, ModelConfig, Variant, depth_grid, init
 
-#: The network variance of the paper's comparison.
-PAPER_V = 22.0
-
-_SMOKE = {"train.n_train": 512, "train.n_test": 256, "train.epochs": 1, "seeds": (0,), "train.probe_epochs": (0, 1)}
-_PAPER = {"train.n_train": None, "train.n_test": None, "train.epochs": 30, "seeds": (0, 1, 2, 3, 4),
-          "train.probe_epochs": (0, 1, 2, 3, 10, 30)}
+_SMOKE = SMOKE
+_PAPER = {**PAPER, "train.probe_epochs": (0, 1, 2, 3, 10, 30)}
 
 # E1's training (the engine's spec), probed after epochs 0, 1, 2 and the last (E4).
 _E1 = FCNN_CIFAR10.train
@@ -72,6 +68,9 @@ HE_UNIFORM_STALL = Experiment(
               "paper": {**_PAPER, "seeds": (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)}},
     description="E4: He uniform vs He normal, plain and with the increasing schedule, on the 54 x 64 ReLU MLP, "
                 "CIFAR-10 with pixels in [0, 1] vs standardized per channel, 8 configurations.",
+    key="E4",
+    chapter="e4_uniform_he_stall",
+    title="E4: the uniform-He stall",
 )
 
 #: E5's values of the network variance, depth-function readings, offsets and depths.
@@ -79,10 +78,13 @@ SENSITIVITY_V: tuple[float, ...] = (1.0, 2.0, 5.0, 22.0, 100.0)
 SENSITIVITY_DEPTH_FNS: tuple[str, ...] = ("power", "linear", "geometric")  # "log" is the V variant's reading
 SENSITIVITY_OFFSETS: tuple[float, ...] = (1.0, 5.0)  # c = 0 is the V variant's offset
 SENSITIVITY_DEPTHS: tuple[int, ...] = (10, 20, 100)  # L = 54 is the V variant's depth
+#: The depths of the default (CPU) profile: L = 100 costs as much as the rest of E5 together.
+DEFAULT_DEPTHS: tuple[int, ...] = (10, 20)
 
 
-def sensitivity_variants() -> tuple[Variant, ...]:
-    """E5's four variants; each names the one setting it varies and holds its own inits."""
+def sensitivity_variants(depths: tuple[int, ...] = SENSITIVITY_DEPTHS) -> tuple[Variant, ...]:
+    """E5's variants; each names the one setting it varies and holds its own inits
+    (one variant per depth in ``depths``)."""
     schedules = ("constant", "increasing", "decreasing")
     he = {"base": ("he",), "distribution": ("normal",)}
     return (
@@ -95,7 +97,7 @@ def sensitivity_variants() -> tuple[Variant, ...]:
                                                        depth_fn=SENSITIVITY_DEPTH_FNS)}),
         *(Variant(f"L={L}", {"model.depth": L,
                              "inits": depth_grid(**he, schedule=("unit",) + schedules, network_variance=(PAPER_V,))})
-          for L in SENSITIVITY_DEPTHS),
+          for L in depths),
     )
 
 
@@ -108,19 +110,13 @@ SENSITIVITY = Experiment(
     seeds=(0, 1, 2),
     preprocess="unit",
     variants=sensitivity_variants(),
-    profiles={"smoke": {**_SMOKE, "train.probe_epochs": (0,)}, "default": {},
+    profiles={"smoke": {**_SMOKE, "train.probe_epochs": (0,), "variants": sensitivity_variants(DEFAULT_DEPTHS)},
+              "default": {"variants": sensitivity_variants(DEFAULT_DEPTHS)},
               "paper": {**_PAPER, "train.probe_epochs": (0, 30)}},
     description="E5: He normal with the constant, increasing and decreasing schedules over V in {1, 2, 5, 22, 100}, "
-                "the offset c, the depth-function readings and depth L in {10, 20, 54, 100} (width 64), CIFAR-10.",
+                "the offset c, the depth-function readings and depth L in {10, 20, 54} (and 100 in the paper "
+                "profile; width 64), CIFAR-10.",
+    key="E5",
+    chapter="e5_sensitivity",
+    title="E5: sensitivity",
 )
-
-_VARIANTS: dict[str, Experiment] = {e.name: e for e in (HE_UNIFORM_STALL, SENSITIVITY)}
-#: The experiments this module adds, by name.
-PAPER_VARIANTS = MappingProxyType(_VARIANTS)
-
-
-def get_variant_experiment(name: str) -> Experiment:
-    """E4 or E5 by name (``"he-uniform-stall"``, ``"sensitivity"``)."""
-    if name not in _VARIANTS:
-        raise SweepError(f"experiment {name!r} is not one of E4/E5; known: {', '.join(_VARIANTS)}")
-    return _VARIANTS[name]

@@ -1,0 +1,81 @@
+"""The claims the book decides: the paper's seven, each with its measure and rule.
+
+Chapter: "The verdicts" (and the landing page, which numbers them the same way).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ._tables import CHANCE
+from ._verdicts import Claim, Comparison, config
+
+#: A configuration "trains" when its final test accuracy is above chance + this margin.
+TRAINS_MARGIN = 0.05
+
+
+def _plain(f: pd.DataFrame) -> pd.Series:
+    """Plain He/Glorot (the unit schedule), however the spec wrote them."""
+    return config(schedule="unit")(f) | config(scheme="he")(f) | config(scheme="glorot")(f)
+
+
+def _scaled(distribution: str):
+    def mask(f: pd.DataFrame) -> pd.Series:
+        return config(distribution=distribution)(f) & f["scheme"].eq("depth") & ~f["schedule"].eq("unit")
+
+    return mask
+
+
+def paper_claims(*, chance: float = CHANCE, trains_margin: float = TRAINS_MARGIN, V: float = 22.0) -> list[Claim]:
+    """The seven claims of the paper, numbered as everywhere in the book, each with the
+    measure and the rule that decides it (rules of :mod:`depthinit.analysis._verdicts`).
+
+    ``experiment`` keys: ``"E1"`` (54 x 64 MLP, CIFAR-10) and ``"E4"`` (the uniform-He
+    stall, more seeds; claim 3 falls back to E1 when E4 did not run). "Trains" means a
+    final test accuracy above ``chance + trains_margin``; "stalls" below it.
+    """
+    line = chance + trains_margin
+    bases, dists = ("he", "glorot"), ("normal", "uniform")
+    refs = {"He normal": config(base="he", schedule="unit", distribution="normal"),
+            "Glorot normal": config(base="glorot", schedule="unit", distribution="normal"),
+            "orthogonal": config(scheme="orthogonal"), "random walk": config(scheme="random_walk"),
+            "LSUV": config(scheme="lsuv")}
+    proposed = config(base="he", schedule="increasing", distribution="normal", network_variance=V)
+    acc = "final test accuracy at each initialization's tuned learning rate"
+    paired = "paired by seed"
+    return [
+        Claim(1, "The increasing schedule trains better than the constant and the decreasing ones at the same V.",
+              "E1", "test_acc",
+              f"{acc}, increasing minus constant and minus decreasing, averaged over base and distribution, {paired}",
+              (Comparison("increasing - constant", config(schedule="increasing"), config(schedule="constant")),
+               Comparison("increasing - decreasing", config(schedule="increasing"), config(schedule="decreasing")))),
+        Claim(2, "The decreasing schedule performs below par.", "E1", "test_acc",
+              f"{acc}, plain (unit) minus decreasing with the same base and distribution, {paired}",
+              (Comparison("unit - decreasing", _plain, config(schedule="decreasing")),)),
+        Claim(3, "Plain He with a uniform distribution stalls on the 54-layer MLP with [0, 1] inputs, "
+                 "while He normal trains.", "E4", "test_acc",
+              f"{acc}: He uniform below chance + {trains_margin:.0%} and He normal above it; inputs in [0, 1]",
+              (Comparison("He uniform stalls (line - acc)", config(base="he", schedule="unit", distribution="uniform"),
+                          threshold=line, sign=-1),
+               Comparison("He normal trains (acc - line)", config(base="he", schedule="unit", distribution="normal"),
+                          threshold=line)),
+              fallbacks=("E1",), where=config(preprocess="unit")),
+        Claim(4, "The proposed method trains with both uniform and normal distributions.", "E1", "test_acc",
+              f"{acc} of the increasing schedule minus (chance + {trains_margin:.0%}), for each base and "
+              "distribution",
+              tuple(Comparison(f"{b} {d} increasing", config(base=b, distribution=d, schedule="increasing"),
+                               threshold=line) for b in bases for d in dists)),
+        Claim(5, "Normal is superior to uniform in this setup.", "E1", "test_acc",
+              f"{acc}, normal minus uniform over the depth-scaled schedules (constant, increasing, decreasing) "
+              f"and both bases, {paired}",
+              (Comparison("normal - uniform", _scaled("normal"), _scaled("uniform")),)),
+        Claim(6, "The proposed method beats the existing schemes.", "E1", "test_acc",
+              f"{acc}, He normal with the increasing schedule minus each reference (He, Glorot, orthogonal, "
+              f"random walk, LSUV), {paired}",
+              tuple(Comparison(f"increasing - {name}", proposed, sel) for name, sel in refs.items())),
+        Claim(7, "Unit variance throughout is not the best choice for deep networks (V > 1 helps).", "E1",
+              "test_acc",
+              f"{acc}, the increasing schedule at V = {V:g} minus the plain scheme (unit variance) with the same "
+              f"base and distribution, {paired}",
+              (Comparison(f"increasing V={V:g} - unit", config(schedule="increasing", network_variance=V), _plain),)),
+    ]

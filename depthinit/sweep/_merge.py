@@ -1,0 +1,85 @@
+"""Combine the folders of a sharded sweep into one.
+
+Chapter: "Reproducibility". ``depthinit sweep NAME --shard I/N --out DIR_I`` on
+N machines (a SLURM job array, or GNU parallel over the GPUs of one machine),
+then ``depthinit merge OUT DIR_0 ... DIR_{N-1}``: the result is the folder one
+unsharded sweep would have written (same runs, same rows).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import _store as store
+from ._spec import SweepError
+
+
+def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
+    """Merge the shard folders ``folders`` into the new folder ``out``; returns the runs merged.
+
+    Checked first, nothing written on failure: every folder is a complete shard
+    (``status == "complete"``) of the same experiment, profile and spec; the shard
+    indices are distinct and together 0..N-1 of one N; no run is in two shards; the
+    runs add up to the whole sweep's. ``out`` must not exist or be empty.
+    """
+    out = Path(out)
+    dirs = [Path(f) for f in folders]
+    if not dirs:
+        raise SweepError("merge needs at least one shard folder")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SweepError(f"{out} exists and is not an empty folder; merge into a new folder")
+    provs, finished = [], []
+    for d in dirs:
+        if not d.is_dir() or store.layout_of(d) != store.LAYOUT:
+            raise SweepError(f"{d} is not a sweep folder of this depthinit version; pass the --out folders of "
+                             "`depthinit sweep ... --shard I/N`")
+        p = dict(store.provenance_of(d))
+        r = store.load(d, probes=False)
+        if p.get("status") != "complete" or r.problems:
+            raise SweepError(f"{d} is not a complete shard (status {p.get('status')!r}, "
+                             f"{len(r.problems)} damaged records); run its sweep command again to finish it")
+        provs.append(p)
+        finished.append(r.finished)
+    first = provs[0]
+    for d, p in zip(dirs[1:], provs[1:]):
+        for key in ("experiment", "profile", "spec"):
+            if p.get(key) != first.get(key):
+                raise SweepError(f"{d} and {dirs[0]} come from different {key}s; merge shards of one sweep only")
+    shards = [p.get("shard") for p in provs]
+    if None in shards:
+        raise SweepError(f"{dirs[shards.index(None)]} is a whole sweep, not a shard; nothing to merge")
+    pairs = [tuple(int(x) for x in s.split("/")) for s in shards]
+    n = {b for _, b in pairs}
+    if len(n) != 1:
+        raise SweepError(f"the folders are shards of different splits ({sorted(shards)}); use one N")
+    (n_total,) = n
+    indices = sorted(a for a, _ in pairs)
+    if indices != list(range(n_total)):
+        missing = sorted(set(range(n_total)) - set(indices))
+        doubled = sorted({i for i in indices if indices.count(i) > 1})
+        raise SweepError(f"shards missing {missing} or given twice {doubled} of {n_total}; pass each shard once")
+    seen: set[str] = set()
+    for d, ids in zip(dirs, finished):
+        both = seen & ids
+        if both:
+            raise SweepError(f"{d} repeats {len(both)} run(s) of another shard; these are not shards of one sweep")
+        seen |= ids
+    expected = first.get("all_runs")
+    if expected is not None and len(seen) != int(expected):
+        raise SweepError(f"the shards hold {len(seen)} runs but the sweep has {expected}; a run is missing")
+    out.mkdir(parents=True, exist_ok=True)
+    for d in dirs:
+        for table in store.PART_DIRS:
+            src = d / table
+            if src.is_dir():
+                (out / table).mkdir(exist_ok=True)
+                for part in sorted(src.glob("part-*")):
+                    shutil.copy2(part, out / table / part.name)
+    prov = {**first, "shard": None, "runs_total": len(seen), "runs_done": len(seen), "status": "complete",
+            "merged_from": [{"folder": str(d), "shard": s} for d, s in zip(dirs, shards)]}
+    store.atomic_write_text(out / store.PROVENANCE, json.dumps(prov, indent=2, default=str) + "\n")
+    return len(seen)
