@@ -10,7 +10,9 @@ from .init import (
     InitPlan,
     LayerPlan,
     LSUVConvergenceWarning,
+    NormalizationCancelsDepthWarning,
     alphas,
+    describe,
     fans,
     init_,
     plan,
@@ -31,6 +33,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    "DEPTH_FNS", "SCHEDULES", "InitPlan", "LSUVConvergenceWarning", "LayerPlan", "__version__",
-    "alphas", "fans", "init_", "plan", "schemes",
+    "DEPTH_FNS", "SCHEDULES", "InitPlan", "LSUVConvergenceWarning", "LayerPlan",
+    "NormalizationCancelsDepthWarning", "__version__", "alphas", "describe", "fans", "init_", "plan", "schemes",
 ]

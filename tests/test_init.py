@@ -11,7 +11,7 @@ from torch import nn
 
 import depthinit
 from depthinit.init import LSUVConvergenceWarning, random_walk_gain
-from depthinit.models import CNN, MLP
+from depthinit.models import CNN, MLP, ResMLP
 
 
 def _wide_pair(fan_in=400, fan_out=300):
@@ -281,12 +281,17 @@ def test_reused_module_is_initialized_once(gen):
 
 
 def test_plan_changes_nothing():
-    model = Reused()
-    before = {k: v.clone() for k, v in model.state_dict().items()}
     x = torch.randn(64, 8, generator=torch.Generator().manual_seed(0))
-    for scheme in depthinit.schemes():
-        depthinit.plan(model, scheme, example_input=x)
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    residual = ResMLP(8, 2, blocks=2, width=8, gate=True, activation="tanh")
+    for model in (Reused(), residual):
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        state = torch.get_rng_state()
+        for scheme in depthinit.schemes():
+            if model is not residual and scheme in ("fixup", "rezero"):
+                continue  # they need a residual structure (tests/test_schemes_beyond.py)
+            depthinit.plan(model, scheme, example_input=x)
+        assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+        assert torch.equal(state, torch.get_rng_state())
 
 
 # ---------------------------------------------------------------- LSUV
@@ -412,7 +417,7 @@ def test_depth_scheme_needs_two_layers():
 
 
 def test_model_without_weight_layers():
-    with pytest.raises(ValueError, match="no nn.Linear or nn.Conv1d/2d/3d layer"):
+    with pytest.raises(ValueError, match="has no weight layer to initialize: no nn.Linear, nn.Conv1d/2d/3d, nn.ConvTranspose1d/2d/3d or nn.MultiheadAttention"):
         depthinit.init_(nn.Sequential(nn.ReLU()), "he")
     with pytest.raises(ValueError, match="must be a torch.nn.Module"):
         depthinit.plan("not a model", "he")

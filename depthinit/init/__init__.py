@@ -1,14 +1,22 @@
-"""Initialization schemes, depth schedules and their application to any model."""
+"""Initialization schemes, depth schedules and their application to any model.
 
-from ._apply import InitPlan, LayerPlan, init_, plan
+Chapter: "The schemes at a glance" and "Use it in your model". Core API:
+:func:`init_`, :func:`plan` (an :class:`InitPlan`), :func:`schemes` and
+:func:`describe`; the paper's depth factors :func:`alphas`; the mean-field
+edge of chaos :func:`critical_init`. Needs torch and numpy only.
+"""
+
+from ._apply import InitPlan, LayerPlan, NormalizationCancelsDepthWarning, init_, plan
+from ._critical import CriticalPoint, critical_init
 from ._fans import WEIGHT_LAYERS, fans
-from ._layers import Layer, discover
+from ._layers import NORMALIZATION_LAYERS, Layer, discover
 from ._lsuv import LSUVConvergenceWarning
+from ._residual import find_residual
 from ._schedules import DEPTH_FNS, SCHEDULES, alphas, depth_shape
-from ._schemes import random_walk_gain, schemes
+from ._schemes import describe, random_walk_gain, schemes
 
 __all__ = [
-    "DEPTH_FNS", "SCHEDULES", "WEIGHT_LAYERS", "InitPlan", "LSUVConvergenceWarning", "Layer",
-    "LayerPlan", "alphas", "depth_shape", "discover", "fans", "init_", "plan", "random_walk_gain",
-    "schemes",
+    "DEPTH_FNS", "NORMALIZATION_LAYERS", "SCHEDULES", "WEIGHT_LAYERS", "CriticalPoint", "InitPlan",
+    "LSUVConvergenceWarning", "Layer", "LayerPlan", "NormalizationCancelsDepthWarning", "alphas", "critical_init",
+    "depth_shape", "describe", "discover", "fans", "find_residual", "init_", "plan", "random_walk_gain", "schemes",
 ]

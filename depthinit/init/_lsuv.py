@@ -5,7 +5,16 @@ layer in forward-execution order, ``W <- W / sqrt(Var(output))`` on an example
 batch until ``|Var(output) - 1| < tol`` or ``max_iter`` rescalings. Unlike the
 popular script, layers are found by a forward pass (branched models and reused
 modules work) and the statistic is taken inside a forward hook, so an in-place
-ReLU after the layer cannot alter it.
+ReLU after the layer cannot alter it. An attention's q, k and v projections are
+read by applying each to the attention's own inputs, its out projection from
+the attention's output.
+
+Reproducibility: LSUV's result depends on floating-point sums over the example
+batch, whose rounding depends on how torch splits them across threads. The
+same seed, model, example batch, torch version, device and
+``torch.get_num_threads()`` give bit-identical weights; a different thread count
+can change the last bits (and, through max_iter, rarely an iteration count).
+Every forward pass runs with torch's global RNG state saved and restored.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ._layers import Layer, run_model
 from ._samplers import orthogonal_
@@ -38,15 +48,31 @@ class LSUVResult:
     converged: bool
 
 
-def _output_variance(model: nn.Module, module: nn.Module, example_input: Any) -> float:
+def _output_variance(model: nn.Module, layer: Layer, example_input: Any) -> float:
     box: list[float] = []
 
-    def hook(mod: nn.Module, args: Any, output: torch.Tensor) -> None:
+    def record(t: torch.Tensor) -> None:
         if not box:
-            box.append(float(output.detach().double().var()))
+            box.append(float(t.detach().double().var()))
         raise _Stop
 
-    handle = module.register_forward_hook(hook)
+    if layer.probe.startswith("mha_in:"):
+        c = int(layer.probe.split(":")[1])
+
+        def pre(mod: nn.Module, args: tuple, kwargs: dict) -> None:
+            x = args[c] if len(args) > c else kwargs[("query", "key", "value")[c]]
+            record(F.linear(x, layer.weight, layer.bias))
+
+        handle = layer.module.register_forward_pre_hook(pre, with_kwargs=True)
+    else:
+
+        def hook(mod: nn.Module, args: Any, output: Any) -> None:
+            record(output[0] if isinstance(output, tuple) else output)
+
+        target = layer.module
+        if layer.probe == "mha_out":
+            target = next(m for m in model.modules() if isinstance(m, nn.MultiheadAttention) and m.out_proj is target)
+        handle = target.register_forward_hook(hook)
     try:
         with torch.no_grad():
             run_model(model, example_input)
@@ -55,7 +81,7 @@ def _output_variance(model: nn.Module, module: nn.Module, example_input: Any) ->
     finally:
         handle.remove()
     if not box:
-        raise ValueError(f"the forward pass did not reach layer {module!r}; LSUV needs every layer reached")
+        raise ValueError(f"the forward pass did not reach layer {layer.name!r}; LSUV needs every layer reached")
     return box[0]
 
 
@@ -68,19 +94,24 @@ def lsuv_(
     max_iter: int,
     generator: torch.Generator,
 ) -> list[LSUVResult]:
-    """Run LSUV on ``model`` in place (eval mode during the passes; the caller restores modes)."""
+    """Run LSUV on ``model`` in place (eval mode during the passes; the caller restores modes).
+
+    Orthonormal pre-initialization (gain 1), biases at zero, then per layer in
+    depth order ``W <- W / sqrt(Var(y))`` until ``|Var(y) - 1| < tol`` or
+    ``max_iter`` rescalings. Bit-identical under the conditions of the module doc.
+    """
     for layer in layers:
-        orthogonal_(layer.module.weight, 1.0, generator=generator)
-        if getattr(layer.module, "bias", None) is not None:
-            with torch.no_grad():
-                layer.module.bias.zero_()
+        orthogonal_(layer.weight, 1.0, generator=generator)
+        with torch.no_grad():
+            for b in layer.biases:
+                b.zero_()
     results = []
     model.eval()
     for layer in layers:
-        w = layer.module.weight
+        w = layer.weight
         converged = False
         iterations = 0
-        var = _output_variance(model, layer.module, example_input)
+        var = _output_variance(model, layer, example_input)
         while True:
             if not math.isfinite(var) or var <= 0:
                 break
@@ -92,7 +123,7 @@ def lsuv_(
             with torch.no_grad():
                 w.div_(math.sqrt(var))
             iterations += 1
-            var = _output_variance(model, layer.module, example_input)
+            var = _output_variance(model, layer, example_input)
         if not converged and (not math.isfinite(var) or var <= 0):
             warnings.warn(
                 f"LSUV: layer {layer.name!r} (depth {layer.depth}) has output variance {var:.4g} on the "

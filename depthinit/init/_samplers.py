@@ -1,7 +1,9 @@
 """In-place samplers that take an explicit generator and never touch global RNG state.
 
 Values are drawn on the generator's device (CPU by default) and copied to the
-weight's device, so one seed gives bit-identical weights on CPU and CUDA.
+weight's device, so one seed gives bit-identical weights on CPU and CUDA. They are
+drawn in float32 (float64 for float64 weights, so a tiny or huge std keeps its
+precision) and then cast to the weight's dtype.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ def fresh_generator() -> torch.Generator:
 
 
 def _draw(weight: torch.Tensor, generator: torch.Generator, fill) -> torch.Tensor:
-    buf = torch.empty(weight.shape, dtype=torch.float32, device=generator.device)
+    dtype = torch.float64 if weight.dtype == torch.float64 else torch.float32
+    buf = torch.empty(weight.shape, dtype=dtype, device=generator.device)
     fill(buf)
     with torch.no_grad():
         weight.copy_(buf.to(device=weight.device, dtype=weight.dtype))
@@ -35,6 +38,13 @@ def uniform_(weight: torch.Tensor, std: float, *, generator: torch.Generator) ->
     """Fill ``weight`` with U(-a, a) draws, a = sqrt(3) * std (so the std is ``std``)."""
     bound = math.sqrt(3.0) * std
     return _draw(weight, generator, lambda b: b.uniform_(-bound, bound, generator=generator))
+
+
+def zero_(weight: torch.Tensor) -> torch.Tensor:
+    """Fill ``weight`` with zeros (Fixup's last branch layers and classifier)."""
+    with torch.no_grad():
+        weight.zero_()
+    return weight
 
 
 def orthogonal_(weight: torch.Tensor, gain: float, *, generator: torch.Generator) -> torch.Tensor:

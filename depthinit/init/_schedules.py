@@ -19,6 +19,7 @@ or beta; only the offset c changes its shape.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Literal
 
@@ -45,15 +46,18 @@ DEPTH_FNS: tuple[str, ...] = tuple(_DEPTH_FNS)
 
 
 def _check_choice(name: str, value: object, valid: tuple[str, ...]) -> None:
-    if value not in valid:
+    if not isinstance(value, str) or value not in valid:
         raise ValueError(f"{name}={value!r} is not valid; expected one of {', '.join(map(repr, valid))}")
 
 
 def _check_positive_finite(name: str, value: float, *, allow_zero: bool = False) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}={value!r} is not a number; pass a finite float") from None
+    """``value`` as a float, or ValueError: a real number (not a bool, not a string), finite, > 0
+    (>= 0 with ``allow_zero``)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}={value!r} is a bool, not a number; pass a finite float")
+    if not isinstance(value, numbers.Real):
+        raise ValueError(f"{name}={value!r} is not a number ({type(value).__name__}); pass a finite float")
+    value = float(value)
     ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         need = "a finite number >= 0" if allow_zero else "a finite number > 0"
