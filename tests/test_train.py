@@ -1,7 +1,6 @@
 """Training: the vectorised trainer against one-by-one training, determinism, divergence, probes."""
 
 import copy
-import math
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ import depthinit
 from depthinit.models import CNN, MLP
 from depthinit.train import (
     HIST_EDGES,
+    METRIC_COLUMNS,
     QUANTILES,
     STAT_COLUMNS,
     Stack,
@@ -43,6 +43,14 @@ def data():
     return Tensors(x[:150], y[:150], x[150:], y[150:])
 
 
+@pytest.fixture(scope="module")
+def data_val(data):
+    """The same training and test sets with 30 validation examples beside them."""
+    g = torch.Generator().manual_seed(8)
+    return Tensors(data.x_train, data.y_train, data.x_test, data.y_test,
+                   torch.rand(30, 3, 8, 8, generator=g), torch.randint(0, 10, (30,), generator=g))
+
+
 def _members(kind: str) -> list[torch.nn.Module]:
     out = []
     for i, (scheme, opts) in enumerate(SCHEMES):
@@ -71,30 +79,48 @@ def _assert_same_run(single, many, m1, m2, *, rtol=2e-4, atol=2e-5):
             assert np.all(np.abs(a[c].to_numpy() - b[c].to_numpy()) <= 1e-3 * scale + 1e-6), c
 
 
+#: lr_scales, logit_scale, warm-up and validation, on top of the plain setting
+EXTRAS = dict(warmup_epochs=0.7, logit_scale=1.5, lr_scales={"classifier.bias": 0.5, "layers.0.weight": 0.25})
+
+
+@pytest.mark.parametrize("extras", [False, True], ids=["plain", "extras"])
 @pytest.mark.parametrize(
     "kind,strategy,optimizer",
-    [("mlp", "bmm", "sgd"), ("mlp", "bmm", "adam"), ("mlp", "loop", "sgd"),
-     ("cnn", "grouped", "sgd"), ("cnn", "loop", "adam")],
+    [("mlp", "bmm", "sgd"), ("mlp", "bmm", "adam"), ("mlp", "loop", "sgd"), ("mlp", "func", "adam"),
+     ("cnn", "grouped", "sgd"), ("cnn", "loop", "adam"), ("cnn", "func", "sgd")],
 )
-def test_vectorised_equals_one_by_one(data, kind, strategy, optimizer):
+def test_vectorised_equals_one_by_one(data, data_val, kind, strategy, optimizer, extras):
     """Each member's trajectory (history, weights, probes) equals training it alone, over
-    2 epochs of 3 steps, while member 3 diverges (at step 4 or 2) and the others go on."""
+    2 epochs of 3 steps, while member 3 diverges (at step 4 or 2) and the others go on;
+    with ``extras`` also under per-parameter lr factors, a logit scale, a warm-up and
+    with validation data (the val columns then hold numbers, else NaN)."""
     lr = 0.05 if optimizer == "sgd" else 2e-3
+    more = {}
+    if extras:
+        names = {"mlp": "layers.0.weight", "cnn": "convs.0.weight"}
+        more = dict(EXTRAS, lr_scales={"classifier.bias" if kind == "cnn" else "layers.4.bias": 0.5,
+                                       names[kind]: 0.25})
     cfg = TrainConfig(optimizer=optimizer, lr=lr, epochs=2, batch_size=64, n_train=None, probe_epochs=(0, 2),
-                      probe_batch=32)
+                      probe_batch=32, **more)
+    d = data_val if extras else data
     lrs = [lr] * 5
     lrs[3] = 1.0 if (kind, optimizer) == ("mlp", "sgd") else 1e20  # NaN at step 4 (epoch 2) or at step 2
     base = _members(kind)
     singles = []
     for m, seed, rate in zip(base, SEEDS, lrs):
         m1 = copy.deepcopy(m)
-        singles.append((m1, train_one(m1, data, cfg, seed=seed, lr=rate, progress=False)))
+        singles.append((m1, train_one(m1, d, cfg, seed=seed, lr=rate, progress=False)))
     models = [copy.deepcopy(m) for m in base]
-    many = train_many(models, data, cfg, seeds=SEEDS, lrs=lrs, strategy=strategy, progress=False)
+    many = train_many(models, d, cfg, seeds=SEEDS, lrs=lrs, strategy=strategy, progress=False)
     assert [r.status for r in many] == ["ok", "ok", "ok", "diverged", "ok"]
-    assert many[3].diverged_step == (4 if (kind, optimizer) == ("mlp", "sgd") else 2)
+    if not extras:
+        assert many[3].diverged_step == (4 if (kind, optimizer) == ("mlp", "sgd") else 2)
     for (m1, r1), m2, r2 in zip(singles, models, many):
         _assert_same_run(r1, r2, m1, m2)
+        val = r2.history[["val_loss", "val_acc"]]
+        if r2.status == "ok":
+            assert val.notna().all().all() if extras else val.isna().all().all()
+    assert many[3].history.iloc[-1][list(METRIC_COLUMNS)].isna().all()
 
 
 def test_vectorised_equals_one_by_one_float64_is_tight(data):
@@ -249,9 +275,41 @@ def test_progress_is_quiet_when_not_a_terminal(data, capsys):
     assert captured.err == "" and captured.out == ""
 
 
-def test_benchmark_step_runs():
+def test_benchmark_step_runs_and_trains():
     for kind in ("mlp", "cnn"):
         step = benchmark_step(kind, 2, input_shape=(3, 8, 8), batch_size=4)
+        before = step.stack.flat.detach().clone()
         step()
         step()
-    assert math.isfinite(1.0)
+        assert torch.isfinite(step.stack.flat).all() and not torch.equal(step.stack.flat, before)
+    with pytest.raises(ValueError, match="kind"):
+        benchmark_step("rnn", 2)
+    with pytest.raises(ValueError, match="K="):
+        benchmark_step("mlp", 0)
+
+
+# -- signals --------------------------------------------------------------------------------------
+def test_signal_statistics_measure_the_common_part_of_the_signal(gen):
+    from depthinit.train import SIGNAL_COLUMNS, signal_statistics
+
+    model = MLP(256, 10, depth=6, width=128)
+    depthinit.init_(model, "he", generator=gen)
+    x = torch.randn(512, 256, generator=gen)
+    centred = signal_statistics(model, x)
+    shifted = signal_statistics(model, x * 0.25 + 0.5)  # [0, 1]-like: mean 0.5, std 0.25
+    assert list(centred.columns) == list(SIGNAL_COLUMNS)
+    assert list(centred["depth"]) == list(range(1, 7))
+    assert centred.loc[0, "common_share"] == pytest.approx(0.0, abs=0.02)
+    assert abs(centred.loc[0, "cosine"]) < 0.02
+    assert shifted.loc[0, "common_share"] > 0.6 and shifted.loc[0, "cosine"] > 0.7
+    assert shifted.loc[0, "input_mean"] == pytest.approx(0.5, abs=0.01)
+    # E[y^2] of the first layer: n Var[w] E[x^2] whatever the input's mean
+    for frame, moment in ((centred, 1.0), (shifted, 0.25 ** 2 + 0.5 ** 2)):
+        assert frame.loc[0, "second_moment"] == pytest.approx(2 * moment, rel=0.1)
+    # matches the theory module's measurement of E[y^2]
+    from depthinit.theory import measure_variances
+
+    m = measure_variances(model, x, generator=torch.Generator().manual_seed(0))
+    assert np.allclose(centred["second_moment"], m["forward_variance"], rtol=1e-4)
+    with pytest.raises(ValueError, match="B >= 2"):
+        signal_statistics(model, x[:1])

@@ -7,6 +7,7 @@ E1-E5, which override a few of these per profile.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -43,6 +44,16 @@ class TrainConfig:
     probe_batch: int = 256  # size of the fixed probe batch (the first training examples)
     device: str = "cpu"  # torch device the tensors live on ("cpu", "cuda", "cuda:1", "mps")
     dtype: str = "float32"  # "float32" or "float64" (float64 for exactness checks)
+    n_val: int = 0  # training examples held out for validation (the sweep carves them from the training split;
+    #   the trainers evaluate on data.x_val/y_val whenever the data carry them with > 0 rows); 0 = none
+    lr_scales: tuple[tuple[str, float], ...] = ()  # learning-rate factor by parameter name, e.g.
+    #   (("layers.0.bias", 0.5),): that tensor steps with lr * 0.5; names not listed get 1.0; () = all 1.0.
+    #   A mapping is accepted and normalised to a tuple of (name, factor) pairs sorted by name.
+    logit_scale: float = 1.0  # the logits are multiplied by this before the loss, in training, evaluation and
+    #   accuracy (an inverse temperature); 1.0 = the plain cross-entropy of the model's outputs
+    warmup_epochs: float = 0.0  # linear learning-rate warm-up over this many epochs' worth of steps:
+    #   W = max(1, round(warmup_epochs * steps_per_epoch)) steps, step t (1-based) uses lr * min(1, t / W),
+    #   so lr / W at the first step and lr from step W on; 0 = none
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -81,6 +92,14 @@ class TrainConfig:
             torch.device(self.device)
         except (RuntimeError, TypeError):
             raise ValueError(f"device={self.device!r} is not a torch device; use 'cpu', 'cuda' or 'mps'") from None
+        _int("n_val", self.n_val, 0)
+        object.__setattr__(self, "lr_scales", normalise_lr_scales(self.lr_scales, "lr_scales"))
+        _positive("logit_scale", self.logit_scale)
+        object.__setattr__(self, "logit_scale", float(self.logit_scale))
+        w = self.warmup_epochs
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or not (math.isfinite(w) and w >= 0):
+            raise ValueError(f"warmup_epochs={w!r} is not valid; expected a finite number of epochs >= 0 (0: no warm-up)")
+        object.__setattr__(self, "warmup_epochs", float(w))
 
     @property
     def torch_dtype(self) -> torch.dtype:
@@ -91,12 +110,51 @@ class TrainConfig:
         return torch.device(self.device)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-Python view (tuples become lists) for JSON records and run ids."""
+        """Plain-Python view (tuples become lists, ``lr_scales`` a list of ``[name, factor]``)
+        for JSON records and run ids."""
         out = {}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = list(v) if isinstance(v, tuple) else v
+            out[f.name] = [list(x) if isinstance(x, tuple) else x for x in v] if isinstance(v, tuple) else v
         return out
+
+    def warmup_steps(self, steps_per_epoch: int) -> int:
+        """Steps of the linear warm-up: 0 without one, else ``max(1, round(warmup_epochs * steps_per_epoch))``."""
+        if self.warmup_epochs == 0:
+            return 0
+        return max(1, round(self.warmup_epochs * steps_per_epoch))
+
+    def lr_factor(self, step: int, steps_per_epoch: int) -> float:
+        """The warm-up factor of 1-based optimizer step ``step``: ``min(1, step / W)`` (1 without warm-up)."""
+        w = self.warmup_steps(steps_per_epoch)
+        return 1.0 if w == 0 or step >= w else step / w
+
+
+def normalise_lr_scales(value: Any, name: str = "lr_scales") -> tuple[tuple[str, float], ...]:
+    """``value`` (a mapping name -> factor, or pairs ``(name, factor)``) as a tuple of
+    ``(str, float)`` pairs sorted by name; factors must be finite and >= 0 (0 freezes a tensor)."""
+    if isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        try:
+            pairs = [tuple(p) for p in value]
+        except TypeError:
+            raise ValueError(
+                f"{name}={value!r} is not valid; expected a mapping or pairs like (('layers.0.bias', 0.5),)"
+            ) from None
+    out: dict[str, float] = {}
+    for pair in pairs:
+        if len(pair) != 2 or not isinstance(pair[0], str):
+            raise ValueError(
+                f"{name} entry {pair!r} is not valid; expected a (parameter name, factor) pair like ('layers.0.bias', 0.5)"
+            )
+        key, factor = pair
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (math.isfinite(factor) and factor >= 0):
+            raise ValueError(f"{name}[{key!r}]={factor!r} is not valid; expected a finite factor >= 0")
+        if key in out:
+            raise ValueError(f"{name} names {key!r} twice; give each parameter one factor")
+        out[key] = float(factor)
+    return tuple(sorted(out.items()))
 
 
 def _positive(name: str, value: float) -> None:

@@ -2,7 +2,9 @@
 
 Chapter: "Reproducibility". Any object with ``x_train``, ``y_train``, ``x_test``
 and ``y_test`` tensors works (a :class:`depthinit.data.Dataset`, or
-:class:`Tensors` for tests and notebooks).
+:class:`Tensors` for tests and notebooks). When it also carries ``x_val`` and
+``y_val`` with at least one row, the trainers evaluate on them every epoch (the
+``val_loss`` and ``val_acc`` columns of the history; NaN otherwise).
 """
 
 from __future__ import annotations
@@ -15,16 +17,25 @@ import torch
 
 @dataclass(frozen=True)
 class Tensors:
-    """A data set given as four tensors (inputs ``[N, ...]`` float, labels ``[N]`` int64)."""
+    """A data set given as tensors (inputs ``[N, ...]`` float, labels ``[N]`` int64); the
+    validation pair is optional (``None`` or zero rows: no validation)."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+    x_val: torch.Tensor | None = None
+    y_val: torch.Tensor | None = None
+
+    @property
+    def has_val(self) -> bool:
+        """True when validation tensors with at least one row are present."""
+        return self.x_val is not None and self.y_val is not None and len(self.x_val) > 0
 
 
 def prepare(data: Any, device: torch.device, dtype: torch.dtype) -> Tensors:
-    """The four tensors of ``data`` on ``device``, inputs in ``dtype``, labels int64."""
+    """The tensors of ``data`` on ``device``, inputs in ``dtype``, labels int64 (the
+    validation pair only when ``data`` has both ``x_val`` and ``y_val`` with > 0 rows)."""
     missing = [n for n in ("x_train", "y_train", "x_test", "y_test") if not hasattr(data, n)]
     if missing:
         raise ValueError(
@@ -48,7 +59,19 @@ def prepare(data: Any, device: torch.device, dtype: torch.dtype) -> Tensors:
         )
     if len(xtr) == 0:
         raise ValueError("the training set is empty; pass at least one training example")
-    return Tensors(xtr, ytr, xte, yte)
+    xv, yv = getattr(data, "x_val", None), getattr(data, "y_val", None)
+    if xv is None or yv is None:
+        return Tensors(xtr, ytr, xte, yte)
+    for name, t in (("x_val", xv), ("y_val", yv)):
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"data.{name} must be a torch.Tensor or None, got {type(t).__name__}")
+    if len(xv) != len(yv):
+        raise ValueError(f"inputs and labels differ in length (validation {len(xv)} vs {len(yv)})")
+    if len(xv) == 0:
+        return Tensors(xtr, ytr, xte, yte)
+    if xv.shape[1:] != xtr.shape[1:]:
+        raise ValueError(f"data.x_val has example shape {tuple(xv.shape[1:])} but x_train {tuple(xtr.shape[1:])}")
+    return Tensors(xtr, ytr, xte, yte, xv.to(device=device, dtype=dtype), yv.to(device=device, dtype=torch.long))
 
 
 def data_generator(seed: int) -> torch.Generator:

@@ -11,7 +11,19 @@ import pandas as pd
 
 from ._probes import empty_histograms, empty_stats
 
-HISTORY_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "train_acc", "test_loss", "test_acc", "wall_s")
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "wall_s",
+)
+#: The metric columns (NaN from the epoch a run diverged on; val_* NaN without validation data).
+METRIC_COLUMNS: tuple[str, ...] = HISTORY_COLUMNS[1:-1]
+_NAN = float("nan")
+
+
+def history_row(epoch: int, train: tuple[float, float] = (_NAN, _NAN), val: tuple[float, float] = (_NAN, _NAN),
+                test: tuple[float, float] = (_NAN, _NAN), wall_s: float = 0.0) -> dict[str, float]:
+    """One history row: ``(loss, accuracy)`` pairs of the train, validation and test sets."""
+    return dict(zip(HISTORY_COLUMNS, (epoch, float(train[0]), float(train[1]), float(val[0]), float(val[1]),
+                                      float(test[0]), float(test[1]), float(wall_s))))
 Status = str  # "ok" | "diverged"
 
 
@@ -22,7 +34,10 @@ class RunResult:
     ``history`` has one row per epoch (``HISTORY_COLUMNS``; epoch 0 is the model
     at initialization when ``eval_init``). ``train_loss``/``train_acc`` of epoch
     e >= 1 are averages over the epoch's mini-batches as they were trained (the
-    Keras convention); of epoch 0, an evaluation of the training set. A run
+    Keras convention); of epoch 0, an evaluation of the training set.
+    ``val_loss``/``val_acc`` evaluate the validation set after each epoch (NaN
+    when the data carry none). Losses are the cross-entropy of the logits times
+    ``logit_scale``. A run
     whose training loss becomes NaN or infinite stops: ``status == "diverged"``,
     ``diverged_step`` is the 1-based optimizer step whose loss was not finite,
     ``diverged_epoch`` its epoch, and the history ends with that epoch's row,

@@ -5,14 +5,22 @@ Chapter: "Reproducibility" (how the sweeps train many configurations at once).
 Every parameter of the K members lives in one flat leaf tensor, laid out layer
 by layer: the block of parameter ``p`` is ``[K, *p.shape]`` and contiguous, so
 member k's ``layers.0.weight`` is ``block[k]`` and the K first-layer weights
-seen as one ``[K * out, in]`` matrix cost no copy. Then
+seen as one ``[K * out, in]`` matrix cost no copy. Buffers (batch-norm running
+statistics and counters) are stacked the same way, ``[K, *b.shape]``. Then
 
-* the MLP's first layer on a batch shared by several members is one GEMM
-  ``x @ [W_1; ...; W_K]^T``, the hidden layers are batched matrix multiplies
-  ``h_k <- act(h_k W_k^T + b_k)`` (``torch.baddbmm``);
-* the CNN runs either as grouped convolutions (``groups=K`` on channel-stacked
-  activations ``[B, K * C, H, W]``; batch norm over K * C channels is per-member
-  batch norm) or as a loop over members (``strategy="loop"``);
+* ``"bmm"``: the plain MLP's first layer on a batch shared by several members is
+  one GEMM ``x @ [W_1; ...; W_K]^T``, the hidden layers are batched matrix
+  multiplies ``h_k <- act(h_k W_k^T + b_k)`` (``torch.baddbmm``), forward and a
+  hand-written backward fused in one autograd node;
+* ``"grouped"``: the plain CNN as grouped convolutions (``groups=K`` on
+  channel-stacked activations ``[B, K * C, H, W]``; batch norm over K * C channels
+  is per-member batch norm);
+* ``"func"``: any model built from standard modules, with ``torch.func``:
+  ``vmap`` over the members of ``functional_call(model, (params_k, buffers_k), x_k)``
+  on views into the flat tensor; batch norm computes each member's own batch
+  statistics and updates that member's running statistics in place;
+* ``"loop"``: a Python loop over members (hand-written for the plain MLP and CNN,
+  ``functional_call`` per member for any other model);
 * an optimizer is a handful of elementwise operations on the flat tensor.
 
 Members never mix: every operation is block-diagonal over k, so a member whose
@@ -22,9 +30,11 @@ numbers overflow cannot touch the others.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
+import re
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -32,8 +42,13 @@ from torch import nn
 
 from ..models import CNN, MLP
 
-Strategy = Literal["auto", "bmm", "grouped", "loop"]
-STRATEGIES: tuple[str, ...] = ("auto", "bmm", "grouped", "loop")
+Strategy = Literal["auto", "bmm", "grouped", "func", "loop"]
+STRATEGIES: tuple[str, ...] = ("auto", "bmm", "grouped", "func", "loop")
+#: The strategies each kind of stack can run (``"module"``: any other model).
+KIND_STRATEGIES: dict[str, tuple[str, ...]] = {
+    "mlp": ("bmm", "func", "loop"), "cnn": ("grouped", "func", "loop"), "module": ("func", "loop"),
+}
+_ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 
 
 def _activation(name: str):
@@ -50,40 +65,98 @@ def _activation(name: str):
     raise ValueError(f"activation={name!r} is not supported by the vectorised trainer")
 
 
-def default_strategy(model: nn.Module, device: torch.device, members: int = 1) -> str:
-    """``"bmm"`` for an MLP; for a CNN ``"grouped"`` on CUDA with 8 or more members,
-    else ``"loop"``.
+def _names_match(model: nn.Module, patterns: Sequence[str]) -> bool:
+    """Every parameter and buffer name of ``model`` matches one of the regular expressions."""
+    rx = re.compile("|".join(f"(?:{p})" for p in patterns))
+    names = [n for n, _ in model.named_parameters()] + [n for n, _ in model.named_buffers()]
+    return all(rx.fullmatch(n) for n in names)
 
-    Measured (chapter "Reproducibility"): on a 2-core CPU grouped convolutions ran
-    about 2x slower per model than a loop of plain convolutions; on an H200 the
-    grouped path was 4x faster than the loop at K = 16 and slower at K = 4.
+
+def stack_kind(model: nn.Module) -> str:
+    """``"mlp"`` for a plain :class:`depthinit.models.MLP` (Linear layers and an activation
+    only), ``"cnn"`` for a :class:`depthinit.models.CNN` of the layout the hand-written
+    paths know, ``"module"`` for anything else (trained with ``torch.func``)."""
+    if type(model) is MLP and not getattr(model, "batch_norm", False) and model.activation in _ACTIVATIONS:
+        mods = [m for m in model.modules() if m is not model]
+        plain = all(isinstance(m, (nn.ModuleList, nn.Linear)) or m is model.act for m in mods)
+        if plain and len(model.layers) == model.depth and _names_match(model, [r"layers\.\d+\.(weight|bias)"]):
+            return "mlp"
+    if type(model) is CNN and model.activation in _ACTIVATIONS:
+        ok = all(isinstance(m, (nn.ModuleList, nn.Conv2d, nn.BatchNorm2d, nn.Linear)) or m is model.act
+                 for m in model.modules() if m is not model)
+        convs_ok = all(c.kernel_size == model.convs[0].kernel_size and c.groups == 1 for c in model.convs)
+        bn_ok = model.norms is None or all(
+            n.affine and n.track_running_stats and n.momentum is not None for n in model.norms)
+        if ok and convs_ok and bn_ok and _names_match(
+                model, [r"convs\.\d+\.(weight|bias)", r"norms\.\d+\.(weight|bias|running_mean|running_var|num_batches_tracked)",
+                        r"classifier\.(weight|bias)"]):
+            return "cnn"
+    return "module"
+
+
+def default_strategy(model: nn.Module, device: torch.device | str, members: int = 1) -> str:
+    """The strategy ``"auto"`` picks for ``members`` copies of ``model`` on ``device``.
+
+    * plain MLP: ``"bmm"`` (the fused path) everywhere;
+    * plain CNN on CUDA: ``"func"`` with 8 or more members, else ``"loop"``; on
+      other devices ``"loop"``;
+    * any other model: ``"func"`` on CUDA, ``"loop"`` elsewhere.
+
+    Measured (chapter "Reproducibility"; :func:`depthinit.bench.measure_strategies`
+    re-measures it on any machine): on an H200 the CNN at K = 16 took 1.00 ms per
+    model-step with torch.func against 2.58 with grouped convolutions and 3.40 with
+    the loop (K = 80: 0.97, 4.20, 3.21), the loop won at K = 1; on a 2-core CPU the
+    loop of plain convolutions beat grouped convolutions (about 2x) and torch.func.
     """
-    if isinstance(model, MLP):
+    device = torch.device(device)
+    kind = stack_kind(model)
+    if kind == "mlp":
         return "bmm"
-    return "grouped" if device.type == "cuda" and members >= 8 else "loop"
+    if kind == "cnn":
+        return "func" if device.type == "cuda" and members >= 8 else "loop"
+    return "func" if device.type == "cuda" else "loop"
+
+
+def _scalar(v: Any) -> bool:
+    return v is None or isinstance(v, (bool, int, float, str))
+
+
+def _describe_value(v: Any) -> Any:
+    if _scalar(v):
+        return v
+    if isinstance(v, (tuple, list)) and all(_scalar(x) for x in v):
+        return tuple(v)
+    return None
 
 
 def architecture(model: nn.Module) -> tuple:
-    """A hashable description of everything but the values of the parameters."""
-    if isinstance(model, MLP):
-        head: tuple = ("mlp", model.in_features, model.num_classes, model.depth, model.width, model.activation)
-    elif isinstance(model, CNN):
-        head = ("cnn", model.in_channels, model.num_classes, model.depth, model.channels, model.activation,
-                model.batch_norm, model.pool_every)
-    else:
-        raise ValueError(
-            f"the vectorised trainer supports depthinit.models.MLP and CNN, got {type(model).__name__}; "
-            "train other models one at a time with train_one"
-        )
-    return head + tuple((n, tuple(p.shape)) for n, p in model.named_parameters())
+    """A hashable description of everything but the values of the parameters and buffers:
+    for every module (in registration order) its path, class, ``extra_repr()`` and its
+    plain public attributes (numbers, strings, booleans, tuples of them: an MLP's depth,
+    width and activation, a gate's value), then every parameter's and buffer's name,
+    shape and dtype. Two models with equal descriptions compute the same function of
+    (parameters, buffers, input), so they can train in one stack."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"architecture() needs a torch.nn.Module, got {type(model).__name__}")
+    mods = []
+    for name, m in model.named_modules():
+        attrs = tuple(sorted(
+            (k, d) for k, v in vars(m).items()
+            if not k.startswith("_") and k != "training" and (d := _describe_value(v)) is not None
+        ))
+        mods.append((name, f"{type(m).__module__}.{type(m).__qualname__}", m.extra_repr(), attrs))
+    params = tuple((n, tuple(p.shape), str(p.dtype).removeprefix("torch.")) for n, p in model.named_parameters())
+    buffers = tuple((n, tuple(b.shape), str(b.dtype).removeprefix("torch.")) for n, b in model.named_buffers())
+    return (tuple(mods), params, buffers)
 
 
 class Stack:
     """K models of the same architecture as one flat parameter tensor (see module doc).
 
-    ``members`` are left untouched until :meth:`write_back`. ``strategy`` is
-    ``"bmm"`` (MLP), ``"grouped"`` or ``"loop"`` (MLP or CNN), or ``"auto"``
-    (:func:`default_strategy`).
+    ``members`` are left untouched until :meth:`write_back`. ``strategy`` is one of
+    :data:`KIND_STRATEGIES` for the models' kind (:func:`stack_kind`), or ``"auto"``
+    (:func:`default_strategy`). ``example`` (one input batch ``[B, ...]``) orders the
+    weight layers by their first call when the model has no ``weight_layers()``.
     """
 
     def __init__(
@@ -93,6 +166,7 @@ class Stack:
         device: torch.device | str = "cpu",
         dtype: torch.dtype = torch.float32,
         strategy: Strategy = "auto",
+        example: torch.Tensor | None = None,
     ) -> None:
         if not members:
             raise ValueError("a Stack needs at least one model")
@@ -106,15 +180,15 @@ class Stack:
         self.device = torch.device(device)
         self.dtype = dtype
         template = members[0]
-        self.kind = arch[0]
+        self.kind = stack_kind(template)
         if strategy == "auto":
             strategy = default_strategy(template, self.device, len(members))
         if strategy not in STRATEGIES[1:]:
             raise ValueError(f"strategy={strategy!r} is not valid; expected one of {', '.join(map(repr, STRATEGIES))}")
-        if strategy == "bmm" and self.kind != "mlp":
-            raise ValueError("strategy='bmm' is for MLPs; use 'grouped' or 'loop' for a CNN")
-        if strategy == "grouped" and self.kind != "cnn":
-            raise ValueError("strategy='grouped' is for CNNs; use 'bmm' or 'loop' for an MLP")
+        allowed = KIND_STRATEGIES[self.kind]
+        if strategy not in allowed:
+            what = {"mlp": "a plain MLP", "cnn": "a plain CNN", "module": f"a {type(template).__name__}"}[self.kind]
+            raise ValueError(f"strategy={strategy!r} cannot train {what}; use one of {', '.join(map(repr, allowed))}")
         self.strategy = strategy
         self.K = len(members)
         self.names = [n for n, _ in template.named_parameters()]
@@ -128,20 +202,32 @@ class Stack:
             self.flat = torch.cat(blocks).to(device=self.device, dtype=dtype).requires_grad_(True)
         self.buffers: dict[str, torch.Tensor] = {}
         for n, b in template.named_buffers():
-            if b.is_floating_point():
-                self.buffers[n] = torch.stack([dict(m.named_buffers())[n].detach() for m in members]).to(
-                    device=self.device, dtype=dtype
-                ).contiguous()
-        self.act = _activation(template.activation)
-        self.activation = template.activation
+            stacked = torch.stack([dict(m.named_buffers())[n].detach() for m in members])
+            to = dict(device=self.device, dtype=dtype) if b.is_floating_point() else dict(device=self.device)
+            self.buffers[n] = stacked.to(**to).contiguous()
         # depth order of the weight layers, as depthinit.init_ numbers them
+        if hasattr(template, "weight_layers"):
+            layers = [(name, module) for name, module in template.weight_layers()]
+        else:
+            from ..init import discover
+
+            first = next(iter(template.parameters()), None)
+            if example is not None and first is not None:
+                example = example[:1].to(device=first.device, dtype=first.dtype)
+            found, _, _ = discover(template, example)
+            layers = [(l.name, l.module) for l in found]
         self.weight_layers: list[tuple[str, int, str]] = [
-            (f"{name}.weight", depth, type(module).__name__)
-            for depth, (name, module) in enumerate(template.weight_layers(), 1)
+            (f"{name}.weight", depth, type(module).__name__) for depth, (name, module) in enumerate(layers, 1)
         ]
+        self._weight_module_names = [name for name, _ in layers]
+        self._template: nn.Module | None = None
         if self.kind == "mlp":
             self.n_layers = template.depth
-        else:
+            self.act = _activation(template.activation)
+            self.activation = template.activation
+        elif self.kind == "cnn":
+            self.act = _activation(template.activation)
+            self.activation = template.activation
             conv = template.convs[0]
             self.conv_args = dict(stride=conv.stride, padding=conv.padding, dilation=conv.dilation)
             self.n_convs = template.depth
@@ -150,6 +236,12 @@ class Stack:
             if template.norms is not None:
                 bn = template.norms[0]
                 self.bn_momentum, self.bn_eps = bn.momentum, bn.eps
+        if self.strategy == "func" or self.kind == "module":
+            # a private copy runs functional_call: the members' modules are never touched
+            self._template = copy.deepcopy(template).to(device=self.device, dtype=dtype)
+            for p in self._template.parameters():
+                p.requires_grad_(False)
+            self._vmapped: dict[Any, Any] = {}
 
     def numerics(self):
         """A context for every forward and backward of this stack.
@@ -184,9 +276,13 @@ class Stack:
         return buf
 
     def member_vector(self, values: torch.Tensor) -> torch.Tensor:
-        """Expand one number per member ``[K]`` to one per flat entry ``[T]`` (per-member lr)."""
+        """Expand one number per member ``[K]`` (or per parameter and member ``[P, K]``, P the
+        parameter tensors in :attr:`names` order) to one per flat entry ``[T]`` (per-member,
+        per-parameter learning rates)."""
         values = values.to(device=self.device, dtype=self.dtype)
-        return torch.cat([values.repeat_interleave(n // self.K) for n in self.numels])
+        if values.dim() == 1:
+            values = values.expand(len(self.names), -1)
+        return torch.cat([v.repeat_interleave(n // self.K) for v, n in zip(values, self.numels)])
 
     def select(self, keep: torch.Tensor, *tensors: torch.Tensor) -> list[torch.Tensor]:
         """Keep members ``keep`` (indices) of flat tensors laid out like the parameters."""
@@ -222,6 +318,10 @@ class Stack:
                 for n, b in self.buffers.items():
                     bufs[n].copy_(b[k])
 
+    def member_buffers(self) -> dict[str, torch.Tensor]:
+        """The stacked buffers ``[K, *shape]`` by name (updated in place by training)."""
+        return self.buffers
+
     # -- forward --------------------------------------------------------------------
     def forward(
         self,
@@ -244,6 +344,10 @@ class Stack:
         if self.kind == "mlp" and self.strategy == "bmm" and capture is None:
             return _FusedMLP.apply(self.flat if flat is None else flat, x, self, tuple(sizes))
         p = self.params(flat)
+        if self._template is not None:
+            if self.strategy == "func" and capture is None:
+                return self._func(p, x, sizes, training)
+            return self._module_loop(p, x, sizes, training, capture)
         if self.kind == "mlp":
             if self.strategy == "loop":
                 return self._mlp_loop(p, x, sizes, capture)
@@ -251,6 +355,67 @@ class Stack:
         if self.strategy == "loop":
             return self._cnn_loop(p, x, sizes, training, capture)
         return self._cnn_grouped(p, x, sizes, training, capture)
+
+    def _func(self, p, x, sizes, training):
+        """``vmap`` over members of ``functional_call`` on the private template."""
+        from torch.func import functional_call, vmap
+
+        G = x.shape[0]
+        if G == 1:
+            xin, xdim = x[0], None
+        elif G == self.K:
+            xin, xdim = x, 0
+        else:
+            gidx = torch.tensor(self._member_groups(sizes), device=x.device)
+            xin, xdim = x.index_select(0, gidx), 0
+        template = self._template
+        template.train(training)
+        fn = self._vmapped.get(xdim)
+        if fn is None:
+            def one(params, buffers, xk):
+                return functional_call(template, (params, buffers), (xk,))
+
+            fn = self._vmapped[xdim] = vmap(one, in_dims=(0, 0, xdim))
+        return fn(p, self.buffers, xin)
+
+    def _module_loop(self, p, x, sizes, training, capture):
+        """One ``functional_call`` per member (buffers are views of the stacked ones, so
+        batch norm's running statistics update in place); with ``capture``, each weight
+        layer's output at its first call, through forward hooks."""
+        from torch.func import functional_call
+
+        template = self._template
+        template.train(training)
+        outs: list[torch.Tensor] = []
+        caps: list[list[torch.Tensor]] = []
+        acts: dict[int, torch.Tensor] = {}
+        handles = []
+        if capture is not None:
+            def keep(i: int):
+                def hook(mod: nn.Module, args: Any, out: torch.Tensor) -> None:
+                    acts.setdefault(i, out)
+
+                return hook
+
+            handles = [template.get_submodule(n).register_forward_hook(keep(i))
+                       for i, n in enumerate(self._weight_module_names)]
+        try:
+            for k, g in enumerate(self._member_groups(sizes)):
+                acts.clear()
+                outs.append(functional_call(template, ({n: v[k] for n, v in p.items()},
+                                                       {n: b[k] for n, b in self.buffers.items()}), (x[g],)))
+                if capture is not None:
+                    missing = [n for i, n in enumerate(self._weight_module_names) if i not in acts]
+                    if missing:
+                        raise ValueError(f"the forward pass never reached weight layer(s) {missing}; "
+                                         "probes need every weight layer to run")
+                    caps.append([acts[i] for i in range(len(self._weight_module_names))])
+        finally:
+            for h in handles:
+                h.remove()
+        if capture is not None:
+            capture.extend(torch.stack(layer) for layer in zip(*caps))
+        return torch.stack(outs)
 
     def _slices(self, sizes: Sequence[int]) -> list[slice]:
         out, start = [], 0
@@ -307,6 +472,12 @@ class Stack:
             capture.extend(torch.stack(layer) for layer in zip(*caps))
         return torch.stack(outs)
 
+    def _count_batch(self, i: int, training: bool, k: int | None = None) -> None:
+        """nn.BatchNorm2d's ``num_batches_tracked += 1`` of norm ``i`` (all members or member k)."""
+        n = self.buffers.get(f"norms.{i}.num_batches_tracked")
+        if training and n is not None:
+            (n if k is None else n[k]).add_(1)
+
     def _cnn_grouped(self, p, x, sizes, training, capture):
         G, B = x.shape[0], x.shape[1]
         K = self.K
@@ -331,6 +502,7 @@ class Stack:
                     p[f"norms.{i}.weight"].reshape(-1), p[f"norms.{i}.bias"].reshape(-1),
                     training, self.bn_momentum, self.bn_eps,
                 )
+                self._count_batch(i, training)
             h = self.act(h)
             if self.pool_every and (i + 1) % self.pool_every == 0:
                 h = F.max_pool2d(h, 2)
@@ -355,6 +527,7 @@ class Stack:
                         h, self.buffers[f"norms.{i}.running_mean"][k], self.buffers[f"norms.{i}.running_var"][k],
                         p[f"norms.{i}.weight"][k], p[f"norms.{i}.bias"][k], training, self.bn_momentum, self.bn_eps,
                     )
+                    self._count_batch(i, training, k)
                 h = self.act(h)
                 if self.pool_every and (i + 1) % self.pool_every == 0:
                     h = F.max_pool2d(h, 2)
