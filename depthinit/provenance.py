@@ -63,6 +63,7 @@ def hardware() -> dict[str, Any]:
     """
     import torch
 
+    usable: int | None
     try:
         usable = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -85,7 +86,7 @@ def hardware() -> dict[str, Any]:
     }
 
 
-def git_commit(path: str | os.PathLike | None = None) -> dict[str, Any]:
+def git_commit(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The checkout's commit: ``{"commit": full sha or None, "dirty": bool or None}``.
 
     ``dirty`` is True when tracked files differ from the commit. Both are None
@@ -95,7 +96,7 @@ def git_commit(path: str | os.PathLike | None = None) -> dict[str, Any]:
 
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+            done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30, check=False)
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -108,7 +109,7 @@ def git_commit(path: str | os.PathLike | None = None) -> dict[str, Any]:
 
 
 def data_provenance(
-    root: str | os.PathLike | None = None, names: Iterable[str] = DATASET_NAMES
+    root: str | os.PathLike[str] | None = None, names: Iterable[str] = DATASET_NAMES
 ) -> list[dict[str, Any]]:
     """One record per file of each data set found under ``root`` (default: the data root).
 
@@ -120,7 +121,15 @@ def data_provenance(
     with ``file`` None and ``kind`` "missing". An unpacked image folder gives one record
     whose ``sha256`` is :func:`depthinit.data.tree_digest` over its files.
     """
-    from .data import KNOWN_DIGESTS, DataError, default_root, file_digest, find_source, tree_digest, verify_file
+    from .data import (
+        KNOWN_DIGESTS,
+        DataError,
+        default_root,
+        file_digest,
+        find_source,
+        tree_digest,
+        verify_file,
+    )
     from .data._image_folder import image_folder_files
 
     base = Path(root).expanduser() if root is not None else default_root()

@@ -315,7 +315,7 @@ def test_cifar10_source_priority_and_records(tmp_path):
     tree = tiny_image_tree(CIFAR10_CLASSES, per_class={"train": 2, "test": 1})
     root.mkdir()
     write_tree_zip(root / "cifar10-jpeg.zip", tree)
-    kw = dict(root=root, cache_dir=tmp_path / "cache", verify=False)
+    kw = {"root": root, "cache_dir": tmp_path / "cache", "verify": False}
 
     ds = load_dataset("cifar10", **kw)
     assert ds.source == "cifar10-jpeg.zip (image-folder zip, JPEG q75 re-encoding)"
@@ -351,7 +351,7 @@ def test_cifar10_image_folder_with_wrong_classes_is_refused(tmp_path):
 
 def test_cache_hit_skips_decoding_and_new_bytes_miss(tmp_path, monkeypatch):
     arrays = tiny_mnist(tmp_path / "mnist", gz=True)
-    kw = dict(root=tmp_path, cache_dir=tmp_path / "cache", verify=False)
+    kw = {"root": tmp_path, "cache_dir": tmp_path / "cache", "verify": False}
     first = load_dataset("mnist", **kw)
     cached = list((tmp_path / "cache").glob("mnist-*.npz"))
     assert len(cached) == 1 and not list((tmp_path / "cache").glob("*.tmp"))
@@ -372,7 +372,7 @@ def test_cache_hit_skips_decoding_and_new_bytes_miss(tmp_path, monkeypatch):
 
 def test_unreadable_cache_is_decoded_again(tmp_path):
     tiny_mnist(tmp_path / "mnist", gz=False)
-    kw = dict(root=tmp_path, cache_dir=tmp_path / "cache", verify=False)
+    kw = {"root": tmp_path, "cache_dir": tmp_path / "cache", "verify": False}
     first = load_dataset("mnist", **kw)
     (cache_file,) = (tmp_path / "cache").glob("mnist-*.npz")
     cache_file.write_bytes(cache_file.read_bytes()[:1000])
@@ -429,6 +429,106 @@ def test_subset_is_deterministic_nested_and_keeps_statistics(tmp_path):
     assert set(prov) >= {"name", "source", "sha256", "preprocess", "mean", "std", "sizes"}
     assert ds.to("cpu") is ds and ds.device == torch.device("cpu")
     assert "x_train" not in repr(ds)
+
+
+def row_indices(whole: torch.Tensor, part: torch.Tensor) -> list[int]:
+    """The row of ``whole`` equal to each row of ``part`` (rows of the tiny random sets are unique)."""
+    flat = whole.flatten(1)
+    return [int(torch.nonzero((flat == r).all(1)).item()) for r in part.flatten(1)]
+
+
+@pytest.fixture
+def cifar_40(tmp_path):
+    """CIFAR-10 binary with 40 training and 12 test images of random pixels (all rows distinct)."""
+    root = tmp_path / "data"
+    tiny_cifar_bin(root / "cifar-10-batches-bin", per_batch=8, n_test=12)
+    return load_dataset("cifar10", root=root, cache_dir=tmp_path / "cache")
+
+
+def test_validation_split_is_carved_from_train_disjoint_and_sized(cifar_40):
+    ds = cifar_40
+    assert ds.x_val.shape == (0, 3, 32, 32) and ds.y_val.shape == (0,) and ds.n_val == 0
+    assert ds.x_val.dtype == torch.float32 and ds.y_val.dtype == torch.int64
+    sub = ds.subset(20, 5, seed=7, n_val=8)
+    assert sub.sizes == {"train": 20, "test": 5} and sub.n_val == 8
+    assert sub.x_val.shape == (8, 3, 32, 32) and sub.y_val.shape == (8,)
+    train_rows, val_rows = row_indices(ds.x_train, sub.x_train), row_indices(ds.x_train, sub.x_val)
+    assert not set(train_rows) & set(val_rows)  # disjoint
+    assert val_rows == sorted(val_rows) and len(set(val_rows)) == 8  # original order, no repeats
+    assert sub.y_val.tolist() == ds.y_train[val_rows].tolist()  # labels travel with their images
+    test_flat = ds.x_test.flatten(1)
+    assert not any((test_flat == r).all(1).any() for r in sub.x_val.flatten(1))  # never the test set
+    # The documented draw: the last n_val entries of randperm(N_train) from a generator seeded with seed.
+    perm = torch.randperm(40, generator=torch.Generator().manual_seed(7))
+    assert val_rows == sorted(perm[-8:].tolist()) and train_rows == sorted(perm[:20].tolist())
+    # n_train=None: every training example that is not validation.
+    rest = ds.subset(None, None, seed=7, n_val=8)
+    assert rest.sizes == {"train": 32, "test": 12} and rest.n_val == 8
+    assert set(row_indices(ds.x_train, rest.x_train)) == set(range(40)) - set(val_rows)
+    assert torch.equal(rest.x_test, ds.x_test)
+
+
+def test_validation_split_is_deterministic_and_nested(cifar_40):
+    ds = cifar_40
+    a, b = ds.subset(12, 4, seed=3, n_val=6), ds.subset(12, 4, seed=3, n_val=6)
+    for name in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    assert not torch.equal(ds.subset(12, 4, seed=4, n_val=6).x_val, a.x_val)
+    # Fixed n_val: a smaller training subset lies in a larger one; the validation set is the same.
+    small, large = ds.subset(5, None, seed=3, n_val=6), ds.subset(30, None, seed=3, n_val=6)
+    assert set(row_indices(ds.x_train, small.x_train)) <= set(row_indices(ds.x_train, large.x_train))
+    assert torch.equal(small.x_val, large.x_val) and torch.equal(small.x_val, a.x_val)
+    # The training subset does not depend on n_val, and is the one without a validation split.
+    assert torch.equal(ds.subset(12, 4, seed=3).x_train, a.x_train)
+    assert torch.equal(ds.subset(12, 4, seed=3).x_test, a.x_test)
+    assert set(row_indices(ds.x_train, ds.subset(1, seed=3, n_val=2).x_val)) <= set(row_indices(ds.x_train, a.x_val))
+
+
+def test_validation_split_travels_with_to_and_provenance(cifar_40):
+    sub = cifar_40.subset(10, 3, seed=5, n_val=4)
+    moved = sub.to(torch.device("cpu"))
+    assert moved is sub and moved.x_val.device == torch.device("cpu")
+    prov = sub.provenance()
+    assert prov["n_val"] == 4 and prov["subset_seed"] == 5 and prov["sizes"] == {"train": 10, "test": 3}
+    assert cifar_40.provenance()["n_val"] == 0 and cifar_40.provenance()["subset_seed"] is None
+    assert "x_val" not in repr(sub)
+
+
+def test_dataset_to_moves_every_split(cifar_40, monkeypatch):
+    """to(device) carries x_val/y_val with the other splits (checked with a recording fake device move)."""
+    sub = cifar_40.subset(10, 3, seed=5, n_val=4)
+    moved_names = []
+    real_to = torch.Tensor.to
+
+    def fake_usable(device):
+        return torch.device("meta")  # a device other than the data's, without needing one
+
+    def spy(self, *args, **kwargs):
+        moved_names.append(tuple(self.shape))
+        return real_to(self, "cpu")
+
+    monkeypatch.setattr("depthinit.data._dataset.usable_device", fake_usable)
+    monkeypatch.setattr(torch.Tensor, "to", spy)
+    out = sub.to("elsewhere")
+    assert sorted(moved_names) == sorted([(10, 3, 32, 32), (10,), (4, 3, 32, 32), (4,), (3, 3, 32, 32), (3,)])
+    assert torch.equal(out.x_val, sub.x_val) and torch.equal(out.y_val, sub.y_val)
+
+
+def test_validation_split_errors(cifar_40):
+    ds = cifar_40
+    with pytest.raises(ValueError, match=r"n_train=30 plus n_val=11 is 41, more than the 40 training examples"):
+        ds.subset(30, n_val=11)
+    ds.subset(30, n_val=10)  # exactly all of them is fine
+    for bad in (-1, 41, 2.5, True, "3"):
+        with pytest.raises(ValueError, match="n_val="):
+            ds.subset(5, n_val=bad)
+    with pytest.raises(ValueError, match="n_train=True"):
+        ds.subset(True)
+    with pytest.raises(TypeError, match="seed="):
+        ds.subset(5, seed=1.5)
+    with pytest.raises(ValueError, match="already has a validation split of 4"):
+        ds.subset(10, n_val=4).subset(5)
+    assert ds.subset(np.int64(5), seed=np.int64(2), n_val=np.int64(3)).n_val == 3
 
 
 def test_bad_arguments_and_missing_files(tmp_path):

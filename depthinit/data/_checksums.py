@@ -17,16 +17,22 @@ from ._registry import KNOWN_DIGESTS
 _CHUNK = 1 << 20
 
 
-def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
-    """Hex digest of a file's bytes, read in 1 MiB chunks (``algorithm``: any hashlib name)."""
+def file_digest(path: str | os.PathLike[str], algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes, read in 1 MiB chunks (``algorithm``: any hashlib name).
+
+    Raises :class:`DataError` naming the file when it cannot be read.
+    """
     h = hashlib.new(algorithm, usedforsecurity=False)
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                h.update(chunk)
+    except OSError as e:
+        raise DataError(f"cannot read {path} to take its {algorithm} digest ({e})") from e
     return h.hexdigest()
 
 
-def tree_digest(folder: str | os.PathLike, files: list[Path]) -> str:
+def tree_digest(folder: str | os.PathLike[str], files: list[Path]) -> str:
     """sha256 over the sorted ``relative/path:sha256`` lines of ``files`` inside ``folder``.
 
     Identifies an unpacked image folder by one digest: two folders get the same
@@ -48,7 +54,7 @@ def _gzip_content_sha256(path: Path) -> str | None:
     return h.hexdigest()
 
 
-def verify_file(path: str | os.PathLike, sha256: str) -> None:
+def verify_file(path: str | os.PathLike[str], sha256: str) -> None:
     """Check a file whose name is in the known table; do nothing for unknown names.
 
     Passes when ``sha256`` (the file's digest, already computed) is a known

@@ -9,6 +9,7 @@ import os
 import tarfile
 import zlib
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -41,23 +42,89 @@ def _parse_meta(data: bytes, where: str) -> tuple[str, ...]:
     return classes
 
 
+#: Byte limits of the members read: a batch holds at most all 60000 CIFAR images (the
+#: canonical ones hold 10000), the class list is a few lines.
+MAX_BATCH_BYTES = 60000 * _RECORD
+MAX_META_BYTES = 1 << 16
+# Entries of the archive looked at before giving up (the canonical one has 9).
+_MAX_MEMBERS = 10000
+
+
+def _limit(name: str) -> int:
+    return MAX_META_BYTES if name == CIFAR_META else MAX_BATCH_BYTES
+
+
+def _check_size(size: int, name: str, where: str) -> None:
+    """Refuse a member by its declared size, before reading it."""
+    if size > _limit(name):
+        raise DataError(
+            f"{where}: {name} declares {size} bytes, more than the {_limit(name)} a CIFAR-10 "
+            f"{'class list' if name == CIFAR_META else 'batch'} can hold; refusing to read it"
+        )
+    if name != CIFAR_META and (size == 0 or size % _RECORD):
+        raise DataError(
+            f"{where}:{name}: size {size} bytes is not a positive multiple of the record size "
+            f"{_RECORD} (1 label byte + 3072 pixel bytes); the file is truncated or not a CIFAR-10 batch"
+        )
+
+
+def _read_exactly(f: BinaryIO, size: int, name: str, where: str) -> bytes:
+    data = f.read(size + 1)
+    if len(data) != size:
+        raise DataError(
+            f"{where}:{name}: expected {size} bytes as declared, read {len(data)}; "
+            "the archive is truncated or corrupt. Delete it and get it again"
+        )
+    return data
+
+
 def _read_members(path: Path) -> dict[str, bytes]:
-    """The needed files by base name, from a tar archive (read in place, never extracted) or a folder."""
+    """The needed files by base name, from a tar archive (read in place, never extracted) or a folder.
+
+    Each member is refused by its declared size (tar header or file size)
+    before it is read, and read as a stream of exactly that many bytes.
+    """
     wanted = {*CIFAR_TRAIN_BATCHES, CIFAR_TEST_BATCH, CIFAR_META}
     found: dict[str, bytes] = {}
+    where = str(path)
     if path.is_dir():
-        for name in wanted:
-            if (path / name).is_file():
-                found[name] = (path / name).read_bytes()
+        for name in sorted(wanted):
+            file = path / name
+            if not file.is_file():
+                continue
+            try:
+                with open(file, "rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    _check_size(size, name, where)
+                    found[name] = _read_exactly(f, size, name, where)
+            except OSError as e:
+                raise DataError(f"cannot read {file}: {e}") from e
     else:
         try:
             with tarfile.open(path, "r:*") as tar:
-                for member in tar:
+                for i, member in enumerate(tar):
+                    if i >= _MAX_MEMBERS:
+                        raise DataError(
+                            f"{path} holds more than {_MAX_MEMBERS} entries without all the CIFAR-10 "
+                            "binary files; it is not a CIFAR-10 archive"
+                        )
                     base = member.name.rsplit("/", 1)[-1]
+                    if member.size > MAX_BATCH_BYTES:  # not even skipped: that would inflate it all
+                        raise DataError(
+                            f"{path}: member {member.name!r} declares {member.size} bytes, more than any "
+                            f"CIFAR-10 file ({MAX_BATCH_BYTES}); it is not a CIFAR-10 archive"
+                        )
                     if member.isfile() and base in wanted and base not in found:
-                        f = tar.extractfile(member)
-                        assert f is not None
-                        found[base] = f.read()
+                        _check_size(member.size, base, where)
+                        data = tar.extractfile(member)
+                        if data is None:  # pragma: no cover - isfile() members always have data
+                            continue
+                        with data:
+                            found[base] = _read_exactly(cast(BinaryIO, data), member.size, base, where)
+                        if len(found) == len(wanted):
+                            break
+        except DataError:
+            raise
         except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
             raise DataError(f"{path} is not a readable tar archive ({e}); delete it and get it again") from e
     missing = sorted(wanted - found.keys())
@@ -69,7 +136,7 @@ def _read_members(path: Path) -> dict[str, bytes]:
     return found
 
 
-def read_cifar_binary(path: str | os.PathLike) -> RawData:
+def read_cifar_binary(path: str | os.PathLike[str]) -> RawData:
     """Read CIFAR-10 from ``cifar-10-binary.tar.gz`` or its extracted ``cifar-10-batches-bin/``.
 
     Each ``.bin`` file is a sequence of 3073-byte records: one label byte, then
@@ -77,8 +144,11 @@ def read_cifar_binary(path: str | os.PathLike) -> RawData:
     reshape directly to [N, 3, 32, 32]. ``data_batch_1..5.bin`` form the
     training split (in that order), ``test_batch.bin`` the test split, and
     ``batches.meta.txt`` gives the class names one per line. The archive is read
-    in place (nothing is extracted). Raises :class:`DataError` on missing,
-    truncated or malformed files.
+    in place as a stream (nothing is extracted), and each member is refused by
+    its declared size before it is read: a batch above 60000 records
+    (``MAX_BATCH_BYTES``), or not a whole number of records, and a class list
+    above 64 KiB. Raises :class:`DataError`, naming the file, on missing,
+    truncated, oversized or malformed files and on a corrupt gzip or deflate stream.
     """
     path = Path(path)
     if not path.exists():

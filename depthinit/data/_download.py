@@ -11,15 +11,16 @@ import logging
 import os
 import posixpath
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
+import zlib
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import Any, BinaryIO
 
 from ._errors import DataError
-from ._registry import DatasetInfo, dataset_info
+from ._registry import DATASETS, DatasetInfo, dataset_info
+from ._tempfiles import atomic_write, clean_stale_temp_files, disk_full, write_error
 
 log = logging.getLogger("depthinit.data")
 
@@ -27,14 +28,40 @@ _CHUNK = 1 << 16
 _FILTER_ERROR: type[Exception] | tuple[()] = getattr(tarfile, "FilterError", ())
 
 
-def _fetch_once(url: str, tmp: Path, *, desc: str, progress: bool, timeout: float) -> tuple[str, str]:
+class _NoBar:
+    """Stands in for a tqdm bar when none is shown."""
+
+    def update(self, n: int) -> None:
+        return None
+
+
+def _progress_bar(total: int | None, desc: str, progress: bool) -> AbstractContextManager[Any]:
+    """A tqdm byte counter (shown on a terminal only), or a silent stand-in.
+
+    tqdm is imported here, not at import time: the core install leaves it out.
+    Without it the download goes on without a bar, and one log line says how to get it.
+    """
+    if not progress:
+        return nullcontext(_NoBar())
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        log.info("no progress bar: tqdm is not installed (pip install 'depthinit[experiments]')")
+        return nullcontext(_NoBar())
+    bar: AbstractContextManager[Any] = tqdm(
+        total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc, disable=None, leave=False
+    )
+    return bar
+
+
+def _fetch_once(url: str, out: BinaryIO, *, desc: str, progress: bool, timeout: float) -> tuple[str, str]:
+    """Stream ``url`` into ``out``; return its md5 and sha256."""
     md5 = hashlib.md5(usedforsecurity=False)
     sha = hashlib.sha256()
-    with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
         length = resp.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
-        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=desc,
-                  disable=None if progress else True, leave=False) as bar:
+        with _progress_bar(total, desc, progress) as bar:
             while chunk := resp.read(_CHUNK):
                 out.write(chunk)
                 md5.update(chunk)
@@ -43,9 +70,18 @@ def _fetch_once(url: str, tmp: Path, *, desc: str, progress: bool, timeout: floa
     return md5.hexdigest(), sha.hexdigest()
 
 
+class _ChecksumMismatch(Exception):
+    pass
+
+
+def _legacy_download_names() -> list[str]:
+    """Files whose temporary downloads from earlier releases (``.<name>.<8 chars>.part``) are cleaned."""
+    return [f.name for info in DATASETS.values() for f in info.files]
+
+
 def fetch(
     urls: list[str] | tuple[str, ...],
-    dest: str | os.PathLike,
+    dest: str | os.PathLike[str],
     *,
     md5: str | None = None,
     sha256: str | None = None,
@@ -54,44 +90,43 @@ def fetch(
 ) -> Path:
     """Download one file to ``dest`` from the first of ``urls`` that works and has the right digest.
 
-    Each try streams into a temporary file beside ``dest`` and renames it into
-    place only after the md5/sha256 (when given) match; a file with the wrong
-    digest is deleted (and logged) and the next URL is tried. Raises
-    :class:`DataError` listing every URL and why it failed.
+    Each try streams into a temporary file beside ``dest``
+    (``.<name>.part-<pid>-<host>-<token>.tmp``) and renames it into place only
+    after the md5/sha256 (when given) match; a file with the wrong digest is
+    deleted (and logged) and the next URL is tried. The temporary file is
+    removed on every error path, and those left in the folder by a killed
+    process are removed first (:func:`clean_stale_temp_files`). Raises
+    :class:`DataError` listing every URL and why it failed, and at once when the
+    disk is full (naming the folder) or the folder is not writable.
     """
     dest = Path(dest)
     failures: list[str] = []
+    hint = "choose another data root (root= or $DEPTHINIT_DATA)"
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DataError(f"cannot create the folder {dest.parent} for {dest.name}: {e}") from e
+        raise write_error(e, dest, "the download", hint) from e
+    clean_stale_temp_files(dest.parent, legacy_names=_legacy_download_names())
     for url in urls:
         try:
-            fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        except OSError as e:
-            raise DataError(f"cannot write into {dest.parent}: {e}") from e
-        os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            got_md5, got_sha = _fetch_once(url, tmp, desc=dest.name, progress=progress, timeout=timeout)
+            with atomic_write(dest, what="the download", hint=hint) as out:
+                got_md5, got_sha = _fetch_once(url, out, desc=dest.name, progress=progress, timeout=timeout)
+                bad = [
+                    f"{alg} expected {want}, got {got}"
+                    for alg, want, got in (("md5", md5, got_md5), ("sha256", sha256, got_sha))
+                    if want is not None and want != got
+                ]
+                if bad:
+                    raise _ChecksumMismatch(f"{url}: checksum mismatch ({'; '.join(bad)}); the downloaded file was deleted")
+            return dest
+        except DataError:
+            raise
+        except _ChecksumMismatch as e:
+            failures.append(str(e))
+            log.warning("%s", e)
         except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as e:
-            tmp.unlink(missing_ok=True)
             failures.append(f"{url}: {e}")
             log.info("download of %s failed: %s", url, e)
-            continue
-        bad = [
-            f"{alg} expected {want}, got {got}"
-            for alg, want, got in (("md5", md5, got_md5), ("sha256", sha256, got_sha))
-            if want is not None and want != got
-        ]
-        if bad:
-            tmp.unlink(missing_ok=True)
-            msg = f"{url}: checksum mismatch ({'; '.join(bad)}); the downloaded file was deleted"
-            failures.append(msg)
-            log.warning(msg)
-            continue
-        os.replace(tmp, dest)
-        return dest
     raise DataError(
         f"could not download {dest.name}:\n  " + "\n  ".join(failures or ["no URL given"])
     )
@@ -107,7 +142,7 @@ def manual_instructions(info: DatasetInfo, root: Path) -> str:
 
 def download(
     name: str,
-    root: str | os.PathLike | None = None,
+    root: str | os.PathLike[str] | None = None,
     *,
     progress: bool = True,
     mirrors: list[str] | tuple[str, ...] | None = None,
@@ -125,8 +160,8 @@ def download(
     put in which folder. ``root`` None: ``$DEPTHINIT_DATA`` or
     ``~/.cache/depthinit/data``.
     """
-    from ._load import default_root
     from ._checksums import file_digest
+    from ._load import default_root
 
     info = dataset_info(name)
     root = Path(root).expanduser() if root is not None else default_root()
@@ -146,7 +181,7 @@ def download(
     if errors:
         raise DataError(
             f"could not download {info.name}:\n" + "\n".join(errors)
-            + f"\nOn a machine without internet, get these files elsewhere and put them here:\n"
+            + "\nOn a machine without internet, get these files elsewhere and put them here:\n"
             + manual_instructions(info, root)
         )
     return paths
@@ -157,7 +192,7 @@ def _inside(dest: Path, target: str) -> bool:
     return os.path.commonpath([resolved, str(dest)]) == str(dest)
 
 
-def safe_extract(tar_path: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
+def safe_extract(tar_path: str | os.PathLike[str], dest: str | os.PathLike[str]) -> list[Path]:
     """Extract a tar archive into ``dest`` after checking every member; return the extracted paths.
 
     Refuses the whole archive (raising :class:`DataError` that names the member,
@@ -174,11 +209,20 @@ def safe_extract(tar_path: str | os.PathLike, dest: str | os.PathLike) -> list[P
             for m in members:
                 _check_member(m, Path(root), tar_path)
             # Python >= 3.11.4 re-checks every member while extracting ("data" filter).
-            kwargs = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            tar.extractall(root, members=members, **kwargs)
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(root, members=members, filter="data")
+            else:  # pragma: no cover - Python < 3.11.4; every member was checked above
+                tar.extractall(root, members=members)
     except _FILTER_ERROR as e:
         raise DataError(f"{tar_path}: refusing unsafe member ({e})") from e
-    except (tarfile.TarError, EOFError) as e:
+    except OSError as e:
+        if disk_full(e):
+            raise DataError(
+                f"no space left on the disk holding {root} while extracting {tar_path} ({e.strerror or e}); "
+                "free space there or extract into another folder"
+            ) from e
+        raise DataError(f"{tar_path}: cannot read or extract it ({e}); delete it and get it again") from e
+    except (tarfile.TarError, EOFError, zlib.error) as e:
         raise DataError(f"{tar_path} is not a readable tar archive ({e}); delete it and get it again") from e
     return [Path(root) / m.name for m in members]
 

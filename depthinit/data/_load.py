@@ -14,10 +14,16 @@ import numpy as np
 import torch
 
 from . import _download
-from ._cache import cache_key, cache_path, load_cached, save_cached
+from ._cache import cache_key, cache_path, clean_cache_dir, load_cached, save_cached
 from ._checksums import file_digest, tree_digest, verify_file
-from ._cifar_binary import CIFAR_META, CIFAR_TEST_BATCH, CIFAR_TRAIN_BATCHES, read_cifar_binary
+from ._cifar_binary import (
+    CIFAR_META,
+    CIFAR_TEST_BATCH,
+    CIFAR_TRAIN_BATCHES,
+    read_cifar_binary,
+)
 from ._dataset import Dataset
+from ._device import usable_device
 from ._errors import DataError
 from ._idx import read_idx
 from ._image_folder import image_folder_files, read_image_folder
@@ -105,7 +111,7 @@ def _cifar10_missing(root: Path) -> str:
 _FINDERS = {"mnist": (_find_mnist, _mnist_missing), "cifar10": (_find_cifar10, _cifar10_missing)}
 
 
-def find_source(name: str, root: str | os.PathLike | None = None) -> Source | None:
+def find_source(name: str, root: str | os.PathLike[str] | None = None) -> Source | None:
     """Where ``load_dataset(name, root=root)`` would read from, or None when nothing is there.
 
     MNIST: the four IDX files (``.gz`` or raw) in ``<root>/mnist/`` or ``<root>/``.
@@ -164,7 +170,8 @@ def decode(source: Source, info: DatasetInfo) -> RawData:
     elif source.kind == "cifar-binary":
         raw = read_cifar_binary(source.path)
     else:
-        raw = read_image_folder(source.path, mode="L" if info.input_shape[0] == 1 else "RGB")
+        c, h, w = info.input_shape
+        raw = read_image_folder(source.path, mode="L" if c == 1 else "RGB", image_size=(w, h))
     raw.check(str(source.path))
     if raw.classes != info.classes:
         raise DataError(
@@ -182,11 +189,11 @@ def decode(source: Source, info: DatasetInfo) -> RawData:
 def load_dataset(
     name: str,
     *,
-    root: str | os.PathLike | None = None,
+    root: str | os.PathLike[str] | None = None,
     preprocess: str = "unit",
     device: str | torch.device = "cpu",
     download: bool = False,
-    cache_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     verify: bool = True,
     progress: bool = True,
 ) -> Dataset:
@@ -205,8 +212,14 @@ def load_dataset(
     - "standardize": x = (pixel / 255 - mean_c) / std_c with the per-channel
       mean and population std of the full training split.
 
-    Raises ValueError for an unknown ``name``/``preprocess`` and
-    :class:`DataError` for missing, corrupt or mismatching files.
+    Before anything is read, the arguments are checked: ValueError for an
+    unknown ``name``/``preprocess`` and for a ``device`` that cannot hold the
+    data (an invalid string, ``"meta"``, ``"cuda"`` without CUDA, ``"mps"``
+    without MPS; see :func:`usable_device`). Temporary files that a killed
+    process left in the cache folder are removed (see
+    :func:`clean_stale_temp_files`). Raises :class:`DataError` for missing,
+    corrupt, oversized or mismatching files, and when the cache disk is full
+    (naming the folder; a read-only cache folder only logs a warning).
 
     >>> ds = load_dataset("mnist", root="../shared/data")  # doctest: +SKIP
     >>> ds.x_train.shape, ds.y_train[:3].tolist()  # doctest: +SKIP
@@ -215,11 +228,10 @@ def load_dataset(
     info = dataset_info(name)
     if preprocess not in PREPROCESS:
         raise ValueError(f"preprocess={preprocess!r} is not valid; expected one of {', '.join(map(repr, PREPROCESS))}")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        raise ValueError(f"device={device!r} is not a valid torch device ({e}); expected e.g. 'cpu' or 'cuda'") from e
+    device = usable_device(device)  # before anything is read: no decode for an unusable device
     root = Path(root).expanduser() if root is not None else default_root()
+    cache_folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    clean_cache_dir(cache_folder)
     source = find_source(info.name, root)
     if source is None:
         if not download:
@@ -232,8 +244,7 @@ def load_dataset(
     if verify:
         for label, path in source.files.items():
             verify_file(path, digests[label])
-    cache = cache_path(Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir(),
-                       info.name, cache_key(info.name, digests))
+    cache = cache_path(cache_folder, info.name, cache_key(info.name, digests))
     raw = load_cached(cache)
     if raw is None:
         raw = decode(source, info)
