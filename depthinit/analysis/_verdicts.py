@@ -262,3 +262,33 @@ def config(*, scheme: str | None = None, base: str | None = None, distribution: 
         return m
 
     return mask
+
+
+def prepare(results: pd.DataFrame, *, optimizer: str | None = None, chance: float = CHANCE) -> pd.DataFrame:
+    """The rows a verdict reads: ``optimizer``'s runs (None: all), each configuration at the
+    learning rate chosen on validation accuracy (:func:`depthinit.analysis.tune`) when the
+    table holds several rates and a validation split; otherwise the table as it is."""
+    from ._tables import tuned
+
+    f = results
+    if optimizer is not None and "optimizer" in f.columns:
+        f = f[f["optimizer"].eq(optimizer)]
+    if f.empty:
+        return f
+    several = "lr" in f.columns and f.groupby([c for c in ("variant", "init") if c in f.columns])["lr"].nunique().max() > 1
+    if several and "val_acc" in f.columns and f["val_acc"].notna().any():
+        f = tuned(f, chance=chance)
+    return f.reset_index(drop=True)
+
+
+def decide_claims(results: Mapping[str, pd.DataFrame], claims: Sequence[Claim] | None = None, *,
+                  optimizer: str = "sgd", chance: float = CHANCE, **options: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The book's verdict table: every experiment's results through :func:`prepare` (one
+    optimizer, tuned learning rates), then :func:`verdict_table` (``options`` go to it).
+    ``claims`` default to :func:`depthinit.analysis.paper_claims`. The landing page and
+    the verdicts chapter both call this, so they cannot disagree."""
+    from ._claims import paper_claims
+
+    ready = {k: p for k, p in ((k, prepare(v, optimizer=optimizer, chance=chance)) for k, v in results.items())
+             if len(p)}
+    return verdict_table(ready, paper_claims() if claims is None else claims, chance=chance, **options)
