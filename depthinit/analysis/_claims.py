@@ -10,7 +10,7 @@ from dataclasses import replace
 import pandas as pd
 
 from ._tables import CHANCE
-from ._verdicts import Claim, Comparison, config
+from ._verdicts import Claim, Comparison, Contrast, config
 
 #: A configuration "trains" when its final test accuracy is above chance + this margin.
 TRAINS_MARGIN = 0.05
@@ -124,3 +124,52 @@ def paper_claims(*, chance: float = CHANCE, trains_margin: float = TRAINS_MARGIN
         else:
             out.append(replace(c, where=_both(c.where, literal)))
     return out
+
+
+def book_claims(*, V: float = 22.0) -> list[Claim]:
+    """The book's own claims (``source="book"``, numbered B1...), on the experiments the paper
+    planned (E6-E8): each a stated question with its rule, fixed before the numbers.
+
+    B1 (E6): at depth 54 the increasing schedule's difference from He is larger (less
+    negative) at width 256 than at width 32, i.e. its deficit is a finite-width effect.
+    B2, B3 (E7, tanh): the critical initialization and the increasing schedule each train
+    the 54-layer tanh MLP better than Glorot. B4 (E8): with batch norm the schedules do
+    not differ from He by more than delta (BN cancels V). B5, B6 (E8, residual MLP): the
+    increasing schedule and Fixup each beat He.
+    """
+    inc = config(base="he", distribution="normal", schedule="increasing", network_variance=V)
+    he = config(base="he", distribution="normal", schedule="unit")
+
+    def at(variant: str, sel):
+        return _both(sel, lambda f: f["variant"].eq(variant))
+
+    acc = "final test accuracy at each configuration's tuned learning rate, paired by seed"
+    wide, narrow = "width 256, L = 54", "width 32, L = 54"
+
+    return [
+        Claim("B1", "The increasing schedule's deficit against He at depth 54 shrinks as the width grows from 32 "
+                    "to 256 (a finite-width effect).", "E6", "test_acc",
+              f"{acc}: (increasing - He) at width 256 minus (increasing - He) at width 32",
+              (Comparison("(inc - He) at 256 - at 32", Contrast(at(wide, inc), at(wide, he)),
+                          Contrast(at(narrow, inc), at(narrow, he))),),
+              source="book"),
+        Claim("B2", "The mean-field critical initialization trains the 54-layer tanh MLP better than Glorot.", "E7",
+              "test_acc", f"{acc}: critical - Glorot normal",
+              (Comparison("critical - Glorot", config(scheme="critical"), config(scheme="glorot")),), source="book"),
+        Claim("B3", "The increasing schedule trains the 54-layer tanh MLP better than plain Glorot.", "E7",
+              "test_acc", f"{acc}: Glorot increasing - Glorot normal",
+              (Comparison("Glorot increasing - Glorot", config(base="glorot", schedule="increasing"),
+                          config(scheme="glorot")),), source="book"),
+        Claim("B4", "With batch normalization the depth schedules make no difference (BN cancels V).", "E8",
+              "test_acc", f"{acc}, batch-norm MLP: each schedule minus He, equivalent within delta",
+              tuple(Comparison(f"{s} - He (batch norm)", at("batch norm", config(base="he", schedule=s)),
+                               at("batch norm", he), expect="equivalent")
+                    for s in ("constant", "increasing", "decreasing")), source="book"),
+        Claim("B5", "On the residual MLP the increasing schedule trains better than He.", "E8", "test_acc",
+              f"{acc}, residual MLP: increasing - He", (Comparison("increasing - He (residual)", at("residual", inc),
+                                                                   at("residual", he)),), source="book"),
+        Claim("B6", "On the residual MLP Fixup trains better than He.", "E8", "test_acc",
+              f"{acc}, residual MLP: Fixup - He", (Comparison("Fixup - He (residual)", at("residual", config(
+                  scheme="fixup")), at("residual", he)),), source="book"),
+    ]
+

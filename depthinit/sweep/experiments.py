@@ -12,12 +12,13 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ._ablation_specs import SCHEDULE_ABLATION
+from ._beyond_specs import NORM_RESIDUAL, TANH, WIDTH_DEPTH
 from ._paper_specs import CNN_CIFAR10, FCNN_CIFAR10, FCNN_MNIST
 from ._spec import PROFILES, Experiment, SweepError
 from ._variant_specs import HE_UNIFORM_STALL, SENSITIVITY
 
 _ALL: tuple[Experiment, ...] = (FCNN_CIFAR10, SCHEDULE_ABLATION, FCNN_MNIST, CNN_CIFAR10, HE_UNIFORM_STALL,
-                                SENSITIVITY)
+                                SENSITIVITY, WIDTH_DEPTH, TANH, NORM_RESIDUAL)
 
 
 def _registry(specs: tuple[Experiment, ...]) -> dict[str, Experiment]:
