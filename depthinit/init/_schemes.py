@@ -422,7 +422,7 @@ _register(Scheme(
 _register(Scheme(
     "depth", "the paper's depth-aware schedule",
     "Var_l = alpha_l * Var_base,l, alpha_1 = 1, prod_{l=2..L} alpha_l = V (network_variance)",
-    "Gupta et al. 2025, arXiv 2509.05018 [gupta2025depth]", "Depth scaling",
+    "Pandey 2025, arXiv 2509.05018 [gupta2025depth]", "Depth scaling",
     {
         **_DIST, **_BASE,
         "schedule": Option("increasing", _choice(SCHEDULES), "how alpha_2..alpha_L share V", _q(SCHEDULES)),
