@@ -244,10 +244,22 @@ def torch_func_step(kind: str, K: int, device: torch.device) -> Callable[[], Non
 
 def vectorised_step(kind: str, K: int, device: torch.device) -> Callable[[], None]:
     """(c) depthinit's engine: one step of its vectorised K-member model (its own choice of
-    strategy and, on CUDA, a CUDA graph)."""
+    strategy and, on CUDA, a CUDA graph, captured here before any timing)."""
     from .train import benchmark_step  # the engine exposes a ready-made step for benchmarks
 
-    return benchmark_step(kind, K, device=device, batch_size=BATCH)
+    return _warm(benchmark_step(kind, K, device=device, batch_size=BATCH))
+
+
+def _warm(step: Callable[[], None]) -> Callable[[], None]:
+    """Take the eager warm-up steps and the capture of a CUDA-graph step now, so that no
+    timed round pays for them."""
+    from .train._graph import WARMUP_STEPS
+
+    runner = getattr(step, "runner", None)
+    if runner is not None and runner.graph:
+        for _ in range(WARMUP_STEPS + 1):
+            step()
+    return step
 
 
 def vectorised_eager_step(kind: str, K: int, device: torch.device) -> Callable[[], None]:
@@ -272,13 +284,26 @@ def _check_int(name: str, value: object, minimum: int) -> None:
         raise ValueError(f"{name}={value!r} is not valid; expected an integer >= {minimum}")
 
 
+def _fp32(device: torch.device):
+    """Every method in fp32 on CUDA: cuDNN's TF32 off, as the engine runs grouped (and
+    vmapped) convolutions to keep members apart (:meth:`depthinit.train.Stack.numerics`);
+    matrix products are fp32 by PyTorch's default already."""
+    import contextlib
+
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    b = torch.backends.cudnn
+    return b.flags(enabled=b.enabled, benchmark=b.benchmark, deterministic=b.deterministic, allow_tf32=False)
+
+
 def _row(kind: str, K: int, methods: Sequence[str], device: torch.device, *, rounds: int, min_time: float,
          sgemm: tuple[Callable[[], Any], float], bound: float) -> tuple[dict[str, Any], list[float]]:
     """One (model, K) of the benchmark: every method and sgemm interleaved in rounds; the
     row and the sgemm GFLOP/s of each round."""
-    fns: dict[str, Callable[[], Any]] = {m: METHODS[m](kind, K, device) for m in methods}
-    fns["sgemm"] = sgemm[0]
-    times = interleaved(fns, device, rounds=rounds, min_time=min_time)
+    with _fp32(device):
+        fns: dict[str, Callable[[], Any]] = {m: METHODS[m](kind, K, device) for m in methods}
+        fns["sgemm"] = sgemm[0]
+        times = interleaved(fns, device, rounds=rounds, min_time=min_time)
     row: dict[str, Any] = {"rounds": rounds}
     flops = 3.0 * flops_per_example(_models(kind, 1, torch.device("cpu"))[0], MLP_SHAPE) * BATCH  # fwd + bwd
     per = {m: [1e3 * t / K for t in times[m]] for m in methods}  # ms per model-step, per round
@@ -292,7 +317,7 @@ def _row(kind: str, K: int, methods: Sequence[str], device: torch.device, *, rou
         s["median"], s["min"], s["max"], s["spread"])
     if "vectorised" in methods:
         vec = per["vectorised"]
-        with _PeakMemory(device) as mem:
+        with _fp32(device), _PeakMemory(device) as mem:
             fns["vectorised"]()
             _sync(device)
         row["peak_mb"] = mem.mb
@@ -310,10 +335,10 @@ def _row(kind: str, K: int, methods: Sequence[str], device: torch.device, *, rou
 
 def measure_strategies(kind: str, ks: Sequence[int], device: str | torch.device = "cpu", *,
                        rounds: int = 3, min_time: float = MIN_TIME, batch_size: int = BATCH,
-                       graphs: bool | None = None) -> dict[str, dict[str, Any]]:
+                       graphs: bool | None = None, loop_max_k: int | None = None) -> dict[str, dict[str, Any]]:
     """Time every strategy the engine has for ``kind`` (``"mlp"`` or ``"cnn"``) at each K,
     interleaved in rounds; with ``graphs`` (default: on CUDA) each also without its CUDA
-    graph (``"<strategy>/eager"``). Returns, per K, the median ms per model-step of each,
+    graph (``"<strategy>/eager"``); ``"loop"`` only up to ``loop_max_k``. Returns, per K, the median ms per model-step of each,
     the ``fastest`` and the strategy ``"auto"`` picks (:func:`depthinit.train.default_strategy`),
     so a measured table can be checked against the one the engine ships."""
     from .train import KIND_STRATEGIES, benchmark_step, default_strategy
@@ -325,13 +350,16 @@ def measure_strategies(kind: str, ks: Sequence[int], device: str | torch.device 
     out: dict[str, dict[str, Any]] = {}
     for K in ks:
         _check_int("K", K, 1)
-        fns: dict[str, Callable[[], Any]] = {}
-        for s in KIND_STRATEGIES[kind]:
-            fns[s] = benchmark_step(kind, K, device=device, batch_size=batch_size, strategy=s)
-            if graphs:
-                fns[f"{s}/eager"] = benchmark_step(kind, K, device=device, batch_size=batch_size, strategy=s,
-                                                   cuda_graph=False)
-        times = interleaved(fns, device, rounds=rounds, min_time=min_time)
+        with _fp32(device):
+            fns: dict[str, Callable[[], Any]] = {}
+            for s in KIND_STRATEGIES[kind]:
+                if s == "loop" and loop_max_k is not None and K > loop_max_k:
+                    continue
+                fns[s] = _warm(benchmark_step(kind, K, device=device, batch_size=batch_size, strategy=s))
+                if graphs:
+                    fns[f"{s}/eager"] = benchmark_step(kind, K, device=device, batch_size=batch_size, strategy=s,
+                                                       cuda_graph=False)
+            times = interleaved(fns, device, rounds=rounds, min_time=min_time)
         row: dict[str, Any] = {n: 1e3 * statistics.median(t) / K for n, t in times.items()}
         row["fastest"] = min(times, key=lambda n: row[n])
         template = _models(kind, 1, torch.device("cpu"))[0]
@@ -394,8 +422,8 @@ def sweep_throughput(device: str | torch.device = "cpu", *, experiment: str = "f
         _check_int("K", K, 1)
         g = max(st["groups"]) if st["groups"] else 1
         st["K"], st["groups"] = K, [min(g, K - i) for i in range(0, K, g)]
-    step = benchmark_step(st["kind"], st["K"], device=device, batch_size=st["batch_size"],
-                          input_shape=st["input_shape"], model=st["model"], groups=st["groups"])
+    step = _warm(benchmark_step(st["kind"], st["K"], device=device, batch_size=st["batch_size"],
+                                input_shape=st["input_shape"], model=st["model"], groups=st["groups"]))
     fn, flops = _sgemm_fn(device)
     times = interleaved({"step": step, "sgemm": fn}, device, rounds=rounds, min_time=min_time)
     images = [st["K"] * st["batch_size"] / t for t in times["step"]]
@@ -531,7 +559,8 @@ def _compare(device: torch.device, mlp_ks: Sequence[int], cnn_ks: Sequence[int],
     out["sgemm_min_gflops"], out["sgemm_max_gflops"] = min(sg_all), max(sg_all)
     say(f"sgemm: {out['sgemm_gflops']:.1f} GFLOP/s")
     if strategies:
-        out["strategies"] = {kind: measure_strategies(kind, ks, device, rounds=rounds, min_time=min_time)
+        out["strategies"] = {kind: measure_strategies(kind, ks, device, rounds=rounds, min_time=min_time,
+                                                      loop_max_k=loop_max_k)
                              for kind, ks in (("mlp", mlp_ks), ("cnn", cnn_ks)) if ks}
     out["flagged"] = flagged
     return out

@@ -236,6 +236,7 @@ class Stack:
             if template.norms is not None:
                 bn = template.norms[0]
                 self.bn_momentum, self.bn_eps = bn.momentum, bn.eps
+        self._has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in template.modules())
         if self.strategy == "func" or self.kind == "module":
             # a private copy runs functional_call: the members' modules are never touched
             self._template = copy.deepcopy(template).to(device=self.device, dtype=dtype)
@@ -249,9 +250,11 @@ class Stack:
         Grouped convolutions on CUDA run with cuDNN's TF32 off: measured on an H200
         (chapter "Reproducibility"), a TF32 grouped convolution lets one member's
         overflow turn the other members' outputs and gradients into NaN, which fp32
-        does not. The setting is restored on exit; nothing changes for other paths.
+        does not. ``vmap`` runs a convolution over members as a grouped convolution,
+        so the ``"func"`` strategy of a model with convolutions does the same. The
+        setting is restored on exit; nothing changes for other paths.
         """
-        if self.strategy == "grouped" and self.device.type == "cuda":
+        if self.device.type == "cuda" and (self.strategy == "grouped" or self.strategy == "func" and self._has_conv):
             b = torch.backends.cudnn
             return b.flags(enabled=b.enabled, benchmark=b.benchmark, deterministic=b.deterministic, allow_tf32=False)
         return contextlib.nullcontext()
