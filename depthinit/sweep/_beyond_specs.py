@@ -56,7 +56,10 @@ WIDTH_DEPTH = Experiment(
     lrs=(0.0003, 0.001),
     variants=tuple(Variant(f"width {w}, L = {d}", {"model.width": w, "model.depth": d})
                    for d in DEPTHS for w in WIDTHS),
-    profiles={"smoke": {**_SMOKE, "lrs": (0.001,)}, "default": {}, "paper": _PAPER},
+    profiles={"smoke": {**_SMOKE, "lrs": (0.001,), "variants": tuple(
+                  Variant(f"width {w}, L = {d}", {"model.width": w, "model.depth": d}) for d in (6, 20)
+                  for w in (16, 32))},
+              "default": {}, "paper": _PAPER},
     description="E6: the plain ReLU MLP on MNIST at widths 32, 64, 256 and depths 20, 54 under He, the increasing "
                 "and decreasing schedules (V = 22) and LSUV: is the schedules' effect a finite-width effect?",
     key="E6",

@@ -77,7 +77,7 @@ def e1_inits(profile: str, optimizer: str) -> tuple[InitConfig, ...]:
     if profile == "paper":
         return paper_grid() + glorot_gain_inits(("constant", "increasing", "decreasing"))
     core = depth_grid(base=("he",), distribution=("normal",)) + (init("lsuv"), init("orthogonal"))
-    if optimizer == "adam":
+    if optimizer == "adam" or profile == "smoke":
         return core
     return (core + depth_grid(base=("he",), distribution=("uniform",), schedule=("unit", "increasing"))
             + depth_grid(base=("glorot",), distribution=("normal",), schedule=("unit",))
@@ -149,7 +149,7 @@ CNN_CIFAR10 = Experiment(
     seeds=(0, 1),
     preprocess="unit",
     profiles={
-        "smoke": {**SMOKE, "model.depth": 6},
+        "smoke": {**SMOKE, "model.depth": 4, "model.channels": 8},
         "default": {},
         "paper": {**PAPER, "model.pool_every": 4, "model.channels": 32, "train.n_val": 5000,
                   "lrs": (0.003, 0.01, 0.03)},
