@@ -309,15 +309,21 @@ def glue_keys(site: Path) -> frozenset[str]:
 def alt_problem(alt: str | None, src: str, keys: frozenset[str] = frozenset()) -> str | None:
     """Why ``alt`` is not alt text a reader can use (None when it is).
 
-    Required: present, not blank, no ``/`` or ``\\``, not ending in an image suffix, not the
-    image's file name or stem, not a glue key, and not a bare snake_case identifier.
+    Required: present, not blank, not a path (one word holding ``/`` or ``\\``, or any
+    word that starts like a path -- ``/``, ``./``, ``../``, ``_images/``, a drive letter --
+    or holds a ``/`` and ends in an image suffix; "2/n" in a sentence is fine), not ending
+    in an image suffix, not the image's file name or stem, not a glue key, and not a bare
+    snake_case identifier.
     """
     if alt is None:
         return "has no alt attribute"
     text = alt.strip()
     if not text:
         return "has empty alt text"
-    if "/" in text or "\\" in text:
+    words = text.split()
+    if (len(words) == 1 and re.search(r"[/\\]", text)) or any(
+            re.match(r"(\.{0,2}/[\w.\-]|_images/|_static/|[A-Za-z]:\\)", w)
+            or ("/" in w and w.lower().rstrip(".,;:)").endswith(IMAGE_SUFFIXES)) for w in words):
         return f"alt text {alt!r} is a file path"
     if text.lower().endswith(IMAGE_SUFFIXES):
         return f"alt text {alt!r} is a file name"

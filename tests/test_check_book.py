@@ -326,6 +326,9 @@ def test_bad_options_are_refused(cb, tmp_path, capsys):
     ("   ", "has empty alt text"),
     ("_images/abc123.png", "is a file path"),
     ("..\\figures\\e1", "is a file path"),
+    ("Figure from ../figures/e1 here", "is a file path"),
+    ("Accuracy, saved as out/e1/accuracy.png", "is a file path"),
+    ("see C:\\plots", "is a file path"),
     ("e1_accuracy.PNG", "is a file name"),
     ("figure.svg", "is a file name"),
     ("abc123", "is the image's file name"),
@@ -338,7 +341,9 @@ def test_alt_text_that_is_not_a_description(cb, alt, reason):
 
 
 @pytest.mark.parametrize("alt", ["Test accuracy per initialization", "Accuracy", "α_l per layer for V = 22",
-                                 "E1: accuracy (CIFAR-10, 5 seeds)"])
+                                 "E1: accuracy (CIFAR-10, 5 seeds)", "He's variance 2/n against 2α_l/n_l",
+                                 "Data cifar10-jpeg.zip (image-folder zip), code 3d0889b",
+                                 "α_l = V^1/(L-1) ln l / G_L for four depths"])
 def test_alt_text_that_describes(cb, alt):
     assert cb.alt_problem(alt, "../_images/abc123.png", frozenset({"e1_fig"})) is None
 
@@ -716,6 +721,23 @@ def test_explorable_directive_writes_the_markup(site_ext, tmp_path):
         Sphinx(str(src), str(src), str(tmp_path / "out2"), str(tmp_path / "doctrees2"), "html",
                status=None, warning=stream, freshenv=True).build()
     assert "L=500 is outside the explorable's range 2..200" in warnings.read_text()
+
+
+def test_figure_images_get_their_caption_as_alt_text(site_ext, tmp_path):
+    from sphinx.application import Sphinx
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "dot.png").write_bytes(png(4, 3))
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+                                 "extensions = ['depthinit_site']\n")
+    (src / "index.rst").write_text("Title\n=====\n\n.. figure:: dot.png\n\n   Test accuracy of  each\n"
+                                   "   scheme, :math:`\\alpha_l = \\ln(l + c)`.\n\n"
+                                   ".. figure:: dot.png\n   :alt: Given alt\n\n   A caption.\n\n.. image:: dot.png\n")
+    Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
+           status=None, warning=None, freshenv=True).build()
+    alts = re.findall(r'<img[^>]*alt="([^"]*)"', (tmp_path / "out" / "index.html").read_text())
+    assert alts == ["Test accuracy of each scheme, α_l = ln(l + c).", "Given alt", "_images/dot.png"]
 
 
 # ----------------------------------------------------------------------------
