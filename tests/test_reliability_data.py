@@ -589,3 +589,77 @@ def test_dataset_to_an_unusable_device_is_refused(tmp_path):
     with pytest.raises(ValueError, match="device='meta' holds no data"):
         ds.to("meta")
     assert dd.usable_device("cpu") == torch.device("cpu")
+
+
+# ----------------------------------------------------------------------------- found by benchmarks/attacks.py
+
+
+@pytest.mark.parametrize("content, match", [
+    (bytes([0, 0, 8, 0]), "claims 0 dimensions .* delete it and get it again"),
+    (bytes([0, 0, 8, 3, 0, 0]), "claims 3 dimensions .* delete it and get it again"),
+    (idx_header((2,), 0x07) + bytes(2), "unknown IDX type code 0x07; .* delete it"),
+])
+def test_idx_header_errors_say_what_to_do(tmp_path, content, match):
+    p = tmp_path / "f.idx"
+    p.write_bytes(content)
+    with pytest.raises(DataError, match=match):
+        dd.read_idx(p)
+
+
+def test_idx_unreadable_paths_say_to_check_the_path(tmp_path):
+    for p in (tmp_path / "nope.idx", tmp_path):
+        with pytest.raises(DataError, match=r"cannot read IDX file .*; check the path"):
+            dd.read_idx(p)
+
+
+def _cifar_folder(folder: Path, label: int | None = None, meta: str = "\n".join(CIFAR10_CLASSES)) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
+        recs = rng.integers(0, 256, (2, 3073), dtype=np.uint8)
+        recs[:, 0] = rng.integers(0, 10, 2) if label is None else label
+        (folder / name).write_bytes(recs.tobytes())
+    (folder / "batches.meta.txt").write_text(meta)
+    return folder
+
+
+def test_cifar_content_errors_say_what_to_do(tmp_path):
+    with pytest.raises(DataError, match="label 12 is not below the 10 classes .* delete it and get it again"):
+        dd.read_cifar_binary(_cifar_folder(tmp_path / "a", label=12))
+    with pytest.raises(DataError, match="no class names found; expected one class name per line"):
+        dd.read_cifar_binary(_cifar_folder(tmp_path / "b", meta="\n\n"))
+    f = _cifar_folder(tmp_path / "c")
+    (f / "test_batch.bin").write_bytes(b"")
+    with pytest.raises(DataError, match="not a positive multiple .* delete it and get it again"):
+        dd.read_cifar_binary(f)
+
+
+def test_image_folder_layout_errors_say_what_to_do(tmp_path):
+    png = png_bytes(image(0, 8))
+    with pytest.raises(DataError, match="holds no images under train/<class>/ .*; put the images in that tree"):
+        dd.read_image_folder(raw_zip(tmp_path / "a.zip", [stored("readme.txt", b"hi")]))
+    with pytest.raises(DataError, match=r"test classes \['bird'\] have no train/ folder.*Add train/<class>/ images"):
+        dd.read_image_folder(raw_zip(tmp_path / "b.zip", [stored("train/cat/0.png", png), stored("test/bird/0.png", png)]))
+    with pytest.raises(DataError, match="cannot decode train/cat/1.png .*: remove it, or get the data set again"):
+        dd.read_image_folder(raw_zip(tmp_path / "c.zip", [stored("train/cat/0.png", png), stored("train/cat/1.png", b"text"),
+                                                          stored("test/cat/0.png", png)]))
+
+
+def test_a_split_without_images_is_refused(tmp_path):
+    """An IDX test file of zero images used to load, and a run on it reported test accuracy 0."""
+    folder = tmp_path / "mnist"
+    tiny_mnist(folder)
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_header((0, 28, 28))))
+    (folder / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_header((0,))))
+    with pytest.raises(DataError, match="the test split has no images"):
+        load_dataset("mnist", root=tmp_path, cache_dir=tmp_path / "cache", verify=False)
+
+
+@pytest.mark.parametrize("kwargs", [{"n_train": 0}, {"n_test": 0}])
+def test_subset_refuses_an_empty_split(kwargs):
+    x = torch.zeros(10, 1, 2, 2)
+    ds = dd.Dataset("t", x, torch.zeros(10, dtype=torch.long), x[:4], torch.zeros(4, dtype=torch.long), ["a"], "unit",
+                    None, None, "mem", {})
+    with pytest.raises(ValueError, match=r"expected an int in 1\.\."):
+        ds.subset(**kwargs)
+    assert len(ds.subset(n_val=0).y_train) == 10  # n_val=0 stays valid

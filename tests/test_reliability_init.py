@@ -496,3 +496,80 @@ class TestLSUVReproducibility:
         doc = depthinit.init_.__doc__
         assert "torch.get_num_threads()" in doc and "bit-identical" in doc
         assert "same seed, model, example batch, torch version, device" in _lsuv.__doc__
+
+
+# ---------------------------------------------------------------- found by benchmarks/attacks.py
+
+
+class TestAttackFindings:
+    @pytest.mark.parametrize("make", [lambda: nn.Sequential(nn.Linear(0, 8), nn.ReLU(), nn.Linear(8, 3)),
+                                      lambda: nn.Sequential(nn.Linear(6, 0), nn.Linear(0, 3)),
+                                      lambda: nn.Sequential(nn.Conv2d(0, 4, 3), nn.Conv2d(4, 2, 3))])
+    def test_an_empty_layer_is_refused_naming_its_shape(self, make):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch: "Initializing zero-element tensors is a no-op"
+            model = make()
+        for scheme in ("he", "glorot"):
+            _raises_unchanged(model, ValueError, r"has an empty weight of shape \(.*0.*\).*Remove the layer",
+                              lambda: depthinit.init_(model, scheme))
+
+    @pytest.mark.parametrize("fail_on", [2, 5])
+    def test_a_forward_failing_during_lsuv_is_reported_like_the_first_pass(self, fail_on, gen):
+        class Flaky(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.b = nn.Linear(6, 8), nn.Linear(8, 3)
+                self.calls = 0
+
+            def forward(self, x):
+                self.calls += 1
+                if self.calls == fail_on:
+                    raise RuntimeError("boom")
+                return self.b(torch.relu(self.a(x)))
+
+        model = Flaky()
+        _raises_unchanged(model, ValueError, r"running Flaky on example_input .* failed with RuntimeError: boom\. "
+                          "Pass an input", lambda: depthinit.init_(model, "lsuv",
+                                                                   example_input=torch.rand(16, 6, generator=gen)))
+
+    def test_residual_structure_errors_say_what_to_do(self):
+        class Bad(nn.Module):
+            def __init__(self, branches):
+                super().__init__()
+                self.a, self.b = nn.Linear(6, 8), nn.Linear(8, 3)
+                self.branches = branches
+
+            def residual_branches(self):
+                return self.branches(self)
+
+            def forward(self, x):
+                return self.b(torch.relu(self.a(x)))
+
+        with pytest.raises(ValueError, match="holds ReLU, not a weight layer .*; list only the weight modules"):
+            depthinit.init_(Bad(lambda s: [[nn.ReLU()]]), "fixup")
+        with pytest.raises(ValueError, match=r"leave the classifier out of residual_branches\(\)"):
+            depthinit.init_(Bad(lambda s: [[s.a, s.b]]), "fixup")
+
+    @pytest.mark.parametrize("fn", [lambda l: 1 / 0, lambda l: "x"])
+    def test_a_depth_function_that_fails_is_a_value_error(self, fn):
+        model = _net()
+        _raises_unchanged(model, ValueError, r"depth function .* failed on the depths l \+ c = \[2\.0\] with .*"
+                          "depth_fn must map an array", lambda: depthinit.init_(model, "depth", depth_fn=fn))
+
+    def test_plan_of_lsuv_on_a_model_that_cannot_be_copied(self, gen):
+        import threading
+
+        class Locked(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.b = nn.Linear(6, 8), nn.Linear(8, 3)
+                self.lock = threading.Lock()
+
+            def forward(self, x):
+                return self.b(torch.relu(self.a(x)))
+
+        model = Locked()
+        x = torch.rand(16, 6, generator=gen)
+        _raises_unchanged(model, ValueError, r"on a deep copy of Locked, which cannot be copied .*call init_ on the "
+                          "model itself", lambda: depthinit.plan(model, "lsuv", example_input=x))
+        assert depthinit.init_(model, "lsuv", example_input=x).L == 2  # init_ needs no copy

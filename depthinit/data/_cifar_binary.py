@@ -26,19 +26,23 @@ def _parse_batch(data: bytes, where: str, num_classes: int) -> tuple[np.ndarray,
     if len(data) == 0 or len(data) % _RECORD:
         raise DataError(
             f"{where}: size {len(data)} bytes is not a positive multiple of the record size "
-            f"{_RECORD} (1 label byte + 3072 pixel bytes); the file is truncated or not a CIFAR-10 batch"
+            f"{_RECORD} (1 label byte + 3072 pixel bytes); the file is truncated or not a CIFAR-10 batch: "
+            "delete it and get it again"
         )
     records = np.frombuffer(data, dtype=np.uint8).reshape(-1, _RECORD)
     labels = records[:, 0].astype(np.int64)
     if labels.max() >= num_classes:
-        raise DataError(f"{where}: label {int(labels.max())} is not below the {num_classes} classes")
+        raise DataError(
+            f"{where}: label {int(labels.max())} is not below the {num_classes} classes of batches.meta.txt; "
+            "the file is corrupt or not a CIFAR-10 batch: delete it and get it again"
+        )
     return records[:, 1:].reshape(-1, 3, 32, 32).copy(), labels
 
 
 def _parse_meta(data: bytes, where: str) -> tuple[str, ...]:
     classes = tuple(line.strip() for line in data.decode("ascii", "replace").splitlines() if line.strip())
     if not classes:
-        raise DataError(f"{where}: no class names found")
+        raise DataError(f"{where}: no class names found; expected one class name per line (get the archive again)")
     return classes
 
 
@@ -59,12 +63,14 @@ def _check_size(size: int, name: str, where: str) -> None:
     if size > _limit(name):
         raise DataError(
             f"{where}: {name} declares {size} bytes, more than the {_limit(name)} a CIFAR-10 "
-            f"{'class list' if name == CIFAR_META else 'batch'} can hold; refusing to read it"
+            f"{'class list' if name == CIFAR_META else 'batch'} can hold; refusing to read it. The file is not "
+            "CIFAR-10's: delete it and get it again"
         )
     if name != CIFAR_META and (size == 0 or size % _RECORD):
         raise DataError(
             f"{where}:{name}: size {size} bytes is not a positive multiple of the record size "
-            f"{_RECORD} (1 label byte + 3072 pixel bytes); the file is truncated or not a CIFAR-10 batch"
+            f"{_RECORD} (1 label byte + 3072 pixel bytes); the file is truncated or not a CIFAR-10 batch: "
+            "delete it and get it again"
         )
 
 
@@ -98,7 +104,7 @@ def _read_members(path: Path) -> dict[str, bytes]:
                     _check_size(size, name, where)
                     found[name] = _read_exactly(f, size, name, where)
             except OSError as e:
-                raise DataError(f"cannot read {file}: {e}") from e
+                raise DataError(f"cannot read {file}: {e}; check the file (or get the data set again)") from e
     else:
         try:
             with tarfile.open(path, "r:*") as tar:
@@ -106,13 +112,14 @@ def _read_members(path: Path) -> dict[str, bytes]:
                     if i >= _MAX_MEMBERS:
                         raise DataError(
                             f"{path} holds more than {_MAX_MEMBERS} entries without all the CIFAR-10 "
-                            "binary files; it is not a CIFAR-10 archive"
+                            "binary files; it is not a CIFAR-10 archive: use cifar-10-binary.tar.gz as published"
                         )
                     base = member.name.rsplit("/", 1)[-1]
                     if member.size > MAX_BATCH_BYTES:  # not even skipped: that would inflate it all
                         raise DataError(
                             f"{path}: member {member.name!r} declares {member.size} bytes, more than any "
-                            f"CIFAR-10 file ({MAX_BATCH_BYTES}); it is not a CIFAR-10 archive"
+                            f"CIFAR-10 file ({MAX_BATCH_BYTES}); it is not a CIFAR-10 archive: delete it and "
+                            "get cifar-10-binary.tar.gz again"
                         )
                     if member.isfile() and base in wanted and base not in found:
                         _check_size(member.size, base, where)
@@ -131,7 +138,7 @@ def _read_members(path: Path) -> dict[str, bytes]:
     if missing:
         raise DataError(
             f"{path} lacks the CIFAR-10 binary files {', '.join(missing)}; expected "
-            f"cifar-10-batches-bin/ with {', '.join(sorted(wanted))}"
+            f"cifar-10-batches-bin/ with {', '.join(sorted(wanted))} (get the archive again)"
         )
     return found
 

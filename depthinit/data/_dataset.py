@@ -17,9 +17,9 @@ from ._device import usable_device
 _TENSORS: tuple[str, ...] = ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
 
 
-def _count(value: object, name: str, total: int, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= int(value) <= total:
-        raise ValueError(f"{name}={value!r} is not valid for the {total} {what}; expected an int in 0..{total}")
+def _count(value: object, name: str, total: int, what: str, least: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not least <= int(value) <= total:
+        raise ValueError(f"{name}={value!r} is not valid for the {total} {what}; expected an int in {least}..{total}")
     return int(value)
 
 
@@ -115,7 +115,8 @@ class Dataset:
         ``n_val`` and ``subset_seed``. A data set that already has a validation
         split cannot be subset again (take the subset of the full one).
 
-        Raises ValueError for a count that is not an int in range (bool is not a
+        Raises ValueError for a count that is not an int in range (``n_train`` and
+        ``n_test`` at least 1: an empty split trains or measures nothing; bool is not a
         number) or when n_train + n_val exceeds the training examples, TypeError
         for a seed that is not an int.
         """
@@ -129,7 +130,7 @@ class Dataset:
         n_all, n_all_test = len(self.y_train), len(self.y_test)
         n_val = _count(n_val, "n_val", n_all, f"training examples of {self.name} (the validation split is carved from them)")
         if n_train is not None:
-            n_train = _count(n_train, "n_train", n_all, f"train examples of {self.name} (or None for all)")
+            n_train = _count(n_train, "n_train", n_all, f"train examples of {self.name} (or None for all)", 1)
             if n_train + n_val > n_all:
                 raise ValueError(
                     f"n_train={n_train} plus n_val={n_val} is {n_train + n_val}, more than the {n_all} "
@@ -137,7 +138,7 @@ class Dataset:
                     f"split, so expected n_train + n_val <= {n_all}"
                 )
         if n_test is not None:
-            n_test = _count(n_test, "n_test", n_all_test, f"test examples of {self.name} (or None for all)")
+            n_test = _count(n_test, "n_test", n_all_test, f"test examples of {self.name} (or None for all)", 1)
         gen = torch.Generator().manual_seed(int(seed))
         perm = torch.randperm(n_all, generator=gen)
         perm_test = torch.randperm(n_all_test, generator=gen)

@@ -87,7 +87,7 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
             raise DataError(
                 f"{path} is a corrupt or truncated gzip file ({e}); delete it and get it again"
             ) from e
-        raise DataError(f"cannot read IDX file {path}: {e}") from e
+        raise DataError(f"cannot read IDX file {path}: {e}; check the path (an IDX file, raw or .gz)") from e
 
 
 def _read_idx_stream(
@@ -98,17 +98,21 @@ def _read_idx_stream(
     if len(head) < 4 or head[0] != 0 or head[1] != 0:
         raise DataError(
             f"{path} is not an IDX file: expected the magic bytes 00 00 <type> <ndim>, "
-            f"found {head.hex(' ') or 'an empty file'}"
+            f"found {head.hex(' ') or 'an empty file'}; delete it and get it again"
         )
     code, ndim = head[2], head[3]
     if code not in IDX_DTYPES:
         raise DataError(
             f"{path}: unknown IDX type code 0x{code:02x}; expected one of "
-            f"{', '.join(f'0x{c:02x}' for c in IDX_DTYPES)}"
+            f"{', '.join(f'0x{c:02x}' for c in IDX_DTYPES)}. The file is corrupt or not an IDX file: delete it "
+            "and get it again"
         )
     sizes = _read_up_to(stream, 4 * ndim)
     if ndim == 0 or len(sizes) < 4 * ndim:
-        raise DataError(f"{path}: IDX header claims {ndim} dimensions but the file is too short or has none")
+        raise DataError(
+            f"{path}: IDX header claims {ndim} dimensions but the file is too short or has none; the file is "
+            "truncated or not an IDX file: delete it and get it again"
+        )
     dims = struct.unpack(f">{ndim}I", sizes)
     dtype = np.dtype(IDX_DTYPES[code])
     header = 4 + 4 * ndim

@@ -64,7 +64,7 @@ def _zip_listing(zf: zipfile.ZipFile, where: str) -> tuple[dict[str, list[tuple[
     if not prefixes:
         raise DataError(
             f"{where} holds no images under train/<class>/ or test/<class>/ "
-            f"(extensions {', '.join(IMAGE_EXTENSIONS)})"
+            f"(extensions {', '.join(IMAGE_EXTENSIONS)}); put the images in that tree"
         )
     if len(prefixes) > 1:
         shown = ", ".join(sorted("/".join(p) or "(top level)" for p in prefixes))
@@ -190,7 +190,8 @@ def _open_image(Image: Any, data: bytes, name: str, where: str) -> Any:
                 "(a decompression bomb, or not one of the data set's images)"
             ) from e
         except Exception as e:  # Pillow raises many types on malformed input
-            raise DataError(f"{where}: cannot decode {name} ({e}); the file is corrupt or not an image") from e
+            raise DataError(f"{where}: cannot decode {name} ({e}); the file is corrupt or not an image: remove it, "
+                            "or get the data set again") from e
 
 
 def _decode_all(
@@ -217,7 +218,8 @@ def _decode_all(
             try:
                 pixels = np.asarray(im.convert(mode), dtype=np.uint8)
             except Exception as e:  # Pillow raises many types on malformed input
-                raise DataError(f"{where}: cannot decode {name} ({e}); the file is corrupt or not an image") from e
+                raise DataError(f"{where}: cannot decode {name} ({e}); the file is corrupt or not an image: "
+                                "remove it, or get the data set again") from e
         if out is None:
             out = np.empty((len(items), size[1], size[0], channels), dtype=np.uint8)
         out[i] = pixels.reshape(size[1], size[0], channels)
@@ -294,10 +296,11 @@ def _read(
 ) -> RawData:
     classes = tuple(sorted(train_classes))
     if not listing["train"]:
-        raise DataError(f"{where}: no training images found under train/<class>/")
+        raise DataError(f"{where}: no training images found under train/<class>/; put the training images there")
     unknown = sorted({c for c, _ in listing["test"]} - train_classes)
     if unknown:
-        raise DataError(f"{where}: test classes {unknown} have no train/ folder; classes are {list(classes)}")
+        raise DataError(f"{where}: test classes {unknown} have no train/ folder; classes are {list(classes)}. "
+                        "Add train/<class>/ images for them, or remove those test images")
     index = {c: i for i, c in enumerate(classes)}
     split_items = {
         s: sorted(((index[c], n) for c, n in listing[s]), key=lambda t: (t[0], PurePosixPath(t[1]).name))

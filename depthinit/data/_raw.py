@@ -32,6 +32,11 @@ class RawData:
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.dtype != np.uint8 or x.ndim != 4:
                 raise DataError(f"{where}: {split} images must be uint8 [N, C, H, W]; got {x.dtype} {x.shape}")
+            if x.shape[0] == 0:
+                raise DataError(
+                    f"{where}: the {split} split has no images; a data set needs both splits (a model trained "
+                    "without test images would report an accuracy of nothing). Get the complete files again"
+                )
             if y.dtype != np.int64 or y.shape != (x.shape[0],):
                 raise DataError(
                     f"{where}: {split} labels must be int64 [{x.shape[0]}]; got {y.dtype} {y.shape}"

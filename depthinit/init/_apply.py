@@ -463,7 +463,14 @@ def plan(
     found = prep.found
     if REGISTRY[scheme].needs_data:
         _check_writable(prep, data=True)
-        twin = copy.deepcopy(model)
+        try:
+            twin = copy.deepcopy(model)
+        except Exception as exc:  # an attribute that cannot be copied: a lock, a file, a C handle
+            raise ValueError(
+                f"plan(model, {scheme!r}) runs the data-dependent scheme on a deep copy of {type(model).__name__}, "
+                f"which cannot be copied ({type(exc).__name__}: {exc}); call init_ on the model itself (it returns "
+                "the same plan), or make the model copyable with copy.deepcopy"
+            ) from exc
         twin_prep = _prepare(twin, scheme, example_input, options, None)
         _set_gates(twin_prep)
         layers = _run_lsuv(twin, twin_prep.found.layers, example_input, twin_prep.options,

@@ -138,6 +138,16 @@ def _describe(example_input: Any) -> str:
     return f"a {type(example_input).__name__}"
 
 
+def forward_failed(model: nn.Module, example_input: Any, exc: Exception) -> ValueError:
+    """The error for a forward pass of ``model`` on ``example_input`` that raised ``exc``
+    (raise it ``from exc``): every pass the initializer runs reports a failure this way."""
+    return ValueError(
+        f"running {type(model).__name__} on example_input ({_describe(example_input)}) failed "
+        f"with {type(exc).__name__}: {exc}. Pass an input the model accepts (a tensor, a tuple "
+        "of arguments or a dict of keyword arguments), on the model's device"
+    )
+
+
 def _display(name: str, module: nn.Module) -> str:
     return name or type(module).__name__
 
@@ -183,6 +193,16 @@ def _refuse_weight(name: str, module: nn.Module, attr: str) -> None:
         raise ValueError(
             f"module {label!r} ({kind}) has a {p.dtype} {attr}; depthinit initializes floating-point weights only"
         )
+    if p.numel() == 0:
+        raise ValueError(
+            f"module {label!r} ({kind}) has an empty {attr} of shape {tuple(p.shape)} (fan_in and fan_out "
+            f"{', '.join(map(str, _fans_of(p)))}): it has no entry to draw and a variance over a fan of 0 is "
+            "undefined. Remove the layer, or build it with at least one input and one output feature"
+        )
+
+
+def _fans_of(p: torch.Tensor) -> tuple[int, int]:
+    return fans(p) if p.dim() >= 2 else (0, 0)
 
 
 def _units(model: nn.Module) -> list[_Unit]:
@@ -279,11 +299,7 @@ def find_layers(model: nn.Module, example_input: Any = None) -> Discovery:
             with torch.no_grad():
                 run_model(model, example_input)
         except Exception as exc:
-            raise ValueError(
-                f"running {type(model).__name__} on example_input ({_describe(example_input)}) failed "
-                f"with {type(exc).__name__}: {exc}. Pass an input the model accepts (a tensor, a tuple "
-                "of arguments or a dict of keyword arguments), on the model's device"
-            ) from exc
+            raise forward_failed(model, example_input, exc) from exc
         finally:
             for handle in handles:
                 handle.remove()

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._layers import Layer, run_model
+from ._layers import Layer, forward_failed, run_model
 from ._samplers import orthogonal_
 
 
@@ -78,6 +78,8 @@ def _output_variance(model: nn.Module, layer: Layer, example_input: Any) -> floa
             run_model(model, example_input)
     except _Stop:
         pass
+    except Exception as exc:  # the model failed on a later pass (a rescaled layer, a stateful forward)
+        raise forward_failed(model, example_input, exc) from exc
     finally:
         handle.remove()
     if not box:

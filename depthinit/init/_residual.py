@@ -83,6 +83,7 @@ def _check_branches(model: nn.Module, branches: object) -> tuple[tuple[nn.Module
         for m in branch:
             if not isinstance(m, nn.Module) or not isinstance(getattr(m, "weight", None), torch.Tensor):
                 raise ValueError(f"{where}: branch {i} holds {type(m).__name__}, not a weight layer "
-                                 "(Linear, Conv, ConvTranspose)")
+                                 "(Linear, Conv, ConvTranspose); list only the weight modules of each branch, "
+                                 "in their forward order")
         out.append(tuple(branch))
     return tuple(out)

@@ -81,7 +81,14 @@ def depth_shape(
     offset = _check_positive_finite("offset", offset, allow_zero=True)
     l = np.arange(2, L + 1, dtype=np.float64) + offset
     if callable(depth_fn):
-        g = np.asarray(depth_fn(l), dtype=np.float64)
+        try:
+            g = np.asarray(depth_fn(l), dtype=np.float64)
+        except Exception as exc:  # the user's function: any error, reported with what it was given
+            raise ValueError(
+                f"depth function {depth_fn!r} failed on the depths l + c = {l.tolist()} with "
+                f"{type(exc).__name__}: {exc}; depth_fn must map an array of depths to as many finite positive "
+                "numbers (e.g. lambda l: np.sqrt(l)), or be one of " + ", ".join(map(repr, DEPTH_FNS))
+            ) from exc
     else:
         _check_choice("depth_fn", depth_fn, DEPTH_FNS)
         fn, default, _ = _DEPTH_FNS[depth_fn]

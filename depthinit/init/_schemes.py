@@ -322,7 +322,8 @@ def _fixup(layers: list[Layer], o: dict[str, Any], ctx: Context) -> list[Spec]:
     if last in role:
         raise ValueError(
             f"scheme 'fixup' sets the classifier (the last weight layer, {layers[last].name!r}) to zero, but that "
-            "layer is inside a residual branch; a Fixup network ends with a classifier after its last branch"
+            "layer is inside a residual branch; a Fixup network ends with a classifier after its last branch: "
+            "leave the classifier out of residual_branches() (or add one after the last block)"
         )
     role[last] = ("zero", 0.0)
     g = _gain(o["nonlinearity"], None)
