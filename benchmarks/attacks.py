@@ -2099,7 +2099,7 @@ def _train_calls() -> None:
     cases = [
         ("data=None", lambda: None, "data"), ("data is a dict", lambda: {"x_train": d0.x_train}, "data"),
         ("x_train is a numpy array", lambda: data_with(x_train=d0.x_train.numpy()), "x_train"),
-        ("labels shorter than inputs", lambda: data_with(y_train=d0.y_train[:-3]), "length"),
+        ("labels shorter than inputs", lambda: data_with(y_train=d0.y_train[:-3]), "labels"),
         ("empty training set", lambda: data_with(x_train=d0.x_train[:0], y_train=d0.y_train[:0]), "empty"),
         ("empty test set", lambda: data_with(x_test=d0.x_test[:0], y_test=d0.y_test[:0]), "test"),
         ("NaN in x_train", lambda: data_with(x_train=nan_x), "x_train"),

@@ -64,8 +64,12 @@ class TrainConfig:
         _in_unit("betas[0]", b1)
         _in_unit("betas[1]", b2)
         _positive("eps", self.eps)
-        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
-            raise ValueError(f"weight_decay={self.weight_decay!r} is not valid; expected a finite number >= 0")
+        wd = self.weight_decay
+        if isinstance(wd, bool) or not isinstance(wd, (int, float)) or not (math.isfinite(wd) and wd >= 0):
+            raise ValueError(f"weight_decay={wd!r} is not valid; expected a finite number >= 0")
+        for flag in ("nesterov", "eval_init"):
+            if not isinstance(getattr(self, flag), bool):
+                raise ValueError(f"{flag}={getattr(self, flag)!r} is not valid; expected True or False")
         _int("batch_size", self.batch_size, 1)
         _int("epochs", self.epochs, 0)
         _int("eval_batch_size", self.eval_batch_size, 1)
@@ -76,6 +80,9 @@ class TrainConfig:
                 _int(name, value, 1)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov=True needs optimizer='sgd' and momentum > 0; set nesterov=False")
+        if isinstance(self.probe_epochs, (str, bytes)) or not isinstance(self.probe_epochs, (tuple, list, range)):
+            raise ValueError(f"probe_epochs={self.probe_epochs!r} is not valid; expected a tuple of epochs, "
+                             "e.g. (0, 5) or () for none")
         epochs = tuple(self.probe_epochs)
         for e in epochs:
             _int("probe_epochs entry", e, 0)

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._config import TrainConfig, normalise_lr_scales
-from ._data import Tensors, data_generator, epoch_order, prepare, steps_per_epoch
+from ._data import Tensors, check_config, check_fit, check_models, data_generator, epoch_order, prepare, steps_per_epoch
 from ._graph import TrainStep, losses_of
 from ._optim import FlatOptimizer, lr_factors
 from ._probes import concat, empty_histograms, empty_stats, probe_frames
@@ -242,8 +242,11 @@ def train_many(
     ``cuda_graph``: capture the step in a CUDA graph (None: on CUDA; True off CUDA
     runs the capture path with its eager stand-in). The models are updated in
     place with the trained weights and buffers (a diverged member's weights are
-    undefined, possibly NaN).
+    undefined, possibly NaN). Data, device and the fit of model and data are
+    checked before the first step, as in :func:`train_one`.
     """
+    models = list(models)
+    check_models(models)
     K0 = len(models)
     if K0 == 0:
         return []
@@ -254,16 +257,17 @@ def train_many(
         data_generator(s)  # validates
     names = [n for n, _ in models[0].named_parameters()]
     lrs, factors, logit_list = _member_lists(K0, config, names, lrs, lr_scales, logit_scales)
-    device, dtype = config.torch_device, config.torch_dtype
+    device, dtype = check_config(config), config.torch_dtype
     graph = use_cuda_graph(cuda_graph, device)
     d: Tensors = prepare(data, device, dtype)
+    for m in models:
+        m.to(device=device, dtype=dtype)
+    check_fit(models[0], d)
 
     # members sharing a seed sit next to each other (first appearance order)
     first = {s: i for i, s in reversed(list(enumerate(seeds)))}
     order = sorted(range(K0), key=lambda i: (first[seeds[i]], i))
     members = _Members(order, [seeds[i] for i in order])
-    for m in models:
-        m.to(device=device, dtype=dtype)
     stack = Stack([models[i] for i in order], device=device, dtype=dtype, strategy=strategy,
                   example=d.x_train[:1])
     gens = {s: data_generator(s) for s in dict.fromkeys(members.seeds)}

@@ -39,8 +39,8 @@ def lr_factors(names: Sequence[str], scales: Mapping[str, float] | Sequence[tupl
     unknown = sorted(set(scales) - set(names))
     if unknown:
         raise ValueError(
-            f"lr_scales names {unknown}, which are not parameters of the model; its parameters are "
-            f"{list(names)}"
+            f"lr_scales names {unknown}, which are not parameters of the model; name only parameters of the "
+            f"model, which are {list(names)}"
         )
     return [float(scales.get(n, 1.0)) for n in names]
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..init import discover
 from ._config import TrainConfig
-from ._data import Tensors, data_generator, epoch_order, prepare, steps_per_epoch
+from ._data import Tensors, check_config, check_fit, check_models, data_generator, epoch_order, prepare, steps_per_epoch
 from ._optim import lr_factors
 from ._probes import concat, empty_histograms, empty_stats, probe_frames
 from ._result import HISTORY_COLUMNS, RunResult, history_row
@@ -144,10 +144,18 @@ def train_one(
     non-finite training loss stops the run cleanly with status ``"diverged"``
     (the model keeps the weights that produced it). ``progress``: tqdm bar;
     None shows it only on a terminal.
+
+    Checked before the first step, with a ValueError that leaves the model as it
+    was: the data (see :func:`depthinit.train._data.prepare`: finite inputs,
+    whole-number labels, no empty split), a device that cannot hold tensors here,
+    and the fit of model and data (the model runs on one training example and has
+    an output for every label).
     """
-    device, dtype = config.torch_device, config.torch_dtype
+    check_models([model])
+    device, dtype = check_config(config), config.torch_dtype
     d: Tensors = prepare(data, device, dtype)
     model.to(device=device, dtype=dtype)
+    check_fit(model, d)
     lr = config.lr if lr is None else lr
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr={lr!r} is not valid; expected a finite number > 0")

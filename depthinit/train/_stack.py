@@ -178,7 +178,8 @@ class Stack:
             if architecture(m) != arch:
                 raise ValueError(
                     f"member {i} ({type(m).__name__}) differs in architecture from member 0; "
-                    "a stack trains K copies of one architecture"
+                    "a stack trains K copies of one architecture: pass models built the same way, or train "
+                    "the others in a separate call"
                 )
         self.device = torch.device(device)
         self.dtype = dtype
