@@ -15,6 +15,7 @@ import torch
 
 import depthinit.sweep as sw
 from depthinit.sweep import _store as store
+from depthinit.train import Tensors, TrainConfig
 
 from test_sweep import tiny_data, tiny_spec  # noqa: E402
 
@@ -234,3 +235,200 @@ def test_the_stored_paper_run_is_in_the_current_layout():
     assert r.layout == 2 and not r.problems and len(r.finished) == 95
     assert {"He normal", "He normal, increasing", "LSUV"} <= set(r.results["init"])
     assert torch.isfinite(torch.tensor(r.runs["final_test_acc"].dropna().to_numpy())).all()
+
+
+# -- found by benchmarks/attacks.py ---------------------------------------------------------------
+def _small(name="tiny", **kw):
+    """Four runs (two inits, two seeds) of one epoch, no probes: the damage tests sweep often."""
+    base = {"inits": (sw.init("he"), sw.init("glorot")), "seeds": (0, 1),
+            "train": TrainConfig(lr=0.05, epochs=1, batch_size=32), **kw}
+    return tiny_spec(name, **base)
+
+
+def _small_sweep(out, spec=None, **kw):
+    kw.setdefault("data", tiny_data())
+    return sw.run(spec or _small(), out=out, device="cpu", max_members=2, progress=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def finished_folder(tmp_path_factory):
+    """A finished sweep of 4 runs in 2 stacks (copied by each test that damages it)."""
+    out = tmp_path_factory.mktemp("finished") / "out"
+    _small_sweep(out)
+    return out
+
+
+@pytest.fixture
+def folder(finished_folder, tmp_path):
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(finished_folder, out)
+    return out
+
+
+def _quiet_load(out):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sw.DamagedResultsWarning)
+        return sw.load(out, probes=False)
+
+
+class TestDamageIsRepaired:
+    @pytest.mark.parametrize("table, edit", [
+        ("results", lambda t: t[: len(t) - 25]),  # the last line cut
+        ("results", lambda t: t[:100]),  # cut inside the header
+        ("results", lambda t: "x" + t[1:]),  # a garbled header
+        ("runs", lambda t: t[: len(t) - 25]),
+        ("plans", lambda t: t.replace(",", ";", 3)),
+    ], ids=["results cut", "results cut in the header", "results header garbled", "runs cut", "plans garbled"])
+    def test_damage_is_reported_its_runs_retrained_then_no_longer_reported(self, folder, table, edit):
+        part = sorted((folder / table).glob("part-*.csv"))[-1]
+        part.write_text(edit(part.read_text()))
+        with pytest.warns(sw.DamagedResultsWarning):
+            r = sw.load(folder, probes=False)
+        assert r.problems and len(r.finished) < 4  # a damaged record never counts as done
+        assert set(r.runs["run_id"]) == set(r.plans["run_id"]) == r.finished
+        with pytest.warns(sw.DamagedResultsWarning):  # the sweep says what it trains again
+            df = _small_sweep(folder)
+        assert df["run_id"].nunique() == 4 and not df.duplicated(["run_id", "epoch"]).any()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", sw.DamagedResultsWarning)  # repaired: nothing left to report
+            again = sw.load(folder, probes=False)
+        assert not again.problems and len(again.finished) == 4
+        assert set(again.runs["run_id"]) == set(again.plans["run_id"]) == again.finished
+
+    def test_a_deleted_runs_part_is_not_a_finished_run(self, folder):
+        sorted((folder / "runs").glob("part-*.csv"))[0].unlink()
+        r = _quiet_load(folder)
+        assert len(r.finished) == 2 and any("no intact record in runs/" in m for m in r.problems)
+        with pytest.warns(sw.DamagedResultsWarning):
+            _small_sweep(folder)
+        assert len(sw.load(folder, probes=False).runs) == 4
+
+    def test_a_foreign_file_named_like_a_part_is_reported_not_counted(self, folder):
+        (folder / "results" / "part-notes.csv").write_text("a,b\n1,2\n")
+        r = _quiet_load(folder)
+        assert len(r.finished) == 4
+        assert any("part-notes.csv is not a readable part" in m and "move it away" in m for m in r.problems)
+
+    def test_report_counts_only_intact_runs(self, folder):
+        part = sorted((folder / "results").glob("part-*.csv"))[0]
+        part.write_text(part.read_text()[:-20])
+        text = sw.report(folder)
+        assert "3 of 4 runs done (complete, with damaged records: run the same sweep again" in text
+
+
+class TestFolderIdentity:
+    @pytest.mark.parametrize("content", ["[1, 2]", '"hello"'])
+    def test_a_provenance_that_is_not_an_object_is_a_clear_error(self, folder, content):
+        (folder / "provenance.json").write_text(content)
+        with pytest.raises(sw.SweepError, match="not a provenance record .* move it away"):
+            _small_sweep(folder)
+
+    def test_without_provenance_the_results_rows_say_whose_folder_it_is(self, folder):
+        (folder / "provenance.json").unlink()
+        with pytest.raises(sw.SweepError, match="holds results of experiment 'tiny', not 'other'"):
+            _small_sweep(folder, _small("other"))
+        assert _small_sweep(folder)["run_id"].nunique() == 4  # the same sweep resumes
+
+    def test_a_part_folder_replaced_by_a_file_is_refused(self, folder):
+        import shutil
+
+        shutil.rmtree(folder / "results")
+        (folder / "results").write_text("x")
+        with pytest.raises(sw.SweepError, match=r"results is not a folder; move it away"):
+            _small_sweep(folder)
+
+    @pytest.mark.parametrize("make", [lambda p: (p / "thesis.tex").write_text("x"), lambda p: None])
+    def test_load_and_report_refuse_what_is_not_a_sweep_folder(self, tmp_path, make):
+        f = tmp_path / "f"
+        f.mkdir()
+        make(f)
+        if any(f.iterdir()):
+            for call in (sw.load, sw.report):
+                with pytest.raises(sw.SweepError, match="is not a depthinit sweep folder .* pass the --out folder"):
+                    call(f)
+        else:
+            assert "no finished runs yet" in sw.report(f)  # an empty folder is a sweep that has not started
+
+
+class TestValidatedBeforeWriting:
+    @pytest.mark.parametrize("kw, match", [
+        ({"strategy": "nope"}, "strategy='nope' is not valid"),
+        ({"data": object()}, "lacks x_train"),
+        ({"data": Tensors(tiny_data().x_train * float("nan"), tiny_data().y_train, tiny_data().x_test,
+                          tiny_data().y_test)}, "x_train holds a non-finite value"),
+        ({"data": Tensors(tiny_data().x_train, tiny_data().y_train, tiny_data().x_test, tiny_data().y_test + 50)},
+         "y_test holds the label"),
+        ({"spec": _small(inits=(sw.init("he"), sw.init("fixup")))}, "init 'Fixup' .* declares no residual structure"),
+        ({"spec": _small(model=sw.ModelConfig("cnn", depth=2, channels=4)),
+          "data": Tensors(torch.rand(8, 16), torch.zeros(8, dtype=torch.long), torch.rand(4, 16),
+                          torch.zeros(4, dtype=torch.long))}, "cannot run on the training inputs"),
+    ], ids=["strategy", "data without tensors", "NaN inputs", "test labels", "fixup on an MLP", "CNN on flat data"])
+    def test_nothing_is_written(self, tmp_path, kw, match):
+        out = tmp_path / "out"
+        spec = kw.pop("spec", None)
+        with pytest.raises((sw.SweepError, ValueError), match=match):
+            _small_sweep(out, spec, **kw)
+        assert not out.exists()
+
+
+class TestMergeAndMigrate:
+    @pytest.fixture
+    def shards(self, tmp_path):
+        for i in range(2):
+            _small_sweep(tmp_path / f"s{i}", shard=f"{i}/2")
+        return [tmp_path / "s0", tmp_path / "s1"]
+
+    def test_a_malformed_shard_record_is_named(self, shards, tmp_path):
+        p = shards[1] / "provenance.json"
+        p.write_text(p.read_text().replace('"shard": "1/2"', '"shard": "one/two"'))
+        with pytest.raises(sw.SweepError, match=r"names the shard 'one/two', not I/N"):
+            sw.merge(tmp_path / "m", shards)
+        assert not (tmp_path / "m").exists()
+
+    def test_a_full_disk_while_merging_leaves_no_half_merged_folder(self, shards, tmp_path, monkeypatch):
+        import shutil
+
+        real, calls = shutil.copy2, []
+
+        def copy(src, dst, **kw):
+            calls.append(src)
+            if len(calls) == 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(src, dst, **kw)
+
+        monkeypatch.setattr(shutil, "copy2", copy)
+        with pytest.raises(sw.SweepError, match="no space left on the device holding .* shard folders are unchanged"):
+            sw.merge(tmp_path / "m", shards)
+        monkeypatch.undo()
+        assert not (tmp_path / "m").exists() and not list(tmp_path.glob(".m.merge-tmp-*"))
+        assert sw.merge(tmp_path / "m", shards) == 4
+
+    @pytest.mark.parametrize("make, match", [
+        (lambda t: t / "nope", r"is not a folder \(it does not exist\)"),
+        (lambda t: (t / "e").mkdir() or t / "e", r"holds no depthinit results to migrate \(no results.csv"),
+    ])
+    def test_migrate_says_what_it_needs(self, tmp_path, make, match):
+        with pytest.raises(sw.SweepError, match=match + ".*pass the --out folder of a sweep written by depthinit 0.1"):
+            sw.migrate(make(tmp_path))
+
+    def test_a_garbled_run_config_in_an_older_folder_names_the_file(self, tmp_path):
+        out = tmp_path / "old"
+        _layout1(out)
+        runs = pd.read_csv(out / "runs.csv")
+        runs.loc[0, "config"] = "{not json"
+        runs.to_csv(out / "runs.csv", index=False)
+        with pytest.raises(sw.SweepError, match=r"runs.csv: the config of run .* is not a readable run configuration"):
+            sw.load(out)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: sw.get_experiment("E99"), "Use one of those names or keys"),
+    (lambda: _small(profiles={"fast": {}}), "use only those names"),
+    (lambda: sw.override(_small(), {"train.epochz": 2}), "use one of its fields"),
+    (lambda: _small().resolve("smoke"), "Pick one of those, or define it"),
+])
+def test_spec_errors_say_what_to_do(call, match):
+    with pytest.raises(sw.SweepError, match=match):
+        call()

@@ -34,11 +34,16 @@ def _csv(path: Path) -> pd.DataFrame | None:
             from None
 
 
-def _labels(runs: pd.DataFrame) -> dict[str, str]:
+def _labels(runs: pd.DataFrame, where: Path) -> dict[str, str]:
     out = {}
     for rid, cfg in zip(runs["run_id"], runs["config"]):
-        init = json.loads(cfg)["init"]
-        out[rid] = InitConfig(init["scheme"], tuple(init["options"].items())).label
+        try:
+            init = json.loads(cfg)["init"]
+            out[rid] = InitConfig(init["scheme"], tuple(init["options"].items())).label
+        except (json.JSONDecodeError, TypeError, KeyError, AttributeError, ValueError) as err:
+            raise SweepError(f"{where}: the config of run {rid} is not a readable run configuration "
+                             f"({type(err).__name__}: {err}); restore the file from a backup, or move the folder "
+                             "away and run the sweep again") from None
     return out
 
 
@@ -69,7 +74,7 @@ def load_layout1(out: Path, *, probes: bool = True):
     if res is None or res.empty:
         return r
     runs = _csv(out / "runs.csv")
-    labels = _labels(runs) if runs is not None and "config" in runs else {}
+    labels = _labels(runs, out / "runs.csv") if runs is not None and "config" in runs else {}
     r.results = _fit(res.drop_duplicates(["run_id", "epoch"]), "results", labels)
     done = r.finished
     if runs is not None:
@@ -99,10 +104,14 @@ def migrate(out: str | Path) -> int:
     from . import _store as store
 
     out = Path(out)
+    if not out.is_dir():
+        what = "it does not exist" if not out.exists() else "it is a file"
+        raise SweepError(f"{out} is not a folder ({what}); pass the --out folder of a sweep written by depthinit 0.1")
     if store.layout_of(out) != 1:
         if store.layout_of(out) == store.LAYOUT:
             return len(store.load(out, probes=False, warn=False).finished)
-        raise SweepError(f"{out} holds no depthinit results to migrate")
+        raise SweepError(f"{out} holds no depthinit results to migrate (no results.csv at its top); pass the --out "
+                         "folder of a sweep written by depthinit 0.1")
     r = load_layout1(out)
     stacks = r.runs.set_index("run_id")["stack"] if len(r.runs) else pd.Series(dtype=str)
     groups = r.results.groupby(r.results["run_id"].map(stacks).fillna(r.results["run_id"]), sort=False)

@@ -8,6 +8,7 @@ unsharded sweep would have written (same runs, same rows).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -24,7 +25,9 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
     Checked first, nothing written on failure: every folder is a complete shard
     (``status == "complete"``) of the same experiment, profile and spec; the shard
     indices are distinct and together 0..N-1 of one N; no run is in two shards; the
-    runs add up to the whole sweep's. ``out`` must not exist or be empty.
+    runs add up to the whole sweep's. ``out`` must not exist or be empty. The merged folder is
+    built beside ``out`` and renamed into place when complete (a full disk or a kill leaves
+    no half-merged ``out``).
     """
     out = Path(out)
     dirs = [Path(f) for f in folders]
@@ -52,7 +55,15 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
     shards = [p.get("shard") for p in provs]
     if None in shards:
         raise SweepError(f"{dirs[shards.index(None)]} is a whole sweep, not a shard; nothing to merge")
-    pairs = [tuple(int(x) for x in s.split("/")) for s in shards]
+    from ._runner import parse_shard
+
+    pairs = []
+    for d, text in zip(dirs, shards):
+        try:
+            pairs.append(parse_shard(text))
+        except SweepError:
+            raise SweepError(f"{d / store.PROVENANCE} names the shard {text!r}, not I/N; the folder was not written "
+                             "by `depthinit sweep --shard I/N` (or its record was edited): run that shard again") from None
     n = {b for _, b in pairs}
     if len(n) != 1:
         raise SweepError(f"the folders are shards of different splits ({sorted(shards)}); use one N")
@@ -71,15 +82,33 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
     expected = first.get("all_runs")
     if expected is not None and len(seen) != int(expected):
         raise SweepError(f"the shards hold {len(seen)} runs but the sweep has {expected}; a run is missing")
-    out.mkdir(parents=True, exist_ok=True)
-    for d in dirs:
-        for table in store.PART_DIRS:
-            src = d / table
-            if src.is_dir():
-                (out / table).mkdir(exist_ok=True)
-                for part in sorted(src.glob("part-*")):
-                    shutil.copy2(part, out / table / part.name)
-    prov = {**first, "shard": None, "runs_total": len(seen), "runs_done": len(seen), "status": "complete",
-            "merged_from": [{"folder": str(d), "shard": s} for d, s in zip(dirs, shards)]}
-    store.atomic_write_text(out / store.PROVENANCE, json.dumps(prov, indent=2, default=str) + "\n")
+    # everything goes to a temporary folder beside out, renamed into place when complete: a reader
+    # (or a kill) never meets a half-merged folder
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.merge-tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        for d in dirs:
+            for table in store.PART_DIRS:
+                src = d / table
+                if src.is_dir():
+                    (tmp / table).mkdir(exist_ok=True)
+                    for part in sorted(src.glob("part-*")):
+                        shutil.copy2(part, tmp / table / part.name)
+        prov = {**first, "shard": None, "runs_total": len(seen), "runs_done": len(seen), "status": "complete",
+                "merged_from": [{"folder": str(d), "shard": s} for d, s in zip(dirs, shards)]}
+        store.atomic_write_text(tmp / store.PROVENANCE, json.dumps(prov, indent=2, default=str) + "\n")
+        os.replace(tmp, out)  # out is absent or an empty folder
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if err.errno == errno.ENOSPC:
+            raise SweepError(f"no space left on the device holding {out.parent} while merging into {out}; free "
+                             "space there (or merge into another folder) and run the same command again: the shard "
+                             "folders are unchanged") from None
+        raise SweepError(f"could not write the merged folder {out}: {err.strerror or err}; check the folder's "
+                         "permissions and space, then run the same command again") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return len(seen)

@@ -32,9 +32,15 @@ def report(out: str | os.PathLike) -> str:
         code = p.get("code", {})
         commit = (code.get("commit") or "")[:12] or code.get("depthinit", "?")
         shard = f", shard {p['shard']}" if p.get("shard") else ""
+        done = len(r.finished)  # what the folder holds intact, not what the record claimed when it was written
+        status = p.get("status")
+        if r.problems:
+            status = f"{status}, with damaged records: run the same sweep again to train their runs again"
+        elif p.get("runs_done") is not None and p.get("runs_done") != done:
+            status = f"{status}; the record says {p.get('runs_done')}"
         head.append(
-            f"experiment {p.get('experiment')!r}, profile {p.get('profile')!r}{shard}: {p.get('runs_done')} of "
-            f"{p.get('runs_total')} runs done ({p.get('status')}); device {dev.get('type')} ({dev.get('name')}); "
+            f"experiment {p.get('experiment')!r}, profile {p.get('profile')!r}{shard}: {done} of "
+            f"{p.get('runs_total')} runs done ({status}); device {dev.get('type')} ({dev.get('name')}); "
             f"code {commit}{' (dirty)' if code.get('dirty') else ''}; updated {p.get('updated')}"
         )
         for d in p.get("data", []):

@@ -210,12 +210,10 @@ def _provenance(spec: Experiment, profile: str, device: torch.device, data: _Dat
 
 
 def _init_members(stack: list[Run], data: Any) -> tuple[list[torch.nn.Module], list[pd.DataFrame], list[bool | None]]:
-    shape = tuple(data.x_train.shape[1:])
-    classes = int(data.num_classes) if hasattr(data, "num_classes") else int(data.y_train.max()) + 1
     example = data.x_train[:LSUV_BATCH].detach().to("cpu", torch.float32)
     models, plans, converged = [], [], []
     for r in stack:
-        model = r.model.build(shape, classes)
+        model = _build(r, data)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LSUVConvergenceWarning)
             warnings.simplefilter("always", NormalizationCancelsDepthWarning)
@@ -289,8 +287,7 @@ def run(
     cache = _DataCache(data, data_root, cache_dir, dev)
     before = store.load(out, probes=False, warn=False).finished if out.is_dir() else set()
     pending = [r for r in runs if r.run_id not in before]
-    if pending:
-        cache.get(pending[0])  # load data first: a data error leaves the folder as it was
+    _validate(pending, cache, dev, strategy)  # data, models and inits first: an error leaves the folder as it was
     out.mkdir(parents=True, exist_ok=True)
     with store.Lock(out):
         store.clean_temporaries(out)
@@ -322,6 +319,49 @@ def run(
     mine = final[final["run_id"].isin(order)].copy()
     mine["_order"] = mine["run_id"].map(order)
     return mine.sort_values(["_order", "epoch"]).drop(columns="_order").reset_index(drop=True)
+
+
+def _validate(pending: list[Run], cache: _DataCache, dev: torch.device, strategy: str) -> None:
+    """Everything a sweep can check before it writes: the strategy; every data set the pending
+    runs read (loaded, and checked as the trainers check it: finite inputs, whole-number labels,
+    no empty split); every model on its data (it runs on one example and has an output for
+    every label); every data-free initialization on its model (:func:`depthinit.plan`)."""
+    from ..init import plan
+    from ..train._data import check_fit, prepare
+    from ..train._stack import STRATEGIES
+
+    if strategy not in STRATEGIES:
+        raise SweepError(f"strategy={strategy!r} is not valid; expected one of {', '.join(map(repr, STRATEGIES))}")
+    fitted: set[tuple[str, str]] = set()
+    planned: set[tuple[str, str]] = set()
+    for r in pending:
+        d = cache.get(r)
+        data_key = repr((r.dataset, r.preprocess, r.train.n_train, r.train.n_test, r.train.n_val))
+        model_key = json.dumps(_jsonable(r.model.to_dict()), sort_keys=True)
+        if (data_key, model_key) not in fitted:
+            try:
+                ready = prepare(d, dev, r.train.torch_dtype)
+                check_fit(_build(r, d).to(device=dev, dtype=r.train.torch_dtype), ready)
+            except ValueError as err:
+                raise SweepError(f"experiment {r.experiment!r}, variant {r.variant!r}: {err}") from None
+            fitted.add((data_key, model_key))
+        init_key = (model_key, r.init.label)
+        if r.init.scheme != "lsuv" and init_key not in planned:  # LSUV needs the data: init_ checks it
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NormalizationCancelsDepthWarning)
+                try:
+                    plan(_build(r, d), r.init.scheme, **r.init.kwargs)
+                except ValueError as err:
+                    raise SweepError(f"experiment {r.experiment!r}, init {r.init.label!r} on the {r.model.kind} of "
+                                     f"variant {r.variant!r}: {err}") from None
+            planned.add(init_key)
+
+
+def _build(r: Run, data: Any) -> torch.nn.Module:
+    """The run's model for ``data`` (input shape and classes from the data), uninitialized."""
+    shape = tuple(data.x_train.shape[1:])
+    classes = int(data.num_classes) if hasattr(data, "num_classes") else int(data.y_train.max()) + 1
+    return r.model.build(shape, classes)
 
 
 def _train_stack(group: list[Run], d: Any, out: Path, dev: torch.device, strategy: Strategy,

@@ -17,6 +17,7 @@ are Parquet, whose own footer and page checksums reject a torn file.
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -89,8 +90,10 @@ def conform(frame: pd.DataFrame, schema: Mapping[str, str], table: str) -> pd.Da
 def _cast(values: pd.Series, kind: str, table: str, col: str) -> pd.Series:
     try:
         if kind == STR:
-            return values.astype(object).where(values.notna(), None).map(
-                lambda v: None if v is None else str(v)).astype("str")
+            values = values.astype(object).where(values.notna(), None)
+            if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):  # read rows are text already
+                values = values.map(lambda v: None if v is None else str(v))
+            return values.astype("str")
         if kind == FLOAT:
             return pd.to_numeric(values, errors="raise").astype("float64")
         if kind == INT:
@@ -141,27 +144,48 @@ def to_checked_csv(frame: pd.DataFrame, schema: Mapping[str, str], table: str) -
 
 @dataclass
 class Checked:
-    """What :func:`read_checked_csv` found: the valid rows of complete runs, and the problems."""
+    """What :func:`read_checked_csv` found: the valid rows of complete runs, the problems,
+    and the run ids each problem concerns (``damaged_runs``; the first field of a torn line)."""
 
     frame: pd.DataFrame
     problems: list[str]
     damaged_runs: set[str]
+    whole_part_damaged: bool = False  # the header is torn or the file empty: no row could be read
 
 
-def read_checked_csv(text: str, schema: Mapping[str, str], table: str, name: str) -> Checked:
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def read_checked_csv(text: str, schema: Mapping[str, str], table: str, name: str, *, typed: bool = True) -> Checked:
     """Parse a checked CSV: lines whose checksum fails are reported, runs with fewer valid
-    lines than ``run_rows`` are reported and left out; the rest is typed by ``schema``."""
+    lines than ``run_rows`` are reported and left out; the rest is typed by ``schema``.
+
+    A file that is empty, holds only (part of) its header, or whose header is garbled (bytes
+    that are not column names, or one name changed) is reported as damaged as a whole (no
+    row counts). Rows below a well-formed header that starts with ``run_id`` and has another
+    number of columns (a part written by another version of depthinit) are a :class:`SchemaError`. ``typed=False``
+    leaves the values as text (the declared columns, in order), for :func:`conform` to type
+    many parts at once."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    empty = globals()["empty"](schema, table) if typed else pd.DataFrame(columns=list(schema), dtype=object)
     if not lines:
-        return Checked(conform(pd.DataFrame(columns=list(schema)), schema, table), [f"{name} is empty"], set())
+        return Checked(empty, [f"{name} is empty (cut when written, or truncated since); its runs will be "
+                               "trained again"], set(), True)
     header = lines[0]
     expected = ",".join([*schema, "run_rows", "row_crc"])
+    if len(lines) == 1:
+        return Checked(empty, [f"{name} holds no rows (cut when written, or truncated since); its runs will be "
+                               "trained again"], set(), True)
     if header != expected:
-        raise SchemaError(f"{name} has the header {header[:120]!r}..., not the declared columns of table "
-                          f"{table!r}; it was written by another version of depthinit. Run `depthinit migrate` "
-                          "on the folder or use a new --out folder")
+        fields = header.split(",")
+        if fields[0] == "run_id" and all(_IDENT.match(f) for f in fields) and len(fields) != len(schema) + 2:
+            # whole column names from run_id on, another number of them, rows below: another version's table
+            raise SchemaError(f"{name} has the header {header[:120]!r}..., not the declared columns of table "
+                              f"{table!r}; it was written by another version of depthinit. Run `depthinit migrate` "
+                              "on the folder or use a new --out folder")
+        return Checked(empty, [f"{name}: its header is torn or damaged; its runs will be trained again"], set(), True)
     good, problems, bad_ids = [], [], set()
     for number, line in enumerate(lines[1:], start=2):
         body, sep, check = line.rpartition(",")
@@ -178,10 +202,16 @@ def read_checked_csv(text: str, schema: Mapping[str, str], table: str, name: str
     for rid in sorted(set(raw.loc[~complete, "run_id"]) | (bad_ids & set(raw["run_id"]))):
         problems.append(f"{name}: run {rid} is incomplete; it will be trained again")
     damaged = set(raw.loc[~complete, "run_id"]) | bad_ids
-    keep = raw[complete & ~raw["run_id"].isin(damaged)].drop(columns=["run_rows"])
-    return Checked(conform(keep.reset_index(drop=True), schema, table), problems, damaged)
+    keep = raw[complete & ~raw["run_id"].isin(damaged)].drop(columns=["run_rows"]).reset_index(drop=True)
+    return Checked(conform(keep, schema, table) if typed else keep, problems, damaged)
+
+
+_EMPTY: dict[str, pd.DataFrame] = {}
 
 
 def empty(schema: Mapping[str, str], table: str) -> pd.DataFrame:
-    """A table with no rows and the declared columns and types."""
-    return conform(pd.DataFrame(columns=list(schema)), schema, table)
+    """A table with no rows and the declared columns and types (a fresh copy each call)."""
+    key = f"{table}:{','.join(f'{c}={k}' for c, k in schema.items())}"
+    if key not in _EMPTY:
+        _EMPTY[key] = conform(pd.DataFrame(columns=list(schema)), schema, table)
+    return _EMPTY[key].copy()

@@ -281,7 +281,8 @@ class Experiment:
             raise SweepError(f"lrs={self.lrs!r} has repeated values; give each learning rate once")
         bad = sorted(set(self.profiles) - set(PROFILES))
         if bad:
-            raise SweepError(f"experiment {self.name!r} defines unknown profile(s) {bad}; profiles are {PROFILES}")
+            raise SweepError(f"experiment {self.name!r} defines unknown profile(s) {bad}; profiles are {PROFILES}: "
+                             "use only those names")
         object.__setattr__(self, "inits", inits)
         object.__setattr__(self, "seeds", seeds)
         object.__setattr__(self, "variants", variants)
@@ -291,7 +292,8 @@ class Experiment:
         """This experiment with ``profiles[profile]`` applied (and no profiles left)."""
         if profile not in self.profiles:
             valid = ", ".join(map(repr, self.profiles)) or "none"
-            raise SweepError(f"profile {profile!r} is not defined for experiment {self.name!r}; valid: {valid}")
+            raise SweepError(f"profile {profile!r} is not defined for experiment {self.name!r}; valid: {valid}. Pick "
+                             "one of those, or define it in the experiment's profiles")
         out = override(self, self.profiles[profile])
         return dataclasses.replace(out, profiles={})
 
@@ -348,7 +350,8 @@ def _apply(obj: Any, nested: dict[str, Any], prefix: str) -> Any:
     for head, sub in nested.items():
         key = f"{prefix}{head}"
         if head not in names:
-            raise SweepError(f"override {key!r}: {type(obj).__name__} has no field {head!r}; fields: {sorted(names)}")
+            raise SweepError(f"override {key!r}: {type(obj).__name__} has no field {head!r}; use one of its fields: "
+                             f"{sorted(names)}")
         if isinstance(sub, _Leaf):
             value = sub.value
             changes[head] = tuple(value) if isinstance(value, list) else value

@@ -33,6 +33,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import socket
 import time
 import warnings
@@ -98,7 +99,10 @@ def atomic_write_text(path: Path, text: str) -> None:
 def write_part(out: Path, table: str, stem: str, frame: pd.DataFrame) -> None:
     """Write one stack's rows of ``table`` as ``out/<table>/part-<stem>.(csv|parquet)``."""
     folder = out / table
-    folder.mkdir(exist_ok=True)
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as err:
+        raise _disk_error(folder / "part", err) from None
     if table in CSV_TABLES:
         atomic_write_text(folder / f"part-{stem}.csv", schema.to_checked_csv(frame, schema.TABLES[table], table))
     else:
@@ -185,9 +189,39 @@ def _read_provenance(out: Path) -> dict[str, Any]:
     if not prov.exists():
         return {}
     try:
-        return json.loads(prov.read_text())
-    except json.JSONDecodeError as err:
-        raise SweepError(f"{prov} is not valid JSON ({err}); move it away and restart the sweep") from None
+        record = json.loads(prov.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SweepError(f"{prov} is not valid JSON ({err}); move it away and restart the sweep (the results "
+                         "parts are kept; the sweep writes a new record)") from None
+    if not isinstance(record, dict):
+        raise SweepError(f"{prov} holds a JSON {type(record).__name__}, not a provenance record (an object); move it "
+                         "away and restart the sweep (the results parts are kept; the sweep writes a new record)")
+    return record
+
+
+#: What a sweep folder may hold besides hidden files (layout 2, and layout 1's tables).
+SWEEP_ENTRIES = (*PART_DIRS, PROVENANCE)
+_LAYOUT1_ENTRIES = ("results.csv", "runs.csv", "plans.csv")
+
+
+def foreign_entries(out: Path) -> list[str]:
+    """The names in ``out`` that no depthinit sweep folder holds (hidden files aside)."""
+    return sorted(x.name for x in out.iterdir() if not x.name.startswith(".") and x.name not in
+                  (*SWEEP_ENTRIES, *_LAYOUT1_ENTRIES))
+
+
+def _check_readable(out: Path) -> None:
+    """SweepError for a path that is not a sweep folder: missing, a file, or a folder of other files only."""
+    if not out.is_dir():
+        what = "it does not exist" if not out.exists() else "it is a file"
+        raise SweepError(f"{out} is not a folder ({what}); pass the --out folder of a sweep")
+    stray = foreign_entries(out)
+    if stray and not any((out / n).exists() for n in (*SWEEP_ENTRIES, *_LAYOUT1_ENTRIES)):
+        raise SweepError(f"{out} is not a depthinit sweep folder (it holds {stray[:3]} and no results); pass the "
+                         "--out folder of a sweep")
+    for name in PART_DIRS:
+        if (out / name).exists() and not (out / name).is_dir():
+            raise SweepError(f"{out / name} is not a folder, so {out} cannot be read as a sweep folder; move it away")
 
 
 def layout_of(out: Path) -> int | None:
@@ -204,8 +238,7 @@ def load(out: str | os.PathLike, *, probes: bool = True, warn: bool = True) -> R
     fail their check, are left out; the latter are listed in ``problems`` (and warned about
     with :class:`DamagedResultsWarning` unless ``warn=False``)."""
     out = Path(out)
-    if not out.is_dir():
-        raise SweepError(f"{out} is not a folder; pass the --out folder of a sweep")
+    _check_readable(out)
     if layout_of(out) == 1:
         from ._legacy import load_layout1
 
@@ -219,29 +252,52 @@ def load(out: str | os.PathLike, *, probes: bool = True, warn: bool = True) -> R
     return r
 
 
+def _stem(p: Path) -> str:
+    return p.name[len("part-"):].rsplit(".", 1)[0]
+
+
 def _load_parts(out: Path, *, probes: bool) -> Results:
+    """Read every CSV part, then keep the runs whose records are all intact: complete rows in
+    results/, one row in runs/ and complete rows in plans/ (a run missing any of them counts
+    as not finished, and is trained again). A damaged part is reported until every run of
+    its stack (the runs its parts name, and the run its stem names) is finished, in it or in
+    a part written later."""
     r = Results(out, provenance=_read_provenance(out))
-    frames, seen = [], set()
-    for p in _parts(out / "results", ".csv"):
-        c = schema.read_checked_csv(_read_text(p), schema.RESULTS, "results", str(p.relative_to(out)))
-        r.problems += [m for m in c.problems if not m.endswith(" is empty")]
-        f = c.frame[~c.frame["run_id"].isin(seen)]  # a run kept twice (a merge): the first part wins
-        seen |= set(f["run_id"])
-        frames.append(f)
-    if not frames:
-        return r
-    r.results = pd.concat(frames, ignore_index=True)
-    done = r.finished
-    for name in ("runs", "plans"):
-        parts = []
+    tables: dict[str, list[tuple[Path, pd.DataFrame]]] = {name: [] for name in CSV_TABLES}
+    damage: list[tuple[str, str, list[str], set[str]]] = []  # (stem, table, problems, run ids concerned)
+    stack_runs: dict[str, set[str]] = {}
+    for name in CSV_TABLES:
         for p in _parts(out / name, ".csv"):
-            c = schema.read_checked_csv(_read_text(p), schema.TABLES[name], name, str(p.relative_to(out)))
-            parts.append(c.frame[c.frame["run_id"].isin(done)])
-        if parts:
-            t = pd.concat(parts, ignore_index=True)
-            t = t.drop_duplicates("run_id", keep="first") if name == "runs" else \
-                t.drop_duplicates(["run_id", "depth"], keep="first")
-            setattr(r, name, t.reset_index(drop=True))
+            stem = _stem(p)
+            c = schema.read_checked_csv(_read_text(p), schema.TABLES[name], name, str(p.relative_to(out)), typed=False)
+            tables[name].append((p, c.frame))
+            tail = stem.rsplit("-", 1)[-1]
+            mine = stack_runs.setdefault(stem, {tail} if _RUN_ID.match(tail) else set())
+            mine |= set(c.frame["run_id"]) | {i for i in c.damaged_runs if _RUN_ID.match(i)}
+            if c.problems:
+                damage.append((stem, name, c.problems, {i for i in c.damaged_runs if _RUN_ID.match(i)}))
+    complete = _typed(_first_wins(tables["results"]), "results", out)
+    runs = _typed(tables["runs"], "runs", out)
+    plans = _typed(tables["plans"], "plans", out)
+    have = set(complete["run_id"])
+    done = have & set(runs["run_id"]) & set(plans["run_id"])
+    for name, t in (("runs", runs), ("plans", plans)):
+        lacking = sorted(have - set(t["run_id"]))
+        if lacking:
+            damage.append(("", name, [f"run {rid} has no intact record in {name}/; it will be trained again"
+                                      for rid in lacking], set(lacking)))
+    for stem, name, problems, ids in damage:
+        concerned = ids | (stack_runs.get(stem, set()) if stem else set())
+        if not concerned:  # no run can be told: not a part this library wrote, or damaged beyond telling
+            r.problems.append(f"{name}/part-{stem}.csv is not a readable part of table {name!r} (torn, damaged "
+                              "or not written by depthinit); move it away if it is not yours")
+        elif not concerned <= done:
+            r.problems += problems
+    if not have:
+        return r
+    r.results = complete[complete["run_id"].isin(done)].reset_index(drop=True)
+    r.runs = runs[runs["run_id"].isin(done)].drop_duplicates("run_id", keep="first").reset_index(drop=True)
+    r.plans = plans[plans["run_id"].isin(done)].drop_duplicates(["run_id", "depth"], keep="first").reset_index(drop=True)
     if probes:
         for name in PARQUET_TABLES:
             parts = [_read_parquet(p, out) for p in _parts(out / name, ".parquet")]
@@ -251,6 +307,39 @@ def _load_parts(out: Path, *, probes: bool) -> Results:
                 keys = ["run_id", "epoch", "layer", "kind"] + (["bin"] if name == "histograms" else [])
                 setattr(r, name, t.drop_duplicates(keys, keep="first").reset_index(drop=True))
     return r
+
+
+_RUN_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+def _typed(parts: list[tuple[Path, pd.DataFrame]], table: str, out: Path) -> pd.DataFrame:
+    """The text rows of every part of ``table``, concatenated and typed by the schema at once
+    (a value that does not parse is a SchemaError naming the part that holds it)."""
+    cols = schema.TABLES[table]
+    frames = [f for _, f in parts if len(f)]
+    if not frames:
+        return schema.empty(cols, table)
+    try:
+        return schema.conform(pd.concat(frames, ignore_index=True), cols, table)
+    except schema.SchemaError:
+        for p, f in parts:  # find the part: the message names it
+            try:
+                schema.conform(f, cols, table)
+            except schema.SchemaError as err:
+                raise schema.SchemaError(f"{p.relative_to(out)}: {err}") from None
+        raise
+
+
+def _first_wins(parts: list[tuple[Path, pd.DataFrame]]) -> list[tuple[Path, pd.DataFrame]]:
+    """The results parts in order, each run's rows from the first part that holds it whole
+    (a run kept twice, by a merge or a retrained damaged record, counts once)."""
+    seen: set[str] = set()
+    out = []
+    for p, f in parts:
+        f = f[~f["run_id"].isin(seen)]
+        seen |= set(f["run_id"])
+        out.append((p, f))
+    return out
 
 
 def _read_text(p: Path) -> str:
@@ -349,15 +438,25 @@ def check_folder(out: Path, experiment: str, profile: str, shard: str | None = N
     if layout == 1:
         raise SweepError(f"{out} holds results in an older layout (results.csv at the top); convert it with "
                          f"`depthinit migrate {out}` (or use a new --out folder) before adding runs to it")
-    stray = sorted(x.name for x in out.iterdir() if not x.name.startswith(".") and x.name not in
-                   (*PART_DIRS, PROVENANCE))
+    stray = sorted(x.name for x in out.iterdir() if not x.name.startswith(".") and x.name not in SWEEP_ENTRIES)
     if stray:
         raise SweepError(f"{out} is not empty and is not a depthinit sweep folder (it holds {stray[:3]}); "
                          "use another --out folder")
+    for name in PART_DIRS:
+        if (out / name).exists() and not (out / name).is_dir():
+            raise SweepError(f"{out / name} is not a folder; move it away (or use another --out folder)")
     p = _read_provenance(out)
-    if not p or not _parts(out / "results", ".csv"):
+    if not _parts(out / "results", ".csv"):
         return  # nothing finished here yet: any sweep may use the folder
     found = (p.get("experiment"), p.get("profile"))
+    if None in found:  # the record is gone or partial: the results rows say whose they are
+        rows = load(out, probes=False, warn=False).results[["experiment", "profile"]].drop_duplicates()
+        if len(rows) > 1:
+            raise SweepError(f"{out} holds results of several experiments or profiles "
+                             f"({sorted(map(tuple, rows.to_numpy().tolist()))}); use another --out folder")
+        if len(rows) == 0:
+            return
+        found = tuple(rows.iloc[0])
     if found[0] != experiment:
         raise SweepError(
             f"{out} holds results of experiment {found[0]!r}, not {experiment!r}; nothing was changed. "
@@ -368,7 +467,7 @@ def check_folder(out: Path, experiment: str, profile: str, shard: str | None = N
             f"{out} holds results of experiment {experiment!r} with profile {found[1]!r}, not {profile!r}; "
             "nothing was changed. Use another --out folder for this profile"
         )
-    if p.get("shard") != shard:
+    if p and p.get("shard") != shard:  # without a record the shard is unknown (the rows do not say)
         raise SweepError(f"{out} holds shard {p.get('shard') or 'none (a whole sweep)'} of {experiment!r}, not "
                          f"{shard or 'the whole sweep'}; use another --out folder")
 

@@ -59,7 +59,8 @@ def get_experiment(name: str) -> Experiment:
         if e.key and e.key == name:
             return e
     known = ", ".join(f"{e.name} ({e.key})" if e.key else e.name for e in _REGISTRY.values())
-    raise SweepError(f"experiment {name!r} is not known; registered experiments: {known}")
+    raise SweepError(f"experiment {name!r} is not known; registered experiments: {known}. Use one of those names "
+                     "or keys (`depthinit list` describes them)")
 
 
 def by_chapter(chapter: str) -> list[Experiment]:
