@@ -137,8 +137,19 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_bench(argv: list[str]) -> int:
     from depthinit import bench
+    from depthinit.data import usable_device
 
-    return int(bench.main(argv) or 0)
+    for i, arg in enumerate(argv):  # the device is checked here: the benchmark would fail deep inside torch
+        value = arg.split("=", 1)[1] if arg.startswith("--device=") else (
+            argv[i + 1] if arg == "--device" and i + 1 < len(argv) else None)
+        if value is not None and value != "auto":
+            usable_device(value)
+    try:
+        return int(bench.main(argv) or 0)
+    except SystemExit as stop:  # the benchmark's own checks stop with a message
+        if isinstance(stop.code, str):
+            raise ValueError(stop.code) from None
+        raise
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,24 +230,32 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``depthinit`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "bench":
-        return _cmd_bench(argv[1:])
+    debug = bool(argv) and argv[0] == "--debug"
+    if argv[debug:debug + 1] == ["bench"]:  # the benchmark parses its own options
+        rest = argv[debug + 1:]
+        return _run("bench", debug, lambda: _cmd_bench(rest))
     args = build_parser().parse_args(argv)
+    return _run(args.command, args.debug, lambda: args.func(args))
+
+
+def _run(command: str, debug: bool, call: Any) -> int:
+    """``call()``, with every error turned into one line on stderr and an exit status:
+    2 for the library's errors (they say what to do), 1 for a bug, 130 for Ctrl-C."""
     try:
-        return args.func(args)
+        return call()
     except KeyboardInterrupt:
-        print(f"depthinit {args.command}: interrupted; finished runs are saved, run the same command to resume",
+        print(f"depthinit {command}: interrupted; finished runs are saved, run the same command to resume",
               file=sys.stderr)
         return 130
     except (ValueError, TypeError, OSError, ImportError) as err:  # the library's errors say what to do
-        if args.debug:
+        if debug:
             raise
-        print(f"depthinit {args.command}: error: {_one_line(err)}", file=sys.stderr)
+        print(f"depthinit {command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except Exception as err:  # a bug: one line, and the way to see more
-        if args.debug:
+        if debug:
             raise
-        print(f"depthinit {args.command}: internal error: {type(err).__name__}: {_one_line(err)} (run again with "
+        print(f"depthinit {command}: internal error: {type(err).__name__}: {_one_line(err)} (run again with "
               "`depthinit --debug ...` for the traceback, and please report it)", file=sys.stderr)
         return 1
 

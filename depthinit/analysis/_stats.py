@@ -38,8 +38,17 @@ class Estimate:
 
 
 def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
-    v = np.asarray(values, dtype=float)
-    return v[np.isfinite(v)]
+    try:
+        v = np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"values {values!r:.80} are not numbers ({err}); pass a sequence of floats") from None
+    return v[np.isfinite(v)].ravel()
+
+
+def _check_level(level: float) -> None:
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"level={level!r} is not valid; expected a confidence level strictly between 0 and 1, "
+                         "e.g. 0.95")
 
 
 def t_interval(values: Sequence[float] | np.ndarray, *, level: float = 0.95) -> Estimate:
@@ -47,6 +56,7 @@ def t_interval(values: Sequence[float] | np.ndarray, *, level: float = 0.95) -> 
     mean ± t_{(1+level)/2, n-1} s / √n (NaN bounds for fewer than two values)."""
     from scipy import stats
 
+    _check_level(level)
     v = _finite(values)
     n = len(v)
     if n == 0:
@@ -91,6 +101,7 @@ def wilson_interval(k: int, n: int, *, level: float = 0.95) -> tuple[float, floa
 
     if isinstance(k, bool) or isinstance(n, bool) or not (0 <= k <= n):
         raise ValueError(f"k={k!r}, n={n!r} is not a count; expected integers 0 <= k <= n")
+    _check_level(level)
     if n == 0:
         return math.nan, math.nan, math.nan
     z = float(stats.norm.ppf(0.5 + level / 2))
@@ -104,7 +115,15 @@ def wilson_interval(k: int, n: int, *, level: float = 0.95) -> tuple[float, floa
 def holm(pvalues: Sequence[float]) -> list[float]:
     """Holm-Bonferroni adjusted p-values (Holm 1979), in the input order:
     sorted ascending, p_(i) * (m - i + 1), made monotone, capped at 1."""
-    p = [float(x) for x in pvalues]
+    if isinstance(pvalues, (str, bytes)):
+        raise ValueError(f"pvalues={pvalues!r} is text; pass a sequence of p-values in [0, 1]")
+    try:
+        p = [float(x) for x in pvalues]
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"pvalues {pvalues!r:.80} are not numbers ({err}); pass a sequence of p-values in [0, 1]") from None
+    bad = [x for x in p if not 0.0 <= x <= 1.0]  # NaN fails both comparisons
+    if bad:
+        raise ValueError(f"p-value {bad[0]!r} is not in [0, 1]; pass p-values (a NaN p-value is no test: leave it out)")
     m = len(p)
     order = sorted(range(m), key=lambda i: p[i])
     out = [1.0] * m

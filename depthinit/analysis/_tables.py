@@ -43,11 +43,28 @@ _LOSS = ("train_loss", "val_loss", "test_loss")
 
 
 def _check(results: pd.DataFrame, need: Sequence[str] = ("run_id", "epoch", "test_acc")) -> None:
-    if not isinstance(results, pd.DataFrame) or results.empty:
+    if not isinstance(results, pd.DataFrame):
+        raise ValueError(f"the results table must be a pandas DataFrame, got {type(results).__name__}; pass the "
+                         "sweep's results table (depthinit.sweep.load(out).results)")
+    if results.empty:
         raise ValueError("the results table is empty; run the sweep first")
     missing = set(need) - set(results.columns)
     if missing:
         raise ValueError(f"the results table lacks column(s) {sorted(missing)}; pass the sweep's results table")
+    for col in _ACC:
+        if col in results.columns:
+            v = pd.to_numeric(results[col], errors="coerce")
+            bad = v[(v < 0) | (v > 1)]
+            if len(bad):
+                raise ValueError(f"the results column {col!r} holds {float(bad.iloc[0])!r}, outside [0, 1]; "
+                                 "accuracies are fractions (divide percentages by 100)")
+
+
+def _check_by(frame: pd.DataFrame, by: Sequence[str] | None) -> None:
+    unknown = [k for k in (by or ()) if k not in frame.columns]
+    if unknown:
+        raise ValueError(f"by={list(by or ())!r} names column(s) {unknown} the results do not have; group by some "
+                         f"of {list(frame.columns)}")
 
 
 def _diverged(frame: pd.DataFrame) -> pd.Series:
@@ -125,7 +142,9 @@ def summary(results: pd.DataFrame, *, by: Sequence[str] | None = None, measure: 
     """
     final = final_rows(results, chance=chance)
     if measure not in final:
-        raise ValueError(f"measure={measure!r} is not a column of the results")
+        raise ValueError(f"measure={measure!r} is not a column of the results; use one of "
+                         f"{', '.join(c for c in (*_ACC, *_LOSS) if c in final)}")
+    _check_by(final, by)
     curves = filled_curves(results, chance=chance)
     best = curves[curves["epoch"] > 0].groupby("run_id")[measure].max() if measure in _ACC else None
     keys = _keys(final, by)
@@ -224,9 +243,11 @@ def curve_frame(results: pd.DataFrame, *, by: Sequence[str] = ("init",), measure
     """Mean and t interval over seeds of ``measure`` at every epoch, per group of ``by``
     (divergence rule of :func:`filled_curves`; accuracy intervals clipped to [0, 1]).
     Columns: ``by``, ``epoch``, ``mean``, ``median``, ``low``, ``high``, ``n``."""
+    _check(results)
     if measure not in results.columns:
         raise ValueError(f"measure={measure!r} is not a column of the results; use one of test_acc, train_acc, "
                          "val_acc, test_loss, train_loss")
+    _check_by(results, by)
     full = filled_curves(results, chance=chance)
     keys = [k for k in by if k in full.columns]
     rows = []

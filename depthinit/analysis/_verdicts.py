@@ -53,7 +53,7 @@ def select(frame: pd.DataFrame, where: Selector) -> pd.DataFrame:
     mask = pd.Series(True, index=frame.index)
     for col, value in where.items():
         if col not in frame.columns:
-            raise ValueError(f"no column {col!r} in the results; columns are {list(frame.columns)}")
+            raise ValueError(f"no column {col!r} in the results; select by one of {list(frame.columns)}")
         values = value if isinstance(value, (list, tuple, set)) else [value]
         mask &= frame[col].isin(values)
     return frame[mask]
@@ -128,6 +128,9 @@ def combine(verdicts: Sequence[str]) -> str:
     """A claim's verdict from its parts: all supported -> supported; any contradicted ->
     contradicted; all equivalent -> equivalent; else inconclusive."""
     v = list(verdicts)
+    unknown = sorted({str(x) for x in v} - set(VERDICTS))
+    if unknown:
+        raise ValueError(f"verdict(s) {unknown} are not verdicts; expected some of {', '.join(map(repr, VERDICTS))}")
     if v and all(x == SUPPORTED for x in v):
         return SUPPORTED
     if any(x == CONTRADICTED for x in v):
@@ -265,7 +268,16 @@ def config(*, scheme: str | None = None, base: str | None = None, distribution: 
            **extra: Any) -> Callable[[pd.DataFrame], pd.Series]:
     """A selector for runs of one configuration. Plain He/Glorot match both
     ``scheme="he"`` and ``scheme="depth", base="he", schedule="unit"``; ``extra``
-    columns must equal their values (``preprocess="unit"``, ``variant="sgd"``)."""
+    columns must equal their values (``preprocess="unit"``, ``variant="sgd"``). A scheme,
+    base, distribution or schedule that does not exist is a ValueError (a typo would
+    otherwise select nothing, and read as a verdict without data)."""
+    from ..init import SCHEDULES, schemes
+
+    for name, value, valid in (("scheme", scheme, tuple(schemes())), ("base", base, ("he", "glorot")),
+                               ("distribution", distribution, ("normal", "uniform", "orthogonal")),
+                               ("schedule", schedule, SCHEDULES)):
+        if value is not None and value not in valid:
+            raise ValueError(f"{name}={value!r} is not valid; expected one of {', '.join(map(repr, valid))}")
 
     def mask(f: pd.DataFrame) -> pd.Series:
         m = pd.Series(True, index=f.index)
@@ -285,7 +297,7 @@ def config(*, scheme: str | None = None, base: str | None = None, distribution: 
             m &= np.isclose(f["network_variance"].astype(float), network_variance)
         for col, value in extra.items():
             if col not in f.columns:
-                raise ValueError(f"no column {col!r} in the results; columns are {list(f.columns)}")
+                raise ValueError(f"no column {col!r} in the results; select by one of {list(f.columns)}")
             m &= f[col].eq(value)
         return m
 
