@@ -2602,7 +2602,9 @@ def _sweep_faults() -> None:
                 sweep(out)
         except KeyboardInterrupt:
             pass
-        assert not (out / ".lock").exists() or store.Lock(out).acquire(), "the lock is still held after an interrupt"
+        lock = store.Lock(out)
+        assert lock.acquire(), "the lock is still held after an interrupt"
+        lock.release()
         sweep(out)
         once(out, 4)
     add("sweep", "KeyboardInterrupt mid-sweep, then resume", "handled", interrupt)
@@ -2983,7 +2985,7 @@ def _sweep_reading() -> None:
         p.write_text(p.read_text()[:-20])
         text = sw.report(out)
         assert "damaged" in text, "report hides the damage"
-        assert "3 of 4 runs done" in text, "report counts a damaged run as done"
+        assert "3 runs intact here" in text and "4 of 4 runs done" not in text, "report counts a damaged run as done"
     add("sweep", "report of a damaged folder names the damage", "handled", report_damaged)
 
     def report_prov_only(ctx: Ctx) -> None:
@@ -3316,6 +3318,250 @@ def _analysis() -> None:
 
 
 _analysis()
+
+
+# ============================================================================ attacks: second pass
+def _second_pass() -> None:
+    def race_other_experiment(ctx: Ctx) -> None:
+        """Another experiment finishes into the folder while this sweep validates its data (after
+        its folder check, before its lock): this sweep must still refuse the folder."""
+        out = ctx.tmp / "out"
+        from depthinit.sweep import _runner
+        real = _runner._validate
+        done = []
+
+        def slow(*a: Any, **k: Any) -> None:
+            real(*a, **k)
+            if not done:
+                done.append(1)
+                sweep(out, tiny_spec("first"))
+        try:
+            with patched(_runner, "_validate", slow):
+                sweep(out, tiny_spec("second"))
+        finally:
+            r = sw.load(out, probes=False, warn=False)
+            if r.results["experiment"].nunique() > 1:
+                raise Wrong("two experiments' results were mixed in one folder")
+    add("sweep", "another experiment finishes into the folder while this one validates", "error",
+        race_other_experiment, mentions=("first",))
+
+    def lock_dir(ctx: Ctx) -> None:
+        out = base_folder(ctx)
+        (out / ".lock").mkdir()
+        sweep(out, tiny_spec(seeds=(0, 1, 2)))
+    add("sweep", "the lock file is a directory", "error", lock_dir, mentions=(".lock",))
+
+    def part_dir(ctx: Ctx) -> None:
+        out = base_folder(ctx)
+        (out / "results" / "part-zz.csv").mkdir()
+        sw.load(out)
+        r = sw.load(out, warn=False)
+        assert len(r.finished) == 4
+    add("sweep", "a directory named like a results part", "either", part_dir, mentions=("part-zz.csv",))
+
+    def prov_dir(ctx: Ctx) -> None:
+        out = base_folder(ctx)
+        (out / "provenance.json").unlink()
+        (out / "provenance.json").mkdir()
+        sweep(out)
+    add("sweep", "provenance.json is a directory", "error", prov_dir, mentions=("provenance.json",))
+
+    def empty_out(ctx: Ctx) -> None:
+        cwd = os.getcwd()
+        os.chdir(ctx.tmp)
+        try:
+            (ctx.tmp / "notes.txt").write_text("x")
+            sweep(Path(""))
+        finally:
+            os.chdir(cwd)
+    add("sweep", "out='' (the current folder)", "error", empty_out, mentions=("notes.txt",))
+
+    def resume_diverged(ctx: Ctx) -> None:
+        out = ctx.tmp / "out"
+        spec = tiny_spec(train=TrainConfig(lr=1e6, epochs=2, batch_size=16))
+        sweep(out, spec)
+        ps = {p: p.stat().st_mtime_ns for p in out.rglob("part-*")}
+        sweep(out, spec)
+        assert {p: p.stat().st_mtime_ns for p in out.rglob("part-*")} == ps, "a diverged run was trained again"
+    add("sweep", "a diverged run is a result: resuming trains nothing", "handled", resume_diverged)
+
+    def crash_second_stack(ctx: Ctx) -> None:
+        from depthinit.sweep import _runner
+        out = ctx.tmp / "out"
+        real = _runner.train_many
+        calls = [0]
+
+        def boom(*a: Any, **k: Any) -> Any:
+            calls[0] += 1
+            if calls[0] == 2:
+                raise RuntimeError("simulated crash in the second stack")
+            return real(*a, **k)
+        try:
+            with patched(_runner, "train_many", boom):
+                sweep(out)
+        except RuntimeError:
+            pass
+        lock = store.Lock(out)
+        assert lock.acquire(), "the lock is still held after a crash"
+        lock.release()
+        before = finished(out)
+        assert len(before) == 2, f"{len(before)} runs kept from the first stack"
+        sweep(out)
+        once(out, 4, before)
+    add("sweep", "an exception in the second stack, then resume", "handled", crash_second_stack)
+
+    def empty_lock(ctx: Ctx) -> None:
+        out = base_folder(ctx)
+        (out / ".lock").write_text("")
+        df = sweep(out, tiny_spec(seeds=(0, 1, 2)))
+        assert df["run_id"].nunique() == 6
+    add("sweep", "an empty lock file left behind is no holder", "handled", empty_lock)
+
+    def holder_vanished(ctx: Ctx) -> None:
+        out = base_folder(ctx)
+        lock = store.Lock(out)
+        assert lock.acquire()
+        real = Path.read_text
+
+        def gone(self: Path, *a: Any, **k: Any) -> str:
+            if self.name == ".lock":
+                raise FileNotFoundError(2, "No such file or directory", str(self))
+            return real(self, *a, **k)
+        try:
+            def child() -> None:
+                Path.read_text = gone  # the holder's file vanishes between the try and the message
+                try:
+                    sweep(out, tiny_spec(seeds=(0, 1, 2)))
+                except SweepError as e:
+                    os._exit(3 if "another sweep" in str(e) else 4)
+                os._exit(0)
+            code = in_child(child)
+        finally:
+            lock.release()
+        assert code == 3, f"exit {code}"
+    add("sweep", "the lock holder's file vanishes before the message is built", "handled", holder_vanished)
+
+    def merge_killed(ctx: Ctx) -> None:
+        base = base_folder(ctx, "shard2")
+
+        def child() -> None:
+            real = shutil.copy2
+            calls = [0]
+
+            def die(src: Any, dst: Any, **k: Any) -> Any:
+                calls[0] += 1
+                if calls[0] == 3:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return real(src, dst, **k)
+            shutil.copy2 = die
+            sw.merge(ctx.tmp / "m", [base / "s0", base / "s1"])
+        assert in_child(child) == -signal.SIGKILL
+        assert not (ctx.tmp / "m" / "provenance.json").exists(), "a killed merge left a folder that looks complete"
+        assert sw.merge(ctx.tmp / "m", [base / "s0", base / "s1"]) == 4
+        left = [p.name for p in ctx.tmp.iterdir() if "merge-tmp" in p.name]
+        assert not left, f"a killed merge's temporary folder was left: {left}"
+    add("sweep", "kill -9 during a merge, then merge again", "handled", merge_killed)
+
+    def expanded_weight(ctx: Ctx) -> None:
+        m = mlp()
+        m[2].weight = nn.Parameter(torch.zeros(1, 8).expand(8, 8))
+        with keeps(m):
+            depthinit.init_(m, "he", generator=gen())
+    add("init", "a weight that is an expanded view (stride 0)", "error", expanded_weight, mentions=("2",))
+
+    def noncontiguous(ctx: Ctx) -> None:
+        m = mlp(width=64)
+        m[2].weight = nn.Parameter(torch.zeros(64, 64).t())
+        p = depthinit.init_(m, "he", generator=gen())
+        plan_matches(m, p)
+    add("init", "a transposed (non-contiguous) weight", "handled", noncontiguous)
+    for label, kw, mention in [("root=''", {"root": ""}, "root"), ("cache_dir=''", {"cache_dir": ""}, "cache_dir")]:
+        def fn(ctx: Ctx, kw=kw) -> None:
+            cwd = os.getcwd()
+            tiny_mnist(ctx.tmp / "mnist")
+            os.chdir(ctx.tmp)
+            try:
+                dd.load_dataset("mnist", **{"root": ctx.tmp, "cache_dir": ctx.tmp / "c", "verify": False, **kw})
+            finally:
+                os.chdir(cwd)
+        add("data", f"load_dataset {label}", "error", fn, mentions=(mention,))
+    add("data", "fetch with no URL", "error", lambda ctx: dd.fetch([], ctx.tmp / "x.bin", progress=False), mentions=("URL",))
+
+    def no_params(trainer: str) -> Callable[[Ctx], None]:
+        def fn(ctx: Ctx) -> None:
+            m = nn.Flatten()
+            d = Tensors(torch.rand(8, 3, generator=gen()), torch.zeros(8, dtype=torch.long),
+                        torch.rand(4, 3, generator=gen()), torch.zeros(4, dtype=torch.long))
+            if trainer == "one":
+                train_one(m, d, TrainConfig(epochs=1))
+            else:
+                train_many([m], d, TrainConfig(epochs=1), seeds=[0])
+        return fn
+    add("train", "train_one a model without parameters", "error", no_params("one"), mentions=("parameter",))
+    add("train", "train_many a model without parameters", "error", no_params("many"), mentions=("parameter",))
+
+    def all_frozen(ctx: Ctx) -> None:
+        m = tmlp()
+        for p_ in m.parameters():
+            p_.requires_grad_(False)
+        train_one(m, tiny_data(shape=(16,)), TrainConfig(epochs=1))
+    add("train", "train_one a model whose parameters are all frozen", "error", all_frozen, mentions=("requires_grad",))
+    add("cli", "plan --example-batch 1000000000", "error", cli_refuses(["plan", "--example-batch", "1000000000"]),
+        mentions=("example-batch",))
+    add("cli", "plan --width 10000000", "error", cli_refuses(["plan", "--width", "10000000", "--depth", "3"]),
+        mentions=("width",))
+    add("cli", "sweep --out ''", "error", cli_refuses(["sweep", "E2", "--profile", "smoke", "--out", ""]),
+        mentions=("out",))
+
+
+_second_pass()
+
+
+def _third_pass() -> None:
+    def frozen_many(ctx: Ctx) -> None:
+        m = tmlp()
+        m.layers[0].weight.requires_grad_(False)
+        w0 = m.layers[0].weight.detach().clone()
+        d = tiny_data(shape=(16,))
+        cfg = TrainConfig(lr=0.1, epochs=1, batch_size=16)
+        a, b = quiet_build(lambda: __import__("copy").deepcopy(m)), quiet_build(lambda: __import__("copy").deepcopy(m))
+        ra = train_one(a, d, cfg)
+        rb = train_many([b, tmlp(1)], d, cfg, seeds=[0, 1])[0]
+        assert torch.equal(b.layers[0].weight, w0), "train_many trained a frozen parameter"
+        assert np.allclose(ra.history["test_loss"], rb.history["test_loss"], atol=1e-5), "train_many differs from train_one"
+    add("train", "train_many leaves a frozen parameter as train_one does", "handled", frozen_many)
+
+    def zero_scale(ctx: Ctx) -> None:
+        m = tmlp()
+        w0 = m.layers[1].weight.detach().clone()
+        train_many([m], tiny_data(shape=(16,)), TrainConfig(lr=0.1, epochs=1, lr_scales={"layers.1.weight": 0.0}),
+                   seeds=[0])
+        assert torch.equal(m.layers[1].weight, w0)
+    add("train", "an lr_scales factor of 0 freezes the tensor", "handled", zero_scale)
+
+    def shards_partition(ctx: Ctx) -> None:
+        runs = tiny_spec(seeds=(0, 1, 2, 3, 4)).runs()
+        ids = [r.run_id for r in runs]
+        for n in range(1, 7):
+            parts_ = [[r.run_id for r in sw.shard_runs(runs, (i, n))] for i in range(n)]
+            flat = [x for p_ in parts_ for x in p_]
+            assert sorted(flat) == sorted(ids) and len(set(flat)) == len(flat), f"shards of {n} overlap or miss runs"
+    add("sweep", "shards are disjoint and cover every run", "handled", shards_partition)
+
+    def stacks_cover(ctx: Ctx) -> None:
+        runs = tiny_spec(seeds=(0, 1, 2), lrs=(0.1, 0.01)).runs()
+        for k in (1, 2, 5, 100):
+            got = [r.run_id for s_ in sw.stacks(runs, k) for r in s_]
+            assert sorted(got) == sorted(r.run_id for r in runs) and all(len(s_) <= k for s_ in sw.stacks(runs, k))
+    add("sweep", "stacks hold every run once, at most max_members each", "handled", stacks_cover)
+    add("sweep", "two variants that expand to the same runs", "error",
+        lambda ctx: sweep(ctx.tmp / "o", tiny_spec(variants=(sw.Variant("a", {"train.lr": 0.1}), sw.Variant("b", {"train.lr": 0.1})))),
+        mentions=("duplicate",))
+    add("sweep", "two variants with one name", "error",
+        lambda ctx: tiny_spec(variants=(sw.Variant("a"), sw.Variant("a", {"train.lr": 0.1}))), mentions=("variant",))
+
+
+_third_pass()
 
 
 # ============================================================================ the run

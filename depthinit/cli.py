@@ -19,6 +19,7 @@ with status 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -54,6 +55,10 @@ def _positive(name: str, value: int | None) -> None:
         raise ValueError(f"--{name} {value} is not valid; expected an integer >= 1")
 
 
+#: The most memory ``depthinit plan`` allocates for the model or for the example batch.
+_PLAN_MEMORY = 4 << 30
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     import pandas as pd
     import torch
@@ -64,12 +69,23 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     for name in ("depth", "width", "channels", "pool_every", "example_batch"):
         _positive(name.replace("_", "-"), getattr(args, name))
     shape = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}[args.input]
-    if args.model == "mlp":
-        model = MLP(int(torch.tensor(shape).prod()), 10, depth=54 if args.depth is None else args.depth,
-                    width=args.width)
-    else:
-        model = CNN(shape[0], 10, depth=10 if args.depth is None else args.depth, channels=args.channels,
-                    pool_every=args.pool_every)
+
+    def build() -> torch.nn.Module:
+        if args.model == "mlp":
+            return MLP(math.prod(shape), 10, depth=54 if args.depth is None else args.depth,
+                       width=args.width)
+        return CNN(shape[0], 10, depth=10 if args.depth is None else args.depth, channels=args.channels,
+                   pool_every=args.pool_every)
+
+    with torch.device("meta"):  # sizes first, without memory: a typo must not try to allocate terabytes
+        weights = sum(p.numel() for p in build().parameters())
+    inputs = args.example_batch * math.prod(shape)
+    for what, n, flags in (("the model", weights, "--width/--channels/--depth"),
+                           ("the example batch", inputs, "--example-batch")):
+        if n * 4 > _PLAN_MEMORY:
+            raise ValueError(f"{what} would take {n * 4 / 2**30:.3g} GiB ({n:,} float32 values), more than the "
+                             f"{_PLAN_MEMORY / 2**30:g} GiB a plan may use; choose a smaller {flags}")
+    model = build()
     options = _options(args.option)
     for name in ("base", "distribution", "schedule", "network_variance", "depth_fn"):
         value = getattr(args, name)

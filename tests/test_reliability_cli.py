@@ -44,3 +44,14 @@ def test_folder_and_name_errors_are_one_line(argv, setup, match, capsys, tmp_pat
     f = tmp_path / "f"
     setup(f)
     _refused([a.replace("{f}", str(f)) for a in argv], capsys, match)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["plan", "--example-batch", "1000000000"], "the example batch would take .* GiB .* choose a smaller --example-batch"),
+    (["plan", "--width", "10000000", "--depth", "3"], "the model would take .* choose a smaller --width"),
+])
+def test_plan_refuses_sizes_it_cannot_hold_before_allocating(argv, match, capsys):
+    assert cli.main(argv) == 2
+    import re
+
+    assert re.search(match, capsys.readouterr().err)

@@ -663,3 +663,16 @@ def test_subset_refuses_an_empty_split(kwargs):
     with pytest.raises(ValueError, match=r"expected an int in 1\.\."):
         ds.subset(**kwargs)
     assert len(ds.subset(n_val=0).y_train) == 10  # n_val=0 stays valid
+
+
+@pytest.mark.parametrize("arg", ["root", "cache_dir"])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, arg):
+    tiny_mnist(tmp_path / "mnist")
+    kwargs = {"root": tmp_path, "cache_dir": tmp_path / "cache", "verify": False, arg: ""}
+    with pytest.raises(ValueError, match=f"{arg}='' is empty .* pass a folder, or None"):
+        load_dataset("mnist", **kwargs)
+
+
+def test_fetch_without_a_url_says_so(tmp_path):
+    with pytest.raises(DataError, match="no URL given: pass at least one URL"):
+        dd.fetch([], tmp_path / "x.bin", progress=False)

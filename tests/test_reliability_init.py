@@ -573,3 +573,9 @@ class TestAttackFindings:
         _raises_unchanged(model, ValueError, r"on a deep copy of Locked, which cannot be copied .*call init_ on the "
                           "model itself", lambda: depthinit.plan(model, "lsuv", example_input=x))
         assert depthinit.init_(model, "lsuv", example_input=x).L == 2  # init_ needs no copy
+
+    def test_a_weight_whose_entries_share_memory_is_refused(self):
+        model = _net()
+        model[2].weight = nn.Parameter(torch.zeros(1, 5).expand(3, 5))
+        _raises_unchanged(model, ValueError, r"module '2' \(Linear\) has a weight whose entries share memory .*"
+                          r"nn.Parameter\(weight.clone\(\)\)", lambda: depthinit.init_(model, "he"))

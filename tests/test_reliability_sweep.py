@@ -315,7 +315,8 @@ class TestDamageIsRepaired:
         part = sorted((folder / "results").glob("part-*.csv"))[0]
         part.write_text(part.read_text()[:-20])
         text = sw.report(folder)
-        assert "3 of 4 runs done (complete, with damaged records: run the same sweep again" in text
+        assert ("3 runs intact here; the last sweep recorded 4 of 4 done (complete); damaged records: run the same "
+                "sweep again") in text
 
 
 class TestFolderIdentity:
@@ -432,3 +433,46 @@ class TestMergeAndMigrate:
 def test_spec_errors_say_what_to_do(call, match):
     with pytest.raises(sw.SweepError, match=match):
         call()
+
+
+class TestSecondPass:
+    def test_the_folder_is_checked_again_under_the_lock(self, tmp_path, monkeypatch):
+        """Another experiment finishing into the folder while this sweep validates (after its first
+        check, before its lock) used to be mixed with it."""
+        from depthinit.sweep import _runner
+
+        out, real, done = tmp_path / "out", _runner._validate, []
+
+        def slow(*args):
+            real(*args)
+            if not done:
+                done.append(1)
+                _small_sweep(out, _small("first"))
+
+        monkeypatch.setattr(_runner, "_validate", slow)
+        with pytest.raises(sw.SweepError, match="holds results of experiment 'first', not 'second'"):
+            _small_sweep(out, _small("second"))
+        assert set(sw.load(out, probes=False).results["experiment"]) == {"first"}
+
+    def test_a_lock_or_provenance_that_is_a_directory_is_a_clear_error(self, folder):
+        (folder / ".lock").mkdir()
+        with pytest.raises(sw.SweepError, match=r"cannot open the lock file .*\.lock .* if it is not a file, remove it"):
+            _small_sweep(folder, _small(seeds=(0, 1, 2)))
+        (folder / ".lock").rmdir()
+        (folder / "provenance.json").unlink()
+        (folder / "provenance.json").mkdir()
+        with pytest.raises(sw.SweepError, match=r"cannot read .*provenance.json .* move it away"):
+            _small_sweep(folder)
+
+    def test_a_directory_named_like_a_part_is_not_a_part(self, folder):
+        (folder / "results" / "part-zz.csv").mkdir()
+        assert len(sw.load(folder, probes=False).finished) == 4
+
+    def test_a_killed_merges_temporary_folder_is_removed_by_the_next_merge(self, tmp_path):
+        for i in range(2):
+            _small_sweep(tmp_path / f"s{i}", shard=f"{i}/2")
+        dead = 2**22 + 4321  # above pid_max: no such process
+        left = tmp_path / f".m.merge-tmp-{dead}"
+        (left / "results").mkdir(parents=True)
+        assert sw.merge(tmp_path / "m", [tmp_path / "s0", tmp_path / "s1"]) == 4
+        assert not left.exists() and not list(tmp_path.glob(".m.merge-tmp-*"))

@@ -108,3 +108,28 @@ def test_train_config_refuses_values_of_the_wrong_type(kwargs, match):
 def test_arguments_of_the_wrong_kind_are_refused(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_a_model_with_nothing_to_train_is_refused():
+    frozen = _model()
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    for call in (lambda: train_one(torch.nn.Flatten(), _data(), CFG),
+                 lambda: train_many([frozen], _data(), CFG, seeds=[0])):
+        with pytest.raises(ValueError, match="so there is nothing to train"):
+            call()
+
+
+def test_train_many_leaves_a_frozen_parameter_as_train_one_does():
+    """train_many used to train a tensor with requires_grad=False (train_one, through torch.optim, does not)."""
+    import copy
+
+    m = _model()
+    m.layers[0].weight.requires_grad_(False)
+    w0 = m.layers[0].weight.detach().clone()
+    one, many = copy.deepcopy(m), copy.deepcopy(m)
+    a = train_one(one, _data(), CFG)
+    b = train_many([many, _model(1)], _data(), CFG, seeds=[0, 1])[0]
+    assert torch.equal(one.layers[0].weight, w0) and torch.equal(many.layers[0].weight, w0)
+    assert torch.allclose(torch.tensor(a.history["test_loss"].to_numpy()), torch.tensor(b.history["test_loss"].to_numpy()),
+                          atol=1e-5)

@@ -128,7 +128,7 @@ def fetch(
             failures.append(f"{url}: {e}")
             log.info("download of %s failed: %s", url, e)
     raise DataError(
-        f"could not download {dest.name}:\n  " + "\n  ".join(failures or ["no URL given"])
+        f"could not download {dest.name}:\n  " + "\n  ".join(failures or ["no URL given: pass at least one URL"])
     )
 
 

@@ -193,6 +193,12 @@ def _refuse_weight(name: str, module: nn.Module, attr: str) -> None:
         raise ValueError(
             f"module {label!r} ({kind}) has a {p.dtype} {attr}; depthinit initializes floating-point weights only"
         )
+    if any(st == 0 and n > 1 for st, n in zip(p.stride(), p.shape)):
+        raise ValueError(
+            f"module {label!r} ({kind}) has a {attr} whose entries share memory (an expanded view, strides "
+            f"{tuple(p.stride())}): filling it would write one value into several entries, so no std could hold. "
+            "Make it a tensor of its own, e.g. nn.Parameter(weight.clone())"
+        )
     if p.numel() == 0:
         raise ValueError(
             f"module {label!r} ({kind}) has an empty {attr} of shape {tuple(p.shape)} (fan_in and fan_out "

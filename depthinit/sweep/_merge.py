@@ -19,6 +19,17 @@ from . import _store as store
 from ._spec import SweepError
 
 
+def _clean_killed_merges(out: Path) -> None:
+    """Remove the temporary folders that merges into ``out`` killed midway left beside it."""
+    for p in out.parent.glob(f".{out.name}.merge-tmp-*"):
+        try:
+            pid = int(p.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not store._pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
     """Merge the shard folders ``folders`` into the new folder ``out``; returns the runs merged.
 
@@ -26,8 +37,9 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
     (``status == "complete"``) of the same experiment, profile and spec; the shard
     indices are distinct and together 0..N-1 of one N; no run is in two shards; the
     runs add up to the whole sweep's. ``out`` must not exist or be empty. The merged folder is
-    built beside ``out`` and renamed into place when complete (a full disk or a kill leaves
-    no half-merged ``out``).
+    built beside ``out`` (``.<name>.merge-tmp-<pid>``) and renamed into place when complete:
+    a full disk or a kill leaves no half-merged ``out``, and the next merge into ``out`` removes
+    what a killed one left.
     """
     out = Path(out)
     dirs = [Path(f) for f in folders]
@@ -85,6 +97,7 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
     # everything goes to a temporary folder beside out, renamed into place when complete: a reader
     # (or a kill) never meets a half-merged folder
     out.parent.mkdir(parents=True, exist_ok=True)
+    _clean_killed_merges(out)
     tmp = out.with_name(f".{out.name}.merge-tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:

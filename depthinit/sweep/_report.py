@@ -32,16 +32,18 @@ def report(out: str | os.PathLike) -> str:
         code = p.get("code", {})
         commit = (code.get("commit") or "")[:12] or code.get("depthinit", "?")
         shard = f", shard {p['shard']}" if p.get("shard") else ""
-        done = len(r.finished)  # what the folder holds intact, not what the record claimed when it was written
-        status = p.get("status")
-        if r.problems:
-            status = f"{status}, with damaged records: run the same sweep again to train their runs again"
-        elif p.get("runs_done") is not None and p.get("runs_done") != done:
-            status = f"{status}; the record says {p.get('runs_done')}"
+        intact = len(r.finished)  # what the folder holds now; the record says what the last sweep saw
+        if r.problems or p.get("runs_done") != intact:
+            count = (f"{intact} runs intact here; the last sweep recorded {p.get('runs_done')} of "
+                     f"{p.get('runs_total')} done ({p.get('status')})")
+            if r.problems:
+                count += "; damaged records: run the same sweep again to train their runs again"
+        else:
+            count = f"{intact} of {p.get('runs_total')} runs done ({p.get('status')})"
         head.append(
-            f"experiment {p.get('experiment')!r}, profile {p.get('profile')!r}{shard}: {done} of "
-            f"{p.get('runs_total')} runs done ({status}); device {dev.get('type')} ({dev.get('name')}); "
-            f"code {commit}{' (dirty)' if code.get('dirty') else ''}; updated {p.get('updated')}"
+            f"experiment {p.get('experiment')!r}, profile {p.get('profile')!r}{shard}: {count}; device "
+            f"{dev.get('type')} ({dev.get('name')}); code {commit}{' (dirty)' if code.get('dirty') else ''}; "
+            f"updated {p.get('updated')}"
         )
         for d in p.get("data", []):
             sha = d.get("sha256") or {}

@@ -290,6 +290,7 @@ def run(
     _validate(pending, cache, dev, strategy)  # data, models and inits first: an error leaves the folder as it was
     out.mkdir(parents=True, exist_ok=True)
     with store.Lock(out):
+        store.check_folder(out, exp.name, profile, shard_text)  # again: another sweep may have finished here meanwhile
         store.clean_temporaries(out)
         store.drop_orphan_parts(out)
         have = store.load(out, probes=False)

@@ -181,7 +181,9 @@ class Results:
 
 
 def _parts(folder: Path, suffix: str) -> list[Path]:
-    return sorted(folder.glob(f"part-*{suffix}")) if folder.is_dir() else []
+    """The part files of a table folder, sorted (by creation time: stems start with it); a
+    directory that happens to match the pattern is not a part."""
+    return sorted(p for p in folder.glob(f"part-*{suffix}") if p.is_file()) if folder.is_dir() else []
 
 
 def _read_provenance(out: Path) -> dict[str, Any]:
@@ -190,6 +192,9 @@ def _read_provenance(out: Path) -> dict[str, Any]:
         return {}
     try:
         record = json.loads(prov.read_text())
+    except OSError as err:
+        raise SweepError(f"cannot read {prov} ({err.strerror or err}); move it away and restart the sweep (the "
+                         "results parts are kept; the sweep writes a new record)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise SweepError(f"{prov} is not valid JSON ({err}); move it away and restart the sweep (the results "
                          "parts are kept; the sweep writes a new record)") from None
@@ -257,35 +262,40 @@ def _stem(p: Path) -> str:
 
 
 def _load_parts(out: Path, *, probes: bool) -> Results:
-    """Read every CSV part, then keep the runs whose records are all intact: complete rows in
-    results/, one row in runs/ and complete rows in plans/ (a run missing any of them counts
-    as not finished, and is trained again). A damaged part is reported until every run of
-    its stack (the runs its parts name, and the run its stem names) is finished, in it or in
-    a part written later."""
+    """Read every CSV part; a run is finished when one stack (one stem) holds all its records
+    intact: its complete rows in results/, its row in runs/ and its complete rows in plans/.
+    Each finished run's rows come from the first such stack (parts sort by creation time), so
+    its tables always agree; a run missing any record counts as not finished and is trained
+    again. A damaged part is reported until every run of its stack (the runs its parts name,
+    and the run its stem names) is finished, in it or in a stack written later."""
     r = Results(out, provenance=_read_provenance(out))
-    tables: dict[str, list[tuple[Path, pd.DataFrame]]] = {name: [] for name in CSV_TABLES}
+    stacks: dict[str, dict[str, pd.DataFrame]] = {}  # stem -> table -> its intact rows (text)
+    paths: dict[tuple[str, str], Path] = {}
     damage: list[tuple[str, str, list[str], set[str]]] = []  # (stem, table, problems, run ids concerned)
     stack_runs: dict[str, set[str]] = {}
     for name in CSV_TABLES:
         for p in _parts(out / name, ".csv"):
             stem = _stem(p)
             c = schema.read_checked_csv(_read_text(p), schema.TABLES[name], name, str(p.relative_to(out)), typed=False)
-            tables[name].append((p, c.frame))
+            stacks.setdefault(stem, {})[name] = c.frame
+            paths[(stem, name)] = p
             tail = stem.rsplit("-", 1)[-1]
             mine = stack_runs.setdefault(stem, {tail} if _RUN_ID.match(tail) else set())
             mine |= set(c.frame["run_id"]) | {i for i in c.damaged_runs if _RUN_ID.match(i)}
             if c.problems:
                 damage.append((stem, name, c.problems, {i for i in c.damaged_runs if _RUN_ID.match(i)}))
-    complete = _typed(_first_wins(tables["results"]), "results", out)
-    runs = _typed(tables["runs"], "runs", out)
-    plans = _typed(tables["plans"], "plans", out)
-    have = set(complete["run_id"])
-    done = have & set(runs["run_id"]) & set(plans["run_id"])
-    for name, t in (("runs", runs), ("plans", plans)):
-        lacking = sorted(have - set(t["run_id"]))
-        if lacking:
-            damage.append(("", name, [f"run {rid} has no intact record in {name}/; it will be trained again"
-                                      for rid in lacking], set(lacking)))
+    chosen: dict[str, str] = {}  # run id -> the stem its records come from
+    whole: set[str] = set()  # runs with complete results rows somewhere
+    for stem in sorted(stacks):
+        t = stacks[stem]
+        ids = {name: set(t[name]["run_id"]) if name in t else set() for name in CSV_TABLES}
+        whole |= ids["results"]
+        for rid in ids["results"] & ids["runs"] & ids["plans"]:
+            chosen.setdefault(rid, stem)
+    done = set(chosen)
+    for rid in sorted(whole - done):
+        damage.append(("", "runs/plans", [f"run {rid} has no intact record in runs/ or plans/ beside its results; "
+                                          "it will be trained again"], {rid}))
     for stem, name, problems, ids in damage:
         concerned = ids | (stack_runs.get(stem, set()) if stem else set())
         if not concerned:  # no run can be told: not a part this library wrote, or damaged beyond telling
@@ -293,17 +303,22 @@ def _load_parts(out: Path, *, probes: bool) -> Results:
                               "or not written by depthinit); move it away if it is not yours")
         elif not concerned <= done:
             r.problems += problems
-    if not have:
+    if not done:
         return r
-    r.results = complete[complete["run_id"].isin(done)].reset_index(drop=True)
-    r.runs = runs[runs["run_id"].isin(done)].drop_duplicates("run_id", keep="first").reset_index(drop=True)
-    r.plans = plans[plans["run_id"].isin(done)].drop_duplicates(["run_id", "depth"], keep="first").reset_index(drop=True)
+    for name in CSV_TABLES:
+        picked = [(paths[(stem, name)], t[name][t[name]["run_id"].map(chosen.get).eq(stem)])
+                  for stem, t in sorted(stacks.items()) if name in t]
+        setattr(r, name, _typed(picked, name, out))
     if probes:
         for name in PARQUET_TABLES:
-            parts = [_read_parquet(p, out) for p in _parts(out / name, ".parquet")]
-            parts = [f[f["run_id"].isin(done)] for f in parts if len(f)]
-            if parts:
-                t = pd.concat(parts, ignore_index=True)
+            frames = []
+            for p in _parts(out / name, ".parquet"):
+                f = _read_parquet(p, out)
+                if len(f):
+                    f = f[f["run_id"].isin(done)]
+                    frames.append(f.assign(_own=f["run_id"].map(chosen.get).ne(_stem(p))))  # own stack's rows first
+            if frames:
+                t = pd.concat(frames, ignore_index=True).sort_values("_own", kind="stable").drop(columns="_own")
                 keys = ["run_id", "epoch", "layer", "kind"] + (["bin"] if name == "histograms" else [])
                 setattr(r, name, t.drop_duplicates(keys, keep="first").reset_index(drop=True))
     return r
@@ -328,18 +343,6 @@ def _typed(parts: list[tuple[Path, pd.DataFrame]], table: str, out: Path) -> pd.
             except schema.SchemaError as err:
                 raise schema.SchemaError(f"{p.relative_to(out)}: {err}") from None
         raise
-
-
-def _first_wins(parts: list[tuple[Path, pd.DataFrame]]) -> list[tuple[Path, pd.DataFrame]]:
-    """The results parts in order, each run's rows from the first part that holds it whole
-    (a run kept twice, by a merge or a retrained damaged record, counts once)."""
-    seen: set[str] = set()
-    out = []
-    for p, f in parts:
-        f = f[~f["run_id"].isin(seen)]
-        seen |= set(f["run_id"])
-        out.append((p, f))
-    return out
 
 
 def _read_text(p: Path) -> str:
@@ -388,7 +391,12 @@ class Lock:
     def acquire(self) -> bool:
         """Take the lock if it is free (True) or return False at once."""
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as err:
+                raise SweepError(f"cannot open the lock file {self.path} ({err.strerror or err}); if it is not a "
+                                 "file, remove it (a sweep's lock is a plain file), and check the folder's "
+                                 "permissions") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -162,10 +162,15 @@ def check_config(config: Any) -> torch.device:
 
 
 def check_models(models: Any) -> None:
-    """TypeError unless ``models`` is a sequence of torch.nn.Module."""
+    """TypeError unless ``models`` is a sequence of torch.nn.Module, ValueError for a model
+    with nothing to train (no parameter with ``requires_grad``)."""
     for k, m in enumerate(models):
         if not isinstance(m, nn.Module):
             raise TypeError(f"model {k} is a {type(m).__name__}, not a torch.nn.Module; pass the models to train")
+        if not any(p.requires_grad for p in m.parameters()):
+            what = "no parameter" if next(iter(m.parameters()), None) is None else "no parameter with requires_grad=True"
+            raise ValueError(f"model {k} ({type(m).__name__}) has {what}, so there is nothing to train; pass a model "
+                             "with parameters (or unfreeze them with requires_grad_(True))")
 
 
 def data_generator(seed: int) -> torch.Generator:

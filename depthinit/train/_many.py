@@ -235,7 +235,8 @@ def train_many(
     ``seeds[k]`` is member k's batch-order seed (as in :func:`train_one`);
     ``lrs[k]`` its learning rate (default ``config.lr``); ``lr_scales[k]`` its
     factors by parameter name (replacing ``config.lr_scales``; names not given get
-    1.0); ``logit_scales[k]`` its logit scale (default ``config.logit_scale``).
+    1.0; a parameter with ``requires_grad=False`` keeps its values, as in
+    :func:`train_one`); ``logit_scales[k]`` its logit scale (default ``config.logit_scale``).
     Members that differ only in these train in one stack. ``strategy``: ``"bmm"``
     (plain MLP), ``"grouped"`` (plain CNN), ``"func"`` (torch.func, any model),
     ``"loop"``, or ``"auto"`` (:func:`depthinit.train.default_strategy`).
@@ -257,6 +258,9 @@ def train_many(
         data_generator(s)  # validates
     names = [n for n, _ in models[0].named_parameters()]
     lrs, factors, logit_list = _member_lists(K0, config, names, lrs, lr_scales, logit_scales)
+    # a frozen tensor (requires_grad=False) keeps its values, as torch.optim leaves it in train_one
+    factors = [[0.0 if not p.requires_grad else f for (_, p), f in zip(m.named_parameters(), fs)]
+               for m, fs in zip(models, factors)]
     device, dtype = check_config(config), config.torch_dtype
     graph = use_cuda_graph(cuda_graph, device)
     d: Tensors = prepare(data, device, dtype)
