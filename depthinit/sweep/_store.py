@@ -5,7 +5,8 @@ Chapter: "Reproducibility". Layout of ``out/`` (layout 2):
 * ``results/part-<stem>.csv``: one row per run and epoch of one trained stack;
   the commit record (a run is finished exactly when its rows are here, each
   row's checksum holds and it has as many rows as it says, see
-  :mod:`depthinit.sweep._schema`);
+  :mod:`depthinit.sweep._schema`, and its runs and plans records of the same
+  stem are intact too);
 * ``runs/part-<stem>.csv``: one row per run (status, divergence step, final and
   best accuracy, the stack it trained in, the full configuration as JSON);
 * ``plans/part-<stem>.csv``: each run's initialization plan, one row per weight layer;
@@ -20,8 +21,11 @@ run id), each to a temporary name in the same folder moved into place with
 ``os.replace``, the results part last. So a reader sees whole parts only; a
 process killed mid-stack leaves auxiliary parts without a results part, which
 the next start deletes; nothing is ever rewritten. A part damaged afterwards
-(a line cut, edited or garbled) loses only the runs whose rows fail their
-check: they are reported and trained again into a new part.
+(a line cut, edited or garbled, the file emptied or its header torn) loses only
+the runs whose records fail their check: they are reported, trained again into
+a new stack, and the damage is no longer reported once every run of the damaged
+stack is finished again. A file under a table folder that no run can be told
+from (not written by depthinit) is reported until it is moved away.
 
 Older folders (layout 1: ``results.csv`` at the top) are read as they are;
 :func:`migrate` converts one so that a sweep can continue it.
