@@ -51,7 +51,7 @@ from ._backward import (
     output_gradient_mean,
     output_gradient_variance,
 )
-from ._critical import MEAN_FIELD_ACTIVATIONS, chi_1, length_fixed_point, length_map
+from ._critical import MEAN_FIELD_ACTIVATIONS, chi_1, critical_init, length_fixed_point, length_map
 from ._depth import (
     MODES,
     Derivative,
@@ -89,7 +89,7 @@ from ._equations import (
 )
 from ._finite_width import (
     batch_factor, batch_log_ratio_moments, log_ratio_moments, log_ratio_series, ratio_correlation,
-    relu_fourth_moment_kernel, simulate_chain,
+    relu_fourth_moment_kernel, simulate_chain, input_correlation,
 )
 from ._forward import (
     forward_derivation,
@@ -112,19 +112,12 @@ from ._printing import latex
 from ._reparam import HeEquivalent, ReparameterizedRun, compare_reparameterized, he_equivalent, reparameterization_theorem
 from ._tails import log_variance_profile, lognormal_spread, median_to_mean, squared_norm_relative_variance
 
-# critical_init: the numeric implementation lives in depthinit.init (the `critical` scheme needs it
-# without SymPy); until that module provides it, this package's own NumPy version is used.
-try:  # pragma: no cover - which branch runs depends on the merge state of depthinit.init
-    from ..init import critical_init
-except ImportError:  # pragma: no cover
-    from ._critical import critical_init
-
 __all__ = [
     "ACTIVATIONS", "ASSUMPTIONS", "CONFIDENCES", "EXACT_ACTIVATIONS", "MEAN_FIELD_ACTIVATIONS", "MEASURED_COLUMNS",
     "MODES", "PREDICTED_COLUMNS",
     "Alternative", "Derivation", "Derivative", "Equation", "HeEquivalent", "ReparameterizedRun", "Step",
     "batch_factor", "batch_log_ratio_moments", "chi_1", "compare_reparameterized", "correlation_map", "critical_init", "crossover_derivation",
-    "depth_weight_closed", "he_equivalent", "iterate_correlation", "length_fixed_point", "length_map",
+    "depth_weight_closed", "he_equivalent", "input_correlation", "iterate_correlation", "length_fixed_point", "length_map",
     "log_ratio_moments", "log_ratio_series", "mode_fan", "ratio_correlation", "relu_correlation_expression",
     "relu_correlation_map", "relu_correlation_slope", "relu_fourth_moment_kernel", "relu_homogeneity",
     "relu_kernel_derivation", "relu_schedule_invariance", "reparameterization_theorem", "simulate_chain",

@@ -159,7 +159,12 @@ def chi_1(activation: str, sigma_w2: float, sigma_b2: float = 0.0) -> float:
 
 
 def critical_init(activation: str, sigma_b2: float = 0.0) -> float:
-    """σ_w² on the order-chaos edge, χ₁(σ_w², σ_b²) = 1 (Schoenholz et al. 2017).
+    """σ_w² on the order-chaos edge, χ₁(σ_w², σ_b²) = 1 (Schoenholz et al. 2017), as a float.
+
+    For tanh this is ``depthinit.init.critical_init(activation, sigma_b2).sigma_w2`` where
+    :mod:`depthinit.init` provides it (the ``critical`` scheme's implementation, which also
+    returns the fixed point q*); otherwise, and for the other activations, the NumPy
+    solution below.
 
     The weight variance of a layer is then σ_w² / fan_in. Piecewise-linear φ have
     χ₁ = σ_w² (1 + a²)/2 for every σ_b²: ReLU gives 2 (He's value), linear 1, leaky
@@ -177,19 +182,39 @@ def critical_init(activation: str, sigma_b2: float = 0.0) -> float:
     sigma_b2 = _check_variance("sigma_b2", sigma_b2, allow_zero=True)
     if activation in ("relu", "linear", "leaky_relu"):
         return 1.0 / _second_moments(activation, 1.0)[1]
+    if activation == "tanh":
+        try:  # pragma: no cover - depends on whether depthinit.init provides it
+            from ..init import critical_init as critical_point
+        except ImportError:  # pragma: no cover
+            critical_point = None
+        if critical_point is not None:  # pragma: no cover
+            return float(critical_point("tanh", sigma_b2)[0])
+    return _solve_critical(activation, sigma_b2)
+
+
+def _solve_critical(activation: str, sigma_b2: float) -> float:
+    """χ₁ = 1 solved for σ_w² along the curve of edge points parametrised by q*: at a fixed
+    point q, χ₁ = 1 needs σ_w²(q) = 1 / E[φ'(√q z)²], and q is the fixed point for
+    σ_b²(q) = q − σ_w²(q) E[φ(√q z)²]. One bisection in q (doubling to a bracket, then
+    halving to 1e-13) finds σ_b²(q) = ``sigma_b2``."""
     if activation == "tanh" and sigma_b2 == 0.0:
         return 1.0  # q* = 0 for σ_w² <= 1, so χ₁ = σ_w² tanh'(0)² = σ_w²
 
-    def log_chi(log_sw2: float) -> float:
-        return math.log(chi_1(activation, math.exp(log_sw2), sigma_b2))
+    def edge(q: float) -> tuple[float, float]:
+        m2, d2 = _second_moments(activation, q)
+        sw2 = 1.0 / d2
+        return sw2, q - sw2 * m2
 
-    lo, hi = math.log(1e-3), math.log(1e4)
-    if not (log_chi(lo) < 0.0 < log_chi(hi)):  # pragma: no cover - outside the tabulated range
-        raise ValueError(
-            f"no order-chaos edge for activation={activation!r} with sigma_b2={sigma_b2!r} in "
-            "1e-3 <= sigma_w2 <= 1e4; try a smaller sigma_b2"
-        )
-    return math.exp(_bisect(log_chi, lo, hi, decreasing=False))
+    lo, hi = 0.0, 1.0
+    while edge(hi)[1] < sigma_b2:
+        lo, hi = hi, 2.0 * hi
+        if hi > 1e8:
+            raise ValueError(
+                f"no order-chaos edge for activation={activation!r} with sigma_b2={sigma_b2!r}: the fixed point "
+                "would exceed q = 1e8; try a smaller sigma_b2 (typical values are 0 to 1)"
+            )
+    q = _bisect(lambda x: edge(x)[1] - sigma_b2, lo, hi, decreasing=False)
+    return edge(q)[0]
 
 
 def _bisect(fn: Callable[[float], float], lo: float, hi: float, *, decreasing: bool) -> float:

@@ -38,7 +38,7 @@ from sympy import (
 
 __all__ = [
     "batch_factor", "batch_log_ratio_moments", "log_ratio_moments", "log_ratio_series", "ratio_correlation",
-    "relu_fourth_moment_kernel", "simulate_chain",
+    "input_correlation", "relu_fourth_moment_kernel", "simulate_chain",
 ]
 
 LayerKind = Literal["relu", "linear"]
@@ -237,6 +237,7 @@ def simulate_chain(
     batch_size: int = 1,
     input_correlation: float = 0.0,
     input_dim: int | None = None,
+    alphas: Sequence[float] | None = None,
     chunk: int = 250,
 ) -> dict[str, np.ndarray]:
     """Monte Carlo of plain ReLU chains with He (fan-in) Gaussian weights, many networks at once.
@@ -248,6 +249,8 @@ def simulate_chain(
     x_b = √c x₀ + √(1 − c) ε_b. The first layer's outputs are drawn from their exact
     Gaussian law given the inputs (covariance 2 X Xᵀ / n₁, so its weights are never
     drawn); the backward pass starts from independent N(0, 1) output gradients.
+    ``alphas`` (one per layer) multiply He's variance layer by layer, as the ``depth``
+    scheme does; the ratios are then taken against the mean-field values with the factors.
 
     Returns float64 arrays of shape [n_networks, L]: ``"forward"``, ln(mean square of y_l
     over units and batch / 2 E[x²], its mean-field value), ``"backward"``, ln(mean square
@@ -269,13 +272,17 @@ def simulate_chain(
     if c < 0:
         raise ValueError(f"input_correlation={input_correlation!r} is not valid here; expected a value in [0, 1]")
     L = len(widths)
+    a = np.ones(L) if alphas is None else np.asarray(alphas, dtype=np.float64)
+    if a.shape != (L,) or not np.all(np.isfinite(a)) or not np.all(a > 0):
+        raise ValueError(f"alphas must be {L} finite positive factors, one per layer; got {alphas!r}")
     fans = [input_dim or 1, *widths[:-1]]
+    fwd_pred = np.cumprod(a)  # mean-field E[y_l²] / (2 E[x²]): the forward product of the factors
     # Mean-field E[Δx_l²] for a unit output gradient: n̂_L (2/n_L) at the top, then each layer
     # below multiplies by n̂_l (2/n_l) / 2 (equations (12)-(13) with He's fan-in variance).
     bwd_pred = np.empty(L)
-    bwd_pred[-1] = widths[-1] * 2.0 / fans[-1]
+    bwd_pred[-1] = widths[-1] * 2.0 * a[-1] / fans[-1]
     for m in range(L - 2, -1, -1):
-        bwd_pred[m] = bwd_pred[m + 1] * widths[m] * (2.0 / fans[m]) / 2.0
+        bwd_pred[m] = bwd_pred[m + 1] * widths[m] * (2.0 * a[m] / fans[m]) / 2.0
     B = batch_size
     fwd, bwd, corr = [], [], []
     done = 0
@@ -295,7 +302,7 @@ def simulate_chain(
             second = x.pow(2).mean(dim=(1, 2))
             base = torch.ones(k, dtype=torch.float64)
         del base
-        chol = torch.linalg.cholesky(2.0 * gram + 1e-300 * torch.eye(B, dtype=torch.float64))
+        chol = torch.linalg.cholesky(2.0 * a[0] * gram + 1e-300 * torch.eye(B, dtype=torch.float64))
         f_out, c_out = np.empty((k, L)), np.full((k, L), np.nan)
         b_out = np.full((k, L), np.nan)
         if B > 1:
@@ -303,7 +310,7 @@ def simulate_chain(
             cos = gram / (d[:, :, None] * d[:, None, :])
             c_out[:, 0] = ((cos.sum(dim=(1, 2)) - B) / (B * (B - 1))).numpy()
         y_ = chol @ torch.randn(k, B, widths[0], generator=generator, dtype=torch.float64)
-        f_out[:, 0] = torch.log(y_.pow(2).mean(dim=(1, 2)) / (2.0 * second)).numpy()
+        f_out[:, 0] = torch.log(y_.pow(2).mean(dim=(1, 2)) / (2.0 * second * fwd_pred[0])).numpy()
         masks, weights = [], [None]
         for m in range(1, L):
             masks.append(y_ > 0)
@@ -312,9 +319,10 @@ def simulate_chain(
                 unit = h / torch.linalg.vector_norm(h, dim=-1, keepdim=True).clamp_min(1e-300)
                 g2 = unit @ unit.transpose(1, 2)
                 c_out[:, m] = ((g2.sum(dim=(1, 2)) - g2.diagonal(dim1=1, dim2=2).sum(-1)) / (B * (B - 1))).numpy()
-            w_ = torch.randn(k, fans[m], widths[m], generator=generator, dtype=torch.float64) * math.sqrt(2.0 / fans[m])
+            std = math.sqrt(2.0 * a[m] / fans[m])
+            w_ = torch.randn(k, fans[m], widths[m], generator=generator, dtype=torch.float64) * std
             y_ = h @ w_
-            f_out[:, m] = torch.log(y_.pow(2).mean(dim=(1, 2)) / (2.0 * second)).numpy()
+            f_out[:, m] = torch.log(y_.pow(2).mean(dim=(1, 2)) / (2.0 * second * fwd_pred[m])).numpy()
             weights.append(w_)
         g_ = torch.randn(k, B, widths[-1], generator=generator, dtype=torch.float64)
         for m in range(L - 1, 0, -1):
@@ -324,3 +332,16 @@ def simulate_chain(
         fwd.append(f_out), bwd.append(b_out), corr.append(c_out)
         done += k
     return {"forward": np.concatenate(fwd), "backward": np.concatenate(bwd), "correlation": np.concatenate(corr)}
+
+
+def input_correlation(x: torch.Tensor) -> float:
+    """Mean pairwise cosine similarity of the rows of a batch (flattened per example): the
+    c_1 that :func:`lognormal_spread` needs for real inputs (about 0 for Gaussian vectors,
+    large for [0, 1] images, which share their mean pixel)."""
+    if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[0] < 2:
+        raise ValueError("x must be a batch tensor [B, ...] with B >= 2")
+    flat = x.reshape(x.shape[0], -1).to(torch.float64)
+    unit = flat / torch.linalg.vector_norm(flat, dim=1, keepdim=True).clamp_min(1e-300)
+    gram = unit @ unit.T
+    B = flat.shape[0]
+    return float((gram.sum() - gram.diagonal().sum()) / (B * (B - 1)))

@@ -214,7 +214,7 @@ def correlation_map(
         return float(out) if out.ndim == 0 else out
     phi, _ = _phi(activation)
     # E[φ(t₁) φ(c t₁ + √(1 − c²) t₂)] for independent t₁, t₂ ~ N(0, q) on the 1-D grids
-    t1, w1 = _grid(q, 601)
+    t1, w1 = _grid(q, 301)
     f1 = phi(t1)
     flat = arr.reshape(-1)
     out = np.empty_like(flat)
@@ -223,7 +223,7 @@ def correlation_map(
         if s_ < 1e-8:
             joint = float(w1 @ (f1 * phi(ci * t1)))
         else:
-            t2, w2 = _grid(q * s_**2, 601)
+            t2, w2 = _grid(q * s_**2, 301)
             joint = float(w1 @ (f1 * (phi(ci * t1[:, None] + t2[None, :]) @ w2)))
         out[i] = (sigma_w2 * joint + sigma_b2) / q_next
     out = out.reshape(arr.shape)
