@@ -80,6 +80,7 @@ def _gain_step(mode: Mode) -> tuple[Expr, Basic]:
     return (gain if mode == "fan_in" else gain.xreplace({n[l]: nu[l]})), Var(y[l - 1])
 
 
+@lru_cache(maxsize=None)
 def alpha_scaling(mode: Mode = None) -> Eq:
     """Equation (16): (1/2) ν_l Var[w_l] = α_l, the factor of He's condition set free per layer.
 
@@ -90,12 +91,14 @@ def alpha_scaling(mode: Mode = None) -> Eq:
     return Eq(_gain_step(_check_mode(mode))[0], alpha[l])
 
 
+@lru_cache(maxsize=None)
 def alpha_weight_variance(mode: Mode = None) -> Eq:
     """Equation (17): Var[w_l] = 2 α_l / ν_l ((16) solved for the weights), ν_l the mode's fan."""
     (solution,) = solve(alpha_scaling(mode), Var(w[l]))
     return Eq(Var(w[l]), solution)
 
 
+@lru_cache(maxsize=None)
 def alpha_recursion(mode: str = "fan_out") -> Eq:
     """Equation (18): one layer multiplies the variance in the mode's direction by α_l:
     Var[Δx_l] = α_l Var[Δx_{l+1}] (``"fan_out"``, (17) in (13)) or
@@ -109,6 +112,7 @@ def alpha_recursion(mode: str = "fan_out") -> Eq:
     return Eq(Var(y[l]), simplify(value))
 
 
+@lru_cache(maxsize=None)
 def alpha_product(mode: str = "fan_out") -> Eq:
     """Equation (19): Var[Δx_2] = Var[Δx_{L+1}] prod_{l=2}^{L} α_l (``"fan_out"``), or
     Var[y_L] = Var[y_1] prod_{l=2}^{L} α_l (``"fan_in"``)."""
@@ -118,6 +122,7 @@ def alpha_product(mode: str = "fan_out") -> Eq:
     return Eq(Var(y[L]), Var(y[1]) * Product(rule.rhs / Var(y[l - 1]), (l, 2, L)))
 
 
+@lru_cache(maxsize=None)
 def network_variance(mode: str = "fan_out") -> Eq:
     """The network variance: V = prod_{l=2}^{L} α_l, the product of the per-layer gains in the
     mode's direction: Var[Δx_2] / Var[Δx_{L+1}] (``"fan_out"``) or Var[y_L] / Var[y_1]
@@ -137,12 +142,14 @@ def he_from_alpha(mode: str = "fan_out") -> tuple[Eq, Eq]:
 
 # --- Section 4.1.1: the constant schedule, equations (22)-(23) ---------------------------------
 
+@lru_cache(maxsize=None)
 def constant_product() -> Eq:
     """Equation (22): with α_l = α for every l, Var[Δx_2] = α^{L-1} Var[Δx_{L+1}]."""
     product = alpha_product()
     return Eq(product.lhs, product.rhs.xreplace({alpha[l]: alpha_c}).doit())
 
 
+@lru_cache(maxsize=None)
 def constant_schedule() -> Eq:
     """Equation (23): α^{L-1} = V solved for α: α = V^{1/(L-1)}."""
     total = constant_product().rhs / Var(dx[L + 1])
@@ -164,11 +171,13 @@ def change_of_base() -> Eq:
     return Eq(LogBase(l, k), LogBase(l, k).doit())
 
 
+@lru_cache(maxsize=None)
 def depth_weight_variance(mode: Mode = None) -> Eq:
     """Equations (25)-(26): (24) in (17): Var[w_l] = 2 ln l / (β ν_l ln k), ν_l the mode's fan."""
     return Eq(Var(w[l]), alpha_weight_variance(mode).rhs.subs(alpha[l], depth_function().rhs))
 
 
+@lru_cache(maxsize=None)
 def depth_network_variance(offset: bool = False) -> Eq:
     """Equations (27)-(29): V = prod_{l=2}^{L} ln l / (β ln k) = (prod ln l) / (β ln k)^{L-1}
     (ln(l + c) with ``offset=True``)."""
@@ -188,6 +197,7 @@ def equal_width_variance() -> Eq:
     return Eq(Var(w[l]), depth_weight_variance().rhs.subs(nu[l], width))
 
 
+@lru_cache(maxsize=None)
 def geometric_mean_log(offset: bool = False) -> Eq:
     """G_L = (prod_{l=2}^{L} ln l)^{1/(L-1)}, the geometric mean of ln l over l = 2..L; with
     ``offset=True`` G^{(c)}_L, the geometric mean of ln(l + c) (its own symbol)."""
@@ -196,6 +206,7 @@ def geometric_mean_log(offset: bool = False) -> Eq:
     return Eq(G[L], Product(log(l), (l, 2, L)) ** (1 / (L - 1)))
 
 
+@lru_cache(maxsize=None)
 def depth_solution(offset: bool = False) -> Eq:
     """Equations (33)-(34): (29) solved for β given k: β = G_L / (V^{1/(L-1)} ln k)
     (G^{(c)}_L with ``offset=True``).
@@ -210,12 +221,14 @@ def depth_solution(offset: bool = False) -> Eq:
     return Eq(beta, solution)
 
 
+@lru_cache(maxsize=None)
 def depth_solution_k(beta_value: Expr | float = 1) -> Eq:
     """(34) solved for k at a chosen β: k = exp(G_L / (β V^{1/(L-1)})) (β = 1 by default)."""
     (solution,) = solve(Eq(depth_solution().rhs, beta), k)
     return Eq(k, solution.subs(beta, beta_value))
 
 
+@lru_cache(maxsize=None)
 def alpha_closed_form(offset: bool = False) -> Eq:
     """α_l once the product is pinned to V: α_l = V^{1/(L-1)} ln l / G_L, free of k and β.
 
@@ -250,6 +263,16 @@ def crossover_derivation(factor: Expr | None = None) -> dict[str, Basic]:
     a decreasing one exactly above it. Raises ValueError when the monotonicity or the root
     cannot be decided.
     """
+    return dict(_crossover_derivation(factor))
+
+
+@lru_cache(maxsize=None)
+def _crossover_derivation(factor: Expr | None) -> tuple[tuple[str, Basic], ...]:
+    return tuple(_derive_crossover(factor).items())
+
+
+def _derive_crossover(factor: Expr | None = None) -> dict[str, Basic]:
+    """The derivation itself (uncached)."""
     f = depth_function().rhs if factor is None else factor
     f_nat = natural_logs(f).subs(k, 1 + _kappa)
     lpos = Symbol("l", positive=True)
@@ -321,6 +344,16 @@ def hyperparameter_derivatives() -> dict[str, Derivative]:
     geometric mean of ln 2 .. ln L, each below ln(L+1): a premise the test checks
     numerically) and V = 1 + v with v >= 0: positive.
     """
+    return dict(_hyperparameter_derivatives())
+
+
+@lru_cache(maxsize=1)
+def _hyperparameter_derivatives() -> tuple[tuple[str, Derivative], ...]:
+    return tuple(_derive_hyperparameters().items())
+
+
+def _derive_hyperparameters() -> dict[str, Derivative]:
+    """The derivation itself (uncached)."""
     solution = depth_solution().rhs
     kappa, m = _kappa, Symbol("m", integer=True, nonnegative=True)
     d_k = simplify(diff(solution, k) / solution) * beta
