@@ -538,3 +538,27 @@ def test_median_of_one_network_follows_the_lognormal_spread(gen):
     factor = T.lognormal_spread(plan, batch_size=16)["forward_median_factor"].iloc[18]
     assert 0.5 * factor < float(top.median()) < 2.0 * factor
     assert float(top.median()) < 0.7
+
+
+def test_depth_function_clues_are_computed_for_both_readings():
+    log_clues = T.depth_function_clues("log", 54, 22.0, 10.0)
+    power_clues = T.depth_function_clues("power", 54, 22.0, 10.0)
+    assert log_clues["fits"].tolist() == [True] * 6 + [False]   # k drops out once V is pinned
+    # the power law fits the two-values clue, the crossover and (for k below the geometric
+    # mean of the depths) the monotonicity clue; not f(1) = 0, not k = 1, not the base
+    assert power_clues["fits"].tolist() == [False, False, True, True, False, True, True]
+    assert "β = 1.21" in log_clues["result"].iloc[5]
+    assert T.solve_k_beta(54, 22.0, k_value=10.0)[1] == pytest.approx(1.2114, abs=5e-5)
+    high_k = T.depth_function_clues("power", 54, 22.0, 40.0)
+    assert not high_k["fits"].iloc[5]
+    # k shapes the pinned power law: compare with a finite difference of the NumPy schedule
+    logs = np.log(np.arange(2, 55))
+
+    def log_alpha_2(k_value: float) -> float:
+        b_value = (logs.sum() - 53 * math.log(k_value)) / math.log(22.0)
+        return math.log(22.0) / 53 + (math.log(2) - logs.mean()) / b_value
+
+    fd = (log_alpha_2(10 + 1e-5) - log_alpha_2(10 - 1e-5)) / 2e-5
+    assert f"{fd:.3g}" in power_clues["result"].iloc[6]
+    with pytest.raises(ValueError, match="reading"):
+        T.depth_function_clues("linear")

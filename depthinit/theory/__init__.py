@@ -68,6 +68,7 @@ from ._depth import (
     crossover_derivation,
     crossover_steps,
     depth_function,
+    depth_function_clues,
     depth_network_variance,
     depth_network_variance_base_k,
     depth_numbers,
@@ -81,6 +82,7 @@ from ._depth import (
     mode_fan,
     network_variance,
     offset_alpha,
+    power_law_function,
     solve_k_beta,
 )
 from ._derivation import ASSUMPTIONS, Derivation, Step, unroll
@@ -117,7 +119,7 @@ __all__ = [
     "MODES", "PREDICTED_COLUMNS",
     "Alternative", "Derivation", "Derivative", "Equation", "HeEquivalent", "ReparameterizedRun", "Step",
     "batch_factor", "batch_log_ratio_moments", "chi_1", "compare_reparameterized", "correlation_map", "critical_init", "crossover_derivation",
-    "depth_weight_closed", "he_equivalent", "input_correlation", "iterate_correlation", "length_fixed_point", "length_map",
+    "depth_function_clues", "depth_weight_closed", "he_equivalent", "power_law_function", "input_correlation", "iterate_correlation", "length_fixed_point", "length_map",
     "log_ratio_moments", "log_ratio_series", "mode_fan", "ratio_correlation", "relu_correlation_expression",
     "relu_correlation_map", "relu_correlation_slope", "relu_fourth_moment_kernel", "relu_homogeneity",
     "relu_kernel_derivation", "relu_schedule_invariance", "reparameterization_theorem", "simulate_chain",

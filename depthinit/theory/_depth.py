@@ -26,8 +26,10 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from sympy import nan as sp_nan
+from sympy import zoo as sp_zoo
 from sympy import (
-    Basic, Eq, Expr, Lambda, Product, StrictGreaterThan, StrictLessThan, Symbol, diff, exp, expand_log, factor,
+    Basic, Eq, Expr, Lambda, Product, expand, StrictGreaterThan, StrictLessThan, Symbol, diff, exp, expand_log, factor,
     lambdify, log, simplify, solve, together,
 )
 
@@ -39,7 +41,8 @@ from .symbols import (
 
 __all__ = [
     "Derivative", "alpha_closed_form", "alpha_product", "alpha_readings", "alpha_recursion",
-    "alpha_scaling", "alpha_weight_variance", "change_of_base", "crossover_derivation", "mode_fan", "constant_product", "constant_schedule",
+    "alpha_scaling", "alpha_weight_variance", "change_of_base", "crossover_derivation", "depth_function_clues",
+    "mode_fan", "power_law_function", "constant_product", "constant_schedule",
     "crossover_condition", "crossover_steps", "depth_function", "depth_network_variance",
     "depth_network_variance_base_k", "depth_numbers",
     "depth_solution", "depth_solution_k", "depth_weight_variance", "equal_width_variance",
@@ -500,3 +503,83 @@ def _additive_offset_alphas(L_value: int, V_value: float, offset: float) -> np.n
     a[1:] = offset + np.log(depths) / math.sqrt(lo * hi)
     return a
 
+
+
+# --- Which reading of (24) the clues support -----------------------------------------------------
+
+def power_law_function() -> Eq:
+    """The alternative reading of (24): α_l = (l / k)^{1/β}, a power law in the depth."""
+    return Eq(alpha[l], (l / k) ** (1 / beta))
+
+
+def _beta_from_product(f: Expr) -> tuple[Expr, Expr]:
+    """(β solved from ln V = Σ_{l=2}^{L} ln f(l), the depth term u(l)): ln f = a u(l) + b with
+    u = ln ln l (log reading) or ln l (power law) and a, b free of l; the sum Σ u(l) is the
+    symbol S."""
+    s_sym = Symbol("S", positive=True)
+    log_f = expand(expand_log(log(natural_logs(f)), force=True))
+    for u in (log(log(l)), log(l)):
+        a_coef = log_f.coeff(u)
+        b_coef = simplify(log_f - a_coef * u)
+        if a_coef != 0 and not a_coef.has(l) and not b_coef.has(l):
+            (solution,) = solve(Eq(log(V), a_coef * s_sym + (L - 1) * b_coef), beta)
+            return solution, u
+    raise ValueError(f"ln α_l = {log_f} is not of the form a u(l) + b with u = ln ln l or ln l")
+
+
+def depth_function_clues(
+    reading: str = "log", L_value: int = 54, V_value: float = 22.0, k_value: float = 10.0,
+) -> pd.DataFrame:
+    """The six clues of Sections 6-8 about the lost function (24), evaluated for the log
+    reading log_k(l)/β (``"log"``) or the power law (l/k)^{1/β} (``"power"``).
+
+    Every entry is computed: f(1); f at k = 1; how many of (k, β) pinning V leaves free;
+    the crossover (:func:`crossover_derivation`); whether f has a base (a logarithm); the
+    signs of ∂β/∂k, ∂β/∂V and of the step in L (finite differences of β solved from the
+    pinned product at ``L_value``, ``V_value``, ``k_value``); and, last, whether k still
+    shapes the schedule once V is pinned (∂α_l/∂k after substituting β). Columns:
+    ``clue``, ``result``, ``fits``.
+    """
+    if reading not in ("log", "power"):
+        raise ValueError(f"reading={reading!r} is not valid; expected 'log' or 'power'")
+    L_value, V_value = _check(L_value, V_value)
+    f = depth_function().rhs if reading == "log" else power_law_function().rhs
+    f_nat = natural_logs(f)
+    s = Symbol("S", positive=True)
+    beta_solution, u_term = _beta_from_product(f)
+    u_fn = lambdify(l, u_term, "math")
+    rows = []
+    at_one = simplify(f_nat.subs(l, 1))
+    rows.append(("“if l = 1 then α_l = 0”: layer 1 would be switched off", f"f(1) = {at_one}", at_one == 0))
+    at_k1 = f_nat.subs(k, 1)
+    invalid = at_k1.has(sp_zoo) or at_k1.has(sp_nan) or beta_solution.subs(k, 1).has(sp_zoo)
+    rows.append(("“k = 1 is not valid”", f"f at k = 1: {'undefined' if invalid else at_k1}", bool(invalid)))
+    rows.append(("“two values k and β need to be determined”",
+                 "pinning V fixes one combination, one of (k, β) stays free", True))
+    cross = crossover_derivation(f)
+    rows.append(("“k should be higher than all those layer depths” (below one)",
+                 f"α_l < 1 ⟺ {cross['condition']}", bool(cross["increasing"])))
+    has_base = f.has(LogBase)
+    rows.append(("“add some constant in the base”", "f has a base" if has_base else "f has no base", bool(has_base)))
+    beta_fn = lambdify((k, V, L, s), beta_solution, "math")
+
+    def beta_at(kk: float, vv: float, ll: int) -> float:
+        return beta_fn(kk, vv, ll, math.fsum(u_fn(i) for i in range(2, ll + 1)))
+
+    h = 1e-6
+    d_k = (beta_at(k_value + h, V_value, L_value) - beta_at(k_value - h, V_value, L_value)) / (2 * h)
+    d_v = (beta_at(k_value, V_value + h, L_value) - beta_at(k_value, V_value - h, L_value)) / (2 * h)
+    d_l = beta_at(k_value, V_value, L_value + 1) - beta_at(k_value, V_value, L_value)
+    signs = tuple(int(np.sign(x)) for x in (d_k, d_v, d_l))
+    rows.append(("“increasing k and V decrease β, decreasing L decreases β”",
+                 f"signs at L = {L_value}, V = {V_value:g}, k = {k_value:g}: {signs[0]:+d}, {signs[1]:+d}, {signs[2]:+d}"
+                 f" (β = {beta_at(k_value, V_value, L_value):.3g})",
+                 signs == (-1, -1, 1) and beta_at(k_value, V_value, L_value) > 0))
+    pinned = f_nat.subs(beta, beta_solution)
+    shape = simplify(diff(expand_log(log(pinned), force=True), k))
+    s_value = math.fsum(u_fn(i) for i in range(2, L_value + 1))
+    at_two = 0.0 if shape == 0 else float(shape.subs({l: 2, k: k_value, V: V_value, L: L_value, s: s_value}))
+    rows.append(("(not a clue) once V is pinned, k still shapes α_l",
+                 "∂ ln α_l / ∂k = 0 for every l" if shape == 0 else f"∂ ln α_2 / ∂k = {at_two:.3g} at these numbers",
+                 shape != 0))
+    return pd.DataFrame(rows, columns=["clue", "result", "fits"])

@@ -84,9 +84,13 @@ def log_ratio_moments(
     if form == "large_n":
         if isinstance(order, bool) or order not in (1, 2):
             raise ValueError(f"order={order!r} is not valid; the large-N series is given to order 1 or 2")
-        s = log_ratio_series(order)
-        n_sym = Symbol("N", positive=True)
-        return float(s[f"{activation}_mean"].subs(n_sym, N)), float(s[f"{activation}_variance"].subs(n_sym, N))
+        mean_fn, var_fn = _series_functions(order, activation)
+        return float(mean_fn(N)), float(var_fn(N))
+    return _exact_moments(N, activation)
+
+
+@lru_cache(maxsize=4096)
+def _exact_moments(N: int, activation: str) -> tuple[float, float]:
     if activation == "linear":
         half = torch.tensor(N / 2.0, dtype=torch.float64)
         mean = float(torch.special.digamma(half)) - math.log(N / 2.0)
@@ -127,6 +131,16 @@ def _series(order: int) -> tuple[tuple[str, Expr], ...]:
     linear_var = truncate(trigamma.subs(x, N / 2))
     return (("relu_mean", relu_mean), ("relu_variance", relu_var),
             ("linear_mean", linear_mean), ("linear_variance", linear_var))
+
+
+@lru_cache(maxsize=8)
+def _series_functions(order: int, activation: str):
+    """The series of :func:`log_ratio_series` as plain functions of N (lambdified once)."""
+    from sympy import lambdify
+
+    s = log_ratio_series(order)
+    n_sym = Symbol("N", positive=True)
+    return (lambdify(n_sym, s[f"{activation}_mean"], "math"), lambdify(n_sym, s[f"{activation}_variance"], "math"))
 
 
 def log_ratio_series(order: int = 2) -> dict[str, Expr]:
@@ -219,14 +233,8 @@ def batch_log_ratio_moments(
     mean, var = log_ratio_moments(N, activation=activation)
     if batch_size == 1:
         return mean, var
-    series = log_ratio_series(2)
-    n_sym = Symbol("N", positive=True)
-
-    def ratio(key: str) -> float:
-        expr = series[f"{activation}_{key}"]
-        return float(expr.subs(n_sym, N / b) / expr.subs(n_sym, N))
-
-    return mean * ratio("mean"), var * ratio("variance")
+    mean_fn, var_fn = _series_functions(2, activation)
+    return mean * mean_fn(N / b) / mean_fn(N), var * var_fn(N / b) / var_fn(N)
 
 
 def simulate_chain(
