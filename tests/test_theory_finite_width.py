@@ -83,7 +83,7 @@ def sampled_batch_log_ratios(width: int, batch: int, c: float, n: int, gen: torc
     return torch.log(2 * torch.relu(z).pow(2).mean(dim=-1).mean(dim=-1))
 
 
-@pytest.mark.parametrize("width,batch,c", [(64, 8, 0.5), (256, 8, 0.5), (64, 32, 0.0), (256, 32, 0.9)])
+@pytest.mark.parametrize("width,batch,c", [(64, 8, 0.5), (256, 8, 0.5), (64, 32, 0.0), (256, 8, 0.9)])
 def test_batch_moments_match_sampled_batches(width, batch, c, gen):
     n = max(4_000, 4_000_000 // (width * batch))
     check_moments(sampled_batch_log_ratios(width, batch, c, n, gen), *T.batch_log_ratio_moments(width, batch, c))
@@ -103,13 +103,13 @@ def test_ratio_correlation_and_the_degree_2_kernel(gen):
     j2 = (3 * sp.sin(theta) * sp.cos(theta) + (sp.pi - theta) * (1 + 2 * sp.cos(theta) ** 2)) / (2 * sp.pi)
     kernel = T.relu_fourth_moment_kernel()
     assert sp.simplify(kernel - j2) == 0 and sp.simplify(kernel.subs(theta, 0)) == sp.Rational(3, 2)
-    u = torch.randn(2_000_000, generator=gen, dtype=torch.float64)
-    w = torch.randn(2_000_000, generator=gen, dtype=torch.float64)
+    u = torch.randn(800_000, generator=gen, dtype=torch.float64)
+    w = torch.randn(800_000, generator=gen, dtype=torch.float64)
     for c in (0.3, 0.8):
         v = c * u + math.sqrt(1 - c * c) * w
         a, b = torch.relu(u) ** 2, torch.relu(v) ** 2
         measured = float(torch.corrcoef(torch.stack([a, b]))[0, 1])
-        assert T.ratio_correlation(c) == pytest.approx(measured, abs=5e-3)
+        assert T.ratio_correlation(c) == pytest.approx(measured, abs=6e-3)  # s.e. of a correlation ~1e-3
         assert T.ratio_correlation(c, activation="linear") == pytest.approx(c * c)
     assert T.batch_factor(0.7, 1) == 1.0 and T.batch_factor(1.0, 50) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="batch_size"):
@@ -119,7 +119,7 @@ def test_ratio_correlation_and_the_degree_2_kernel(gen):
 @pytest.mark.parametrize("batch", [1, 8])
 def test_profile_matches_simulated_networks(batch, gen):
     widths = [32] * 19 + [10]
-    sim = T.simulate_chain(widths, n_networks=1500, generator=gen, batch_size=batch)
+    sim = T.simulate_chain(widths, n_networks=1000, generator=gen, batch_size=batch)
     plan = depthinit.plan(MLP(256, 10, depth=20, width=32), "he")
     spread = T.lognormal_spread(plan, batch_size=batch)
     fwd = sim["forward"]
@@ -165,3 +165,22 @@ def test_finite_width_errors(gen):
     a = T.simulate_chain([8, 3], n_networks=5, generator=torch.Generator().manual_seed(1), batch_size=2)
     b = T.simulate_chain([8, 3], n_networks=5, generator=torch.Generator().manual_seed(1), batch_size=2)
     assert np.array_equal(a["forward"], b["forward"]) and np.isnan(a["backward"][:, 0]).all()
+
+
+def test_input_correlation_and_simulation_with_depth_factors(gen):
+    x = torch.randn(16, 3, 8, 8, generator=gen, dtype=torch.float64)
+    unit = x.reshape(16, -1) / x.reshape(16, -1).norm(dim=1, keepdim=True)
+    gram = unit @ unit.T
+    assert T.input_correlation(x) == pytest.approx(float((gram.sum() - 16) / (16 * 15)), rel=1e-6)
+    assert T.input_correlation(torch.ones(4, 5)) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="B >= 2"):
+        T.input_correlation(torch.ones(1, 5))
+    # the same draws under a depth schedule: the same law of the log ratio, network by network
+    a = depthinit.alphas(6, schedule="increasing", network_variance=9.0)
+    state = gen.get_state()
+    he = T.simulate_chain([8] * 5 + [3], n_networks=20, generator=gen, batch_size=2)
+    gen.set_state(state)
+    inc = T.simulate_chain([8] * 5 + [3], n_networks=20, generator=gen, batch_size=2, alphas=a)
+    assert np.allclose(he["forward"], inc["forward"]) and np.allclose(he["correlation"], inc["correlation"])
+    with pytest.raises(ValueError, match="alphas"):
+        T.simulate_chain([8, 3], n_networks=2, generator=gen, alphas=[1.0])

@@ -1,16 +1,17 @@
 """Why one random network rarely shows the predicted variance: products of random factors.
 
-Chapter: "Signal propagation at initialization".
+Chapters: "Signal propagation at initialization" and "Finite width: why one network is
+not the average".
 
-Equations (5) and (14) predict the *mean* over random networks. In one network
-of width N the squared norm of a ReLU layer's output is, given its input, a
-scaled chi-square with a Binomial(N, 1/2) number of degrees of freedom; its
-relative variance is (3 - p) / (p N) with p = P(unit active), i.e. 5/N for ReLU
-(p = 1/2) and 2/N for a linear layer (p = 1). The log of the product over
-layers is then roughly Gaussian with variance s^2 = sum_l (3 - p) / (p N_l)
-(delta method), so the variance ratio is roughly log-normal: its mean is the
-prediction but its median is the prediction times exp(-s^2 / 2). At width 64
-and 53 ReLU layers, s^2 ≈ 4.1 and the median is about 1/8 of the mean.
+Equations (5) and (14) predict the *mean* over random networks. In one network of
+width N the squared norm of a ReLU layer's output is, given its input, (2/N) χ²_K with
+K ~ Binomial(N, 1/2) active units: its relative variance is exactly (3 - p) / (p N),
+5/N for ReLU and 2/N for a linear layer (:func:`squared_norm_relative_variance`). The
+log of the product over layers is close to Gaussian; :func:`lognormal_spread` sums the
+exact one-layer moments of the log (:func:`depthinit.theory.log_ratio_moments`), the
+output layer's chi-square and the batch factors, so that the median of one network is
+e^{E[ln]} times the prediction. :func:`log_variance_profile` keeps the leading-order
+sums Σ (3 - p)/(p N).
 """
 
 from __future__ import annotations
