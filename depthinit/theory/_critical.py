@@ -15,7 +15,7 @@ correlated; the slope of their correlation map at c = 1 is
 (Schoenholz et al. 2017): χ₁ < 1 is the ordered phase (inputs merge), χ₁ > 1 the
 chaotic one (they separate); χ₁ = 1 is the order-chaos edge. :func:`critical_init`
 solves χ₁ = 1 for σ_w². Everything here is NumPy (trapezoid quadrature on a grid
-that resolves both the Gaussian and φ, bisection), so :mod:`depthinit.init` may import it without SymPy.
+that resolves both the Gaussian and φ, bisection), so ``depthinit.init`` may import it without SymPy.
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ def critical_init(activation: str, sigma_b2: float = 0.0) -> float:
     """σ_w² on the order-chaos edge, χ₁(σ_w², σ_b²) = 1 (Schoenholz et al. 2017), as a float.
 
     For tanh this is ``depthinit.init.critical_init(activation, sigma_b2).sigma_w2`` where
-    :mod:`depthinit.init` provides it (the ``critical`` scheme's implementation, which also
+    ``depthinit.init`` provides it (the ``critical`` scheme's implementation, which also
     returns the fixed point q*); otherwise, and for the other activations, the NumPy
     solution below.
 
