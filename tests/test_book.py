@@ -417,6 +417,7 @@ def test_small_runs_say_they_are_too_small(grid_root):
     one = res[res["seed"] == 0]
     assert "1 seed per configuration" in book.too_small(one)
     assert book.join_words(["He normal, increasing", "LSUV"]) == "He normal, increasing and LSUV"
+    assert book.join_words(["log", "log, c=1", "power"]) == "log; log, c=1; and power"
     assert book.join_words(["a", "b", "c"]) == "a, b and c" and book.join_words([]) == "none"
 
 

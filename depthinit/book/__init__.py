@@ -16,7 +16,9 @@ show what they return. One concern per module:
 * ``_verdicts``: the verdict tables per optimizer, the landing page's answer, the advice;
 * ``_budgets``: each chapter's time budget, stated once, and the measured times;
 * ``_downloads``: the CSV files each chapter offers;
-* ``_chapters``: which chapters come from the experiment template, optional sections.
+* ``_chapters``: which chapters come from the experiment template, optional sections;
+* ``_glue``: handing Markdown, figures and numbers to the page;
+* ``_practice``: the measurements of "Use it in your model".
 
 Labels are the results' ``init`` column (made by :func:`depthinit.sweep.init_label`);
 profiles are :data:`depthinit.sweep.PROFILES`, the schedule order
@@ -46,7 +48,7 @@ from ._chapters import (
     template_key,
     why_chapter,
 )
-from ._downloads import DOWNLOADS_FOLDER, downloads_markdown, write_downloads
+from ._downloads import DESCRIPTIONS, DOWNLOADS_FOLDER, downloads_markdown, tidy_tables, write_downloads
 from ._figures import (
     curve_panels,
     init_style,
@@ -58,15 +60,20 @@ from ._figures import (
     plot_hero,
     plot_layer_profiles,
     plot_mechanism,
+    plot_scheme_stds,
     plot_sensitivity_maps,
     plot_signals,
     plot_stall_curves,
     plot_v_response,
     plot_verdict_forest,
+    score_panels,
 )
+from ._glue import glue_figure, glue_markdown, glue_values
 from ._grid import HE_NORMAL, PROPOSED, TRAINS_MARGIN, GridFinding, Score, grid_findings, stuck_labels
+from ._practice import variance_paths
 from ._provenance import (
     MIN_SEEDS,
+    build_record,
     describe_model,
     footer,
     format_lr_count,
@@ -75,6 +82,8 @@ from ._provenance import (
     run_scale,
     scale_words,
     source_note,
+    stored_label,
+    stored_note,
     too_small,
     training_note,
 )
@@ -106,6 +115,7 @@ from ._sensitivity import (
     maps,
     output_gain,
     sensitivity_findings,
+    why_text,
 )
 from ._stall import (
     HE_UNIFORM,
@@ -155,25 +165,25 @@ from ._verdicts import (
 )
 
 __all__ = [
-    "ARMS", "BUDGETS", "DOWNLOADS_FOLDER", "HELPS", "HE_NORMAL", "HE_UNIFORM", "HURTS", "INPUTS", "MIN_SEEDS",
+    "ARMS", "BUDGETS", "DESCRIPTIONS", "DOWNLOADS_FOLDER", "HELPS", "HE_NORMAL", "HE_UNIFORM", "HURTS", "INPUTS", "MIN_SEEDS",
     "MOVED_NATS", "OPTIMIZER_NAMES", "OVER_FACTOR", "PAPER_FOLDER", "PROPOSED", "READINGS", "REFERENCE_ORDER",
     "REPRODUCE_TOL", "RUNS_FOLDER", "SECTIONS", "STATES", "SUMMARY_CHAPTERS", "TEMPLATE", "THEORY_BUDGET",
     "TIMINGS_FILE", "TRAINS_MARGIN", "UNDECIDED", "VERDICT_CLASSES",
     "AblationFinding", "Advice", "Arm", "BookVerdicts", "GridFinding", "ScheduleSensitivity", "Score",
     "SensitivityFinding", "SignalFinding", "StallFinding", "VerdictTable",
     "ablation_experiment", "ablation_findings", "accuracy_table", "advice", "answer", "arm", "at_chosen_lr",
-    "book_keys", "book_verdicts", "budget_key", "budget_of", "by_optimizer", "chapter_experiments",
+    "book_keys", "book_verdicts", "build_record", "budget_key", "budget_of", "by_optimizer", "chapter_experiments",
     "chapter_sections", "chapter_times", "chapter_title", "claim_verdict_text", "claims", "configurations",
     "curve_panels", "describe_model", "downloads_markdown", "epoch_table", "experiment", "failure_table",
-    "first_layer_gradients", "footer", "format_lr_count", "grid_findings", "helps", "init_order", "init_style",
+    "first_layer_gradients", "footer", "format_lr_count", "glue_figure", "glue_markdown", "glue_values", "grid_findings", "helps", "init_order", "init_style",
     "interval_text", "is_current_spec", "join_words", "largest_step", "load_book_results",
     "load_paper_book_results", "load_paper_results", "load_paper_verdicts", "load_runs", "load_verdicts",
     "lr_counts", "main_depth", "maps", "optimizers", "output_gain", "paper_dir", "plot_ablation",
     "plot_accuracy_dots", "plot_best_epochs", "plot_chapter_times", "plot_curves", "plot_hero",
-    "plot_layer_profiles", "plot_mechanism", "plot_sensitivity_maps", "plot_signals", "plot_stall_curves",
+    "plot_layer_profiles", "plot_mechanism", "plot_scheme_stds", "plot_sensitivity_maps", "plot_signals", "plot_stall_curves",
     "plot_v_response", "plot_verdict_forest", "profile_note", "read_timings", "resolved", "rules_table",
-    "run_chapter", "run_scale", "runs_dir", "scale_words", "sensitivity_findings", "side_by_side",
-    "signal_findings", "signal_summary", "signals_at_init", "source_note", "spec_run_ids", "stall_findings",
-    "status_of", "stuck_labels", "template_key", "timing_table", "too_small", "training_note", "tuned_table",
-    "verdict_html", "why_chapter", "write_downloads",
+    "run_chapter", "run_scale", "runs_dir", "scale_words", "score_panels", "sensitivity_findings", "side_by_side",
+    "signal_findings", "signal_summary", "signals_at_init", "source_note", "spec_run_ids", "stall_findings", "stored_label", "stored_note",
+    "status_of", "stuck_labels", "template_key", "tidy_tables", "timing_table", "too_small", "training_note", "tuned_table",
+    "variance_paths", "verdict_html", "why_chapter", "why_text", "write_downloads",
 ]

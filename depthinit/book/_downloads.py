@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..sweep import Results
+
 #: Where the CSV downloads are written, relative to the repository root.
 DOWNLOADS_FOLDER = Path("book") / "_executed" / "downloads"
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -38,13 +40,43 @@ def write_downloads(chapter: str, tables: Mapping[str, pd.DataFrame], *,
     return out
 
 
+def tidy_tables(r: Results, *, prefix: str = "") -> dict[str, pd.DataFrame]:
+    """The tidy tables of a sweep to offer for download: ``results`` (every run and epoch),
+    ``summary`` (:func:`depthinit.analysis.summary` per configuration and learning rate),
+    ``runs`` (one row per run, without the configuration JSON) and ``plans`` (one
+    initialization plan per initialization, one row per layer); names get ``prefix``."""
+    from .. import analysis
+
+    out = {"results": r.results}
+    if len(r.results):
+        out["summary"] = analysis.summary(r.results, by=[c for c in ("variant", "optimizer", "lr", "init")
+                                                          if c in r.results.columns])
+    if len(r.runs):
+        out["runs"] = r.runs.drop(columns=[c for c in ("config",) if c in r.runs.columns])
+    if len(r.plans):
+        out["plans"] = r.plans.drop_duplicates(["init", "depth"]).drop(columns="run_id")
+    return {prefix + k: v for k, v in out.items()}
+
+
+#: What each table of :func:`tidy_tables` holds, for the download list.
+DESCRIPTIONS: Mapping[str, str] = {
+    "results": "every run and epoch (losses and accuracies, the run's configuration in columns)",
+    "summary": "per configuration and learning rate: seeds, failures with Wilson intervals, mean, median and "
+               "t interval of the final test accuracy",
+    "runs": "one row per run: status, divergence, final and best accuracies, timing",
+    "plans": "the initialization plan of each initialization, one row per weight layer",
+}
+
+
 def downloads_markdown(paths: Mapping[str, Path], descriptions: Mapping[str, str] | None = None) -> str:
     """A MyST bullet list of ``{download}`` links, one per file, with its description."""
     lines = []
+    descriptions = {**DESCRIPTIONS, **{f"stored-{k}": f"the stored paper-profile run: {v}"
+                                       for k, v in DESCRIPTIONS.items()}, **(descriptions or {})}
     for name, path in paths.items():
-        what = (descriptions or {}).get(name, name)
+        what = descriptions.get(name, name)
         lines.append(f"- {{download}}`{path.name} <{path.as_posix()}>`: {what}")
     return "\n".join(lines) if lines else "No table to download: nothing ran for this page."
 
 
-__all__ = ["DOWNLOADS_FOLDER", "downloads_markdown", "write_downloads"]
+__all__ = ["DESCRIPTIONS", "DOWNLOADS_FOLDER", "downloads_markdown", "tidy_tables", "write_downloads"]

@@ -111,6 +111,19 @@ def plot_accuracy_dots(tables: Mapping[str, pd.DataFrame], *, order: Sequence[st
     return fig
 
 
+def score_panels(sources: Mapping[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The panels of :func:`plot_accuracy_dots` for several runs (e.g. ``{"stored (paper)": ...,
+    "this build (default)": ...}``): one per run and optimizer, each at its chosen rates."""
+    from ._tables import by_optimizer
+
+    short = {"sgd": "SGD", "adam": "Adam", "": ""}
+    out = {}
+    for name, frame in sources.items():
+        for opt, part in by_optimizer(frame).items():
+            out[f"{name}, {short.get(opt, opt)}".rstrip(", ")] = at_chosen_lr(part)[0]
+    return out
+
+
 def plot_hero(results: pd.DataFrame, *, title: str, chance: float = analysis.CHANCE) -> Figure:
     """The landing page's figure: the paper's proposal against plain He normal and the
     references, from one run (mean, median, interval as :func:`plot_accuracy_dots`)."""
@@ -228,37 +241,66 @@ def plot_layer_profiles(probes: pd.DataFrame, results: pd.DataFrame, *, inits: S
     per row, a direct label per line."""
     if probes.empty:
         return _empty("no per-layer probes were recorded for this run")
-    styles = _styles(results)
     available = list(dict.fromkeys(probes["init"]))
     if inits is None:
         wanted = ["He normal", "He normal, increasing", "He normal, decreasing", "Glorot normal", "LSUV"]
         inits = [i for i in wanted if i in available] or available[:5]
+    palette = [PALETTE[k] for k in ("black", "vermillion", "blue", "purple", "sky", "green", "orange")]
+    colors = {init: palette[i % len(palette)] for i, init in enumerate(inits)}
     epochs = sorted(set(probes["epoch"]))
     shown = [epochs[0], epochs[-1]] if len(epochs) > 1 else epochs
-    fig, axes = figure(len(kinds), len(shown), height=2.4 * len(kinds) + 0.3, sharex=True, sharey="row")
+    fig, axes = figure(len(kinds), len(shown), height=2.3 * len(kinds) + 0.4, sharex=True, sharey="row")
     names = {"activation": "pre-activation std", "gradient": "weight-gradient std", "weight": "weight std"}
     for i, kind in enumerate(kinds):
         for j, epoch in enumerate(shown):
             ax = axes[i, j]
             p = probes[(probes["kind"] == kind) & (probes["epoch"] == epoch)]
-            ends, colors = {}, {}
+            ends = {}
             for init in inits:
                 g = p[p["init"] == init].groupby("depth")["std"].mean()
                 g = g[g > 0]
                 if g.empty:
                     continue
-                st = styles.get(init, {"color": "0.3", "ls": "-"})
-                ax.plot(g.index, g.to_numpy(), color=st["color"], ls=st["ls"])
+                ax.plot(g.index, g.to_numpy(), color=colors[init])
                 ends[init] = (float(g.index[-1]), float(g.iloc[-1]))
-                colors[init] = st["color"]
             ax.set_yscale("log")
-            ax.set_title(f"{names.get(kind, kind)}, {'at initialization' if epoch == 0 else f'after epoch {epoch}'}",
-                         fontsize=10)
+            if i == 0:
+                ax.set_title("at initialization" if epoch == 0 else f"after epoch {epoch}", fontsize=10)
             if j == len(shown) - 1:
                 direct_labels(ax, ends, colors)
-        axes[i, 0].set_ylabel("std (log scale)")
+        axes[i, 0].set_ylabel(f"{names.get(kind, kind)} (log)")
     for ax in axes[-1, :]:
         ax.set_xlabel("layer depth")
+    return fig
+
+
+def plot_scheme_stds(table: pd.DataFrame, panels: Mapping[str, Sequence[str]]) -> Figure:
+    """Each layer's weight standard deviation under several schemes (``table``: the plans'
+    ``to_frame()`` rows with the init's columns, :meth:`depthinit.sweep.InitConfig.columns`),
+    one panel per group of labels in ``panels`` (title -> labels), log scale, direct labels; a
+    panel of depth schedules is coloured by schedule as everywhere in the book (dashed: Glorot)."""
+    palette = [PALETTE[k] for k in ("black", "vermillion", "blue", "green", "purple", "sky", "orange", "grey")]
+    fig, axes = figure(1, len(panels), height=3.2, sharey=True)
+    for ax, (title, labels) in zip(axes[0], panels.items()):
+        ends, colors = {}, {}
+        rows = table[table["init"].isin(labels)]
+        by_schedule = "schedule" in rows and rows["schedule"].notna().all()
+        for i, label in enumerate(labels):
+            g = table[table["init"] == label].sort_values("depth")
+            if g.empty:
+                continue
+            if by_schedule:
+                st = init_style(g.iloc[0].to_dict())
+                colors[label], ls = st["color"], ("--" if g["base"].iloc[0] == "glorot" else "-")
+            else:
+                colors[label], ls = palette[i % len(palette)], "-"
+            ax.plot(g["depth"], g["std"], color=colors[label], ls=ls)
+            ends[label] = (float(g["depth"].iloc[-2]), float(g["std"].iloc[-2]))  # the last hidden layer
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("layer depth l")
+        direct_labels(ax, ends, colors, min_gap=0.085)
+    axes[0, 0].set_ylabel("weight std (log scale)")
     return fig
 
 
@@ -469,7 +511,7 @@ def plot_verdict_forest(details: pd.DataFrame, *, delta: float = analysis.DELTA)
         hi = r["high"] if math.isfinite(r["high"]) else r["mean"]
         ax.plot([100 * lo, 100 * hi], [y, y], color=c, lw=2.5)
         ax.plot(100 * r["mean"], y, "o", color=c, ms=6)
-        labels.append(f"{int(r['claim'])}: {r['comparison']}")
+        labels.append(f"{int(r['claim'])}: {r['comparison']}" + ("" if math.isfinite(r["mean"]) else " (no runs)"))
     ax.set_yticks(range(len(details) - 1, -1, -1), labels)
     ax.axvline(0, color="0.2", lw=1)
     for d in (-delta, delta):
@@ -504,5 +546,5 @@ def plot_chapter_times(table: pd.DataFrame) -> Figure:
 __all__ = [
     "curve_panels", "init_style", "plot_ablation", "plot_accuracy_dots", "plot_best_epochs", "plot_chapter_times",
     "plot_curves", "plot_hero", "plot_layer_profiles", "plot_mechanism", "plot_sensitivity_maps", "plot_signals",
-    "plot_stall_curves", "plot_v_response", "plot_verdict_forest",
+    "plot_scheme_stds", "plot_stall_curves", "plot_v_response", "plot_verdict_forest", "score_panels",
 ]

@@ -9,7 +9,9 @@ results table, the folder's provenance record and the registry's spec.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,8 +34,9 @@ def join_words(items: Sequence[str], *, empty: str = "none") -> str:
         return empty
     if len(items) == 1:
         return items[0]
-    sep = "; " if any("," in i for i in items) else ", "
-    return sep.join(items[:-1]) + " and " + items[-1]
+    if any("," in i for i in items):
+        return "; ".join(items[:-1]) + ("; and " if len(items) > 2 else " and ") + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def run_scale(results: pd.DataFrame) -> str:
@@ -74,7 +77,7 @@ def source_note(r: Results) -> str:
         sha = d.get("sha256") or {}
         digest = ", ".join(f"sha256 {str(v)[:12]}" for v in sha.values()) if isinstance(sha, dict) else str(sha)
         data.append(f"{d.get('source', d.get('name'))} ({digest})" if digest else str(d.get("source")))
-    data_text = "; ".join(dict.fromkeys(data)) or "data source not recorded"
+    data_text = "; ".join(dict.fromkeys(data)) or "not recorded"
     code = p.get("code", {})
     commit = (code.get("commit") or "")[:10]
     code_text = f"code {commit}{' (dirty)' if code.get('dirty') else ''}" if commit else \
@@ -191,12 +194,56 @@ def format_lr_count(results: pd.DataFrame) -> str:
         f"a grid of {n} learning rates per configuration, each chosen on validation accuracy"
 
 
+def stored_label(key: str, stored: Results) -> str:
+    """The short name of a stored paper-profile run in headlines: ``"stored paper-profile run"``,
+    with ``", earlier spec"`` when it was trained under an earlier version of the spec."""
+    from ._runs import is_current_spec
+
+    return "stored paper-profile run" + ("" if is_current_spec(key, stored) else " (earlier spec)")
+
+
+def stored_note(key: str, stored: Results) -> str:
+    """A sentence on what the stored paper-profile run is: its scale, device, and whether it
+    comes from the current spec or an earlier one."""
+    from ._runs import is_current_spec
+
+    dev = stored.provenance.get("device", {})
+    where = f" on {dev.get('name')}" if dev.get("name") else ""
+    spec = "the current spec" if is_current_spec(key, stored) else \
+        "an earlier version of this spec, so it is shown as it was trained and not re-run"
+    return (f"The stored paper-profile run (`results/{stored.out.name}/`, run{where}) comes from {spec}: "
+            f"{run_scale(stored.results)}.")
+
+
+def build_record(*, root: str | os.PathLike[str] = ".") -> dict[str, str]:
+    """This build in words, for the reproducibility appendix: when, the code commit, the
+    versions of depthinit and Python, the OS, CPU, cores, torch threads, RAM, GPUs and the
+    MathJax release the site serves (:mod:`depthinit.provenance` reads the machine)."""
+    import datetime
+
+    from .. import __version__, provenance
+
+    commit = provenance.git_commit(root)
+    hw = provenance.hardware()
+    commit_text = "not a git checkout" if commit["commit"] is None else (
+        commit["commit"][:12] + (" with uncommitted changes" if commit["dirty"] else ""))
+    mathjax = sorted(p.name.removeprefix(".mathjax-") for p in (Path(root) / "book/_static/mathjax").glob(".mathjax-*"))
+    return {
+        "built": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit_text, "depthinit": __version__, "python": str(hw["python"]), "os": str(hw["os"]),
+        "CPU": str(hw["cpu"]), "cores (logical / usable)": f"{hw['logical_cores']} / {hw['usable_cores']}",
+        "torch threads": str(hw["torch_threads"]), "RAM": f"{hw['ram_gib']} GiB" if hw["ram_gib"] else "unknown",
+        "GPU": ", ".join(hw["gpus"]) or "none (CPU only)",
+        "MathJax (served from this site)": mathjax[-1] if mathjax else "not found",
+    }
+
+
 def finite(x: float) -> bool:
     """True for a finite float (not NaN, not infinite)."""
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
 __all__ = [
-    "MIN_SEEDS", "describe_model", "finite", "footer", "format_lr_count", "join_words", "profile_note", "run_scale",
-    "scale_words", "source_note", "too_small", "training_note",
+    "MIN_SEEDS", "build_record", "describe_model", "finite", "footer", "format_lr_count", "join_words", "profile_note", "run_scale",
+    "scale_words", "source_note", "stored_label", "stored_note", "too_small", "training_note",
 ]

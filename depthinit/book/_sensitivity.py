@@ -105,10 +105,11 @@ class ScheduleSensitivity:
         where = {"V": "at", "L": "at", "reading": "with the readings"}[self.axis]
         name = "Plain He (the unit schedule)" if self.schedule == "unit" else f"The {self.schedule} schedule"
         n = len(self.trains) + len(self.breaks) + len(self.unclear)
+        every = "with every reading tried" if self.axis == "reading" else "at every value tried"
         if len(self.trains) == n:
-            return f"{name} trains at every value tried ({_values(list(self.trains), unit)})."
+            return f"{name} trains {every} ({_values(list(self.trains), unit)})."
         if len(self.breaks) == n:
-            return f"{name} breaks at every value tried ({_values(list(self.breaks), unit)})."
+            return f"{name} breaks {every} ({_values(list(self.breaks), unit)})."
         parts = []
         if self.trains:
             parts.append(f"trains {where} {_values(list(self.trains), unit)}")
@@ -188,7 +189,40 @@ def largest_step(V: float, L: int, schedule: str) -> tuple[float, int]:
     return float(inv[i]), i + 1
 
 
+def why_text(configs: pd.DataFrame, gain: pd.DataFrame | None = None) -> str:
+    """What V does and does not explain in E5's runs, from the data (Markdown): the output's
+    second moment at initialization is V times He's for every schedule (``gain``, measured),
+    so where two schedules at the same V end differently the difference is their per-layer
+    learning rates, whose largest factor (1/α_l) is quoted."""
+    v = maps(configs)["V"]
+    L = main_depth(configs)
+    out = []
+    if gain is not None and len(gain):
+        worst = float((gain["ratio"] / gain["V"] - 1).abs().max())
+        vs = join_words([f"{x:g}" for x in sorted(set(gain["V"]))])
+        out.append(f"Measured at initialization, the output's second moment is V times plain He's for every schedule "
+                   f"and every V tried ({vs}; largest relative deviation from V: {worst:.1e}): V sets the output's "
+                   "scale and nothing else about the initial function.")
+    split = []
+    for value, g in v[v["schedule"] != "unit"].groupby("column"):
+        ok = g[g["state"] == "trains"]["schedule"].tolist()
+        bad = g[g["state"].isin(["diverged", "stuck"])]["schedule"].tolist()
+        if ok and bad:
+            steps = "; ".join(f"{s} {largest_step(float(value), L, s)[0]:.2f} (layer {largest_step(float(value), L, s)[1]})"
+                              for s in bad + ok if s != "unit")
+            split.append(f"at V = {value:g} {join_words(ok)} train{'s' if len(ok) == 1 else ''} while "
+                         f"{join_words(bad)} {'breaks' if len(bad) == 1 else 'break'} (largest per-layer SGD step "
+                         f"factors 1/α_l: {steps})")
+    if split:
+        out.append("So where schedules with the same V end differently, the output variance they share cannot be the "
+                   "reason; what differs is the per-layer learning rates: " + "; ".join(split) + ".")
+    else:
+        out.append("No value of V separates the schedules in these runs (where one trains, every one does, or the "
+                   "intervals are too wide to tell).")
+    return " ".join(out)
+
+
 __all__ = [
     "READINGS", "STATES", "ScheduleSensitivity", "SensitivityFinding", "configurations", "largest_step", "main_depth",
-    "maps", "output_gain", "sensitivity_findings",
+    "maps", "output_gain", "sensitivity_findings", "why_text",
 ]

@@ -81,6 +81,29 @@ class BookVerdicts:
     def __bool__(self) -> bool:
         return bool(self.tables)
 
+    def html(self) -> str:
+        """Every table in full text (:func:`depthinit.book.verdict_html`), each under a line naming
+        its optimizer, whether its learning rates were tuned and the experiments it read."""
+        from html import escape
+
+        from ._tables import verdict_html
+
+        parts = []
+        for t in self.tables:
+            how = "learning rates chosen on validation" if t.tuned else "one learning rate per configuration"
+            parts.append(f"<p class=\"verdict-source\"><strong>{escape(self.source)}, {escape(t.label)}</strong> "
+                         f"({how}; read on {escape(join_words(list(t.experiments)))})</p>"
+                         + verdict_html(t.summary, details=t.details))
+        return "\n".join(parts) or "<p>No experiment ran, so no claim could be decided.</p>"
+
+    def lines(self) -> str:
+        """One Markdown bullet per claim and optimizer: its verdict with each comparison's estimate."""
+        out = []
+        for t in self.tables:
+            for row in t.summary.itertuples():
+                out.append(f"- **Claim {row.claim}** ({t.label}): {claim_verdict_text(t, int(row.claim))}.")
+        return "\n".join(out) or "- No claim could be decided: no experiment ran."
+
 
 def book_verdicts(results: Mapping[str, pd.DataFrame], *, source: str, profile: str,
                   claim_list: Sequence[analysis.Claim] | None = None, delta: float = analysis.DELTA,
@@ -153,7 +176,7 @@ def answer(verdicts: BookVerdicts, finding: GridFinding | None, *, ablation: str
         ref = finding.best_reference
         nums = (f"He normal with the paper's increasing schedule reaches {100 * finding.proposed.mean:.1f} % test "
                 f"accuracy against {100 * finding.he_normal.mean:.1f} % for plain He normal"
-                + (f" and {100 * ref.mean:.1f} % for {ref.label}" if ref is not None else "") + ", and ")
+                + (f" and {100 * ref.mean:.1f} % for {ref.label}" if ref is not None else "") + "; ")
     paper = table.summary[table.summary["source"] == "paper"] if "source" in table.summary else table.summary
     c = {v: int((paper["verdict"] == v).sum()) for v in analysis.VERDICTS}
     first = (f"{word}: on the paper's 54-layer MLP ({verdicts.source}, {table.label}), {nums}"
