@@ -13,7 +13,7 @@ DEPTHINIT_DATA ?= $(abspath ../shared/data)
 export DEPTHINIT_DATA
 endif
 
-.PHONY: install test book execute chapter html mathjax check-book bench clean
+.PHONY: install test book execute chapter html mathjax pdf check-book bench clean
 
 install: $(STAMP)
 
@@ -71,8 +71,17 @@ $(MATHJAX_STAMP):
 	rm -rf _build/mathjax-npm
 	touch $@
 
+# The whole book as one PDF, offline: headless Chromium prints the built site (after
+# `make book`) to _build/pdf/depthinit.pdf and copies it to _build/html/depthinit.pdf, the
+# target of the site's .pdf button (depthinit_pdf in _config.yml).
+pdf: $(STAMP)
+	$(PY) scripts/book_pdf.py _build/html --out _build/pdf/depthinit.pdf
+
+# Every built page in headless Chromium (scripts/check_book.py's docstring lists the rules;
+# e.g. CHECK_BOOK_FLAGS="--download-pages 'results.*'" changes which pages need a CSV).
+CHECK_BOOK_FLAGS ?=
 check-book: $(STAMP)
-	$(PY) scripts/check_book.py _build/html
+	$(PY) scripts/check_book.py _build/html $(CHECK_BOOK_FLAGS)
 
 bench: $(STAMP)
 	$(PY) -m depthinit.cli bench

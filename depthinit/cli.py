@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-root", default=None, help="folder with the data files (default $DEPTHINIT_DATA)")
     s.add_argument("--cache-dir", default=None, help="decoded-data cache (default $DEPTHINIT_CACHE)")
     s.add_argument("--max-members", type=int, default=None, help="most runs trained together in one stack")
-    s.add_argument("--strategy", default="auto", choices=("auto", "bmm", "grouped", "loop"),
+    s.add_argument("--strategy", default="auto", choices=("auto", "bmm", "grouped", "func", "loop"),
                    help="how a stack runs (default auto)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
     s.add_argument("--shard", default=None, metavar="I/N",

@@ -184,3 +184,77 @@ def test_bad_tables():
         A.final_rows(pd.DataFrame({"run_id": [1]}))
     with pytest.raises(ValueError, match="no column 'nope'"):
         A.select(pd.DataFrame({"a": [1]}), {"nope": 1})
+
+
+def test_claim_4_reads_glorot_under_either_reading_of_v():
+    def world(scheme, base, dist, sched):
+        return 0.30 if base == "he" or scheme != "depth" else 0.10  # Glorot at chance (V multiplies)
+    res = _results(world, seeds=range(4))
+    res["v_reading"] = np.where(res["scheme"].eq("depth"), "multiplier", None)
+    gain = res[(res["base"] == "glorot") & (res["schedule"] == "increasing")].copy()
+    gain["v_reading"], gain["run_id"] = "gain", gain["run_id"] + "-gain"
+    gain["test_acc"] = gain["test_acc"] + 0.2  # read as the network's gain, Glorot trains
+    both = pd.concat([res, gain], ignore_index=True)
+    lit, _ = A.verdict_table({"E1": both}, A.paper_claims(glorot_reading="multiplier"))
+    alt, _ = A.verdict_table({"E1": both}, A.paper_claims(glorot_reading="gain"))
+    assert lit.set_index("claim").loc[4, "verdict"] == A.CONTRADICTED
+    assert alt.set_index("claim").loc[4, "verdict"] == A.SUPPORTED
+    # the other claims never read the gain-reading runs
+    assert (lit.drop(columns="rule").set_index("claim").drop(4) == alt.drop(columns="rule").set_index("claim").drop(4)).all().all()
+    with pytest.raises(ValueError, match="glorot_reading"):
+        A.paper_claims(glorot_reading="both")
+
+
+def test_decide_claims_reads_one_optimizer_at_tuned_rates():
+    rows = []
+    for opt, lr, val, test in (("sgd", 0.01, 0.2, 0.25), ("sgd", 0.1, 0.4, 0.45), ("adam", 0.001, 0.3, 0.9)):
+        for s in range(3):
+            rows.append(dict(run_id=f"{opt}{lr}{s}", init="x", scheme="he", optimizer=opt, variant=opt, lr=lr,
+                             seed=s, epoch=1, val_acc=val, test_acc=test + 0.001 * s, status="ok"))
+    res = pd.DataFrame(rows)
+    picked = A.prepare(res, optimizer="sgd")
+    assert set(picked["lr"]) == {0.1} and set(picked["optimizer"]) == {"sgd"}
+    claim = A.Claim(1, "x trains", "E1", "test_acc", "", (A.Comparison("acc - 0.3", {"init": "x"}, threshold=0.3),))
+    s_sgd, d = A.decide_claims({"E1": res}, [claim], optimizer="sgd")
+    assert d.loc[0, "mean"] == pytest.approx(0.151)
+    s_adam, d = A.decide_claims({"E1": res}, [claim], optimizer="adam")
+    assert d.loc[0, "mean"] == pytest.approx(0.601)
+
+
+def test_a_claim_of_no_difference_is_supported_by_equivalence_and_contradicted_by_a_gap():
+    def frame(gap):
+        rows = []
+        for s in range(6):
+            for g, acc in (("a", 0.40 + gap + 0.001 * (s % 3)), ("b", 0.40 + 0.001 * (s % 2))):
+                rows.append(dict(run_id=f"{g}{s}", seed=s, epoch=1, status="ok", test_acc=acc, grp=g))
+        return pd.DataFrame(rows)
+
+    claim = A.Claim("B9", "a equals b", "X", "test_acc", "",
+                    (A.Comparison("a - b", {"grp": "a"}, {"grp": "b"}, expect="equivalent"),), source="book")
+    same, _ = A.verdict_table({"X": frame(0.0)}, [claim])
+    apart, _ = A.verdict_table({"X": frame(-0.08)}, [claim])
+    assert same.loc[0, "verdict"] == A.SUPPORTED and apart.loc[0, "verdict"] == A.CONTRADICTED
+    assert same.loc[0, "source"] == "book" and same.loc[0, "claim"] == "B9"
+    with pytest.raises(ValueError, match="expect"):
+        A.Comparison("x", {"grp": "a"}, expect="less")
+
+
+def test_a_contrast_compares_two_effects_seed_by_seed():
+    rows = []
+    for s in range(5):
+        for width, inc, he in ((32, 0.20, 0.30), (256, 0.27, 0.30)):  # the deficit shrinks from 10 to 3 points
+            for init, acc in (("inc", inc), ("he", he)):
+                rows.append(dict(run_id=f"{width}{init}{s}", seed=s, epoch=1, status="ok", width=width, init=init,
+                                 test_acc=acc + 0.002 * s))
+    f = A.final_rows(pd.DataFrame(rows))
+    c = A.Contrast({"width": 256, "init": "inc"}, {"width": 256, "init": "he"})
+    d = A.Contrast({"width": 32, "init": "inc"}, {"width": 32, "init": "he"})
+    e = A.effect(f, c, d)
+    assert e.mean == pytest.approx(0.07) and e.n == 5
+
+
+def test_the_books_own_claims_are_labelled_and_read_e6_to_e8():
+    claims = A.book_claims()
+    assert [c.number for c in claims] == ["B1", "B2", "B3", "B4", "B5", "B6"]
+    assert {c.source for c in claims} == {"book"} and {c.experiment for c in claims} == {"E6", "E7", "E8"}
+    assert {c.source for c in A.paper_claims()} == {"paper"}

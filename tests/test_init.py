@@ -466,3 +466,26 @@ def test_lsuv_degenerate_batch_says_so(gen):
     with pytest.warns(LSUVConvergenceWarning, match="degenerate"):
         plan = depthinit.init_(model, "lsuv", example_input=torch.zeros(16, 8), generator=gen)
     assert not plan.converged
+
+
+def test_v_read_as_the_network_gain_makes_glorot_gain_v():
+    """v_reading="gain": prod_l fan_in_l Var_l / 2 (the ReLU network's forward gain) equals V for any base;
+    "multiplier": V times the base's own gain (2^-(L-1) for Glorot on square layers)."""
+    import math
+
+    from depthinit.models import MLP
+
+    model = MLP(300, 10, depth=12, width=40)
+    V = 22.0
+    for base in ("he", "glorot"):
+        p = depthinit.plan(model, "depth", base=base, schedule="increasing", network_variance=V, v_reading="gain")
+        gain = math.prod(l.fan_in * l.std**2 / 2 for l in p.layers)
+        assert gain == pytest.approx(V, rel=1e-9)
+    lit = depthinit.plan(model, "depth", base="glorot", schedule="increasing", network_variance=V)
+    base_gain = math.prod(l.fan_in * (2 / (l.fan_in + l.fan_out)) / 2 for l in lit.layers)
+    assert math.prod(l.fan_in * l.std**2 / 2 for l in lit.layers) == pytest.approx(V * base_gain, rel=1e-9)
+    he = depthinit.plan(model, "depth", base="he", schedule="increasing", network_variance=V)
+    he_gain = depthinit.plan(model, "depth", base="he", schedule="increasing", network_variance=V, v_reading="gain")
+    assert [l.std for l in he.layers] == pytest.approx([l.std for l in he_gain.layers], rel=1e-12)
+    with pytest.raises(ValueError, match="v_reading"):
+        depthinit.plan(model, "depth", v_reading="both")

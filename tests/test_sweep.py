@@ -68,14 +68,15 @@ def test_paper_grid_is_the_papers_comparison():
 
 def test_one_registry_holds_every_experiment_with_its_chapter():
     names = sw.experiments()
-    assert names[:5] == ["fcnn-cifar10", "fcnn-mnist", "cnn-cifar10", "he-uniform-stall", "sensitivity"]
+    assert {"fcnn-cifar10", "schedule-ablation", "fcnn-mnist", "cnn-cifar10", "he-uniform-stall",
+            "sensitivity"} <= set(names)
     assert list(sw.EXPERIMENTS) == names
     keys = [sw.EXPERIMENTS[n].key for n in names]
-    assert keys[:5] == ["E1", "E2", "E3", "E4", "E5"] and len(set(keys)) == len(keys)
+    assert {"E1", "E2", "E3", "E4", "E5"} <= set(keys) and len(set(keys)) == len(keys)
     toc = (ROOT / "_toc.yml").read_text()
     for name in names:
         spec = sw.get_experiment(name)
-        assert sw.get_experiment(spec.key) is spec and sw.by_chapter(spec.chapter) is spec
+        assert sw.get_experiment(spec.key) is spec and spec in sw.by_chapter(spec.chapter)
         assert f"book/_executed/{spec.chapter}" in toc, f"{name}'s chapter is not in the book"
         assert spec.description and spec.title
         assert set(spec.profiles) == set(sw.PROFILES)
@@ -83,12 +84,23 @@ def test_one_registry_holds_every_experiment_with_its_chapter():
         assert len(smoke.seeds) == 1 and smoke.train.epochs == 1
         assert paper.train.n_train is None and paper.train.epochs >= 30 and len(paper.seeds) >= 5
         assert len(paper.runs("paper")) >= len(spec.resolve("default").runs("default"))
-    for name in ("fcnn-cifar10", "fcnn-mnist", "cnn-cifar10"):
+    for name in ("fcnn-mnist", "cnn-cifar10"):
         default = sw.get_experiment(name).resolve("default")
         assert len(default.runs("default")) == 19 * len(default.seeds) * max(len(default.lrs), 1)
-    for name in ("fcnn-cifar10", "fcnn-mnist"):
+    # E1: both optimizers, each with its learning-rate grid and a validation split; every paper init at scale
+    e1 = sw.get_experiment("E1")
+    for profile in sw.PROFILES:
+        runs = e1.resolve(profile).runs(profile)
+        assert {r.train.optimizer for r in runs} == {"sgd", "adam"} and all(r.train.n_val > 0 for r in runs)
+        for opt in ("sgd", "adam"):
+            assert len({r.train.lr for r in runs if r.train.optimizer == opt}) >= (5 if profile == "paper" else 2)
+    paper = e1.resolve("paper").runs("paper")
+    assert {r.init.label for r in paper} >= {i.label for i in sw.paper_grid()} and len({r.seed for r in paper}) >= 5
+    lrs = sorted({r.train.lr for r in paper if r.train.optimizer == "sgd"})
+    assert lrs[-1] / lrs[0] >= 30
+    for name, seeds in (("fcnn-cifar10", 3), ("fcnn-mnist", 2)):
         d = sw.get_experiment(name).resolve("default")
-        assert len(d.seeds) >= 3 and (d.model.depth, d.model.width) == (54, 64)
+        assert len(d.seeds) >= seeds and (d.model.depth, d.model.width) == (54, 64)
 
 
 def test_variants_and_overrides_need_no_code():
@@ -424,3 +436,28 @@ def test_a_sweep_piped_to_a_file_reports_progress(tmp_path, capsys):
     sw.run(tiny_spec(seeds=(0,)), out=tmp_path / "o", device="cpu", data=tiny_data(), max_members=1)
     err = capsys.readouterr().err
     assert "tiny [default]: 3 of 3 runs done, 0 left" in err
+
+
+def test_he_with_the_schedules_rates_and_logit_scale_is_the_schedule_through_the_runner(tmp_path):
+    """The ablation's "both" arm reproduces the schedule run for run (float64, same seeds)."""
+    from depthinit.sweep._ablation_specs import schedule_lr_scales
+
+    V = 5.0
+    he = sw.init("depth", schedule="unit")
+    both = {"inits": (he,), "train.lr_scales": schedule_lr_scales("increasing", layers=4, network_variance=V),
+            "train.logit_scale": V ** 0.5}
+    spec = tiny_spec(
+        inits=(he,), seeds=(0, 1),
+        train=TrainConfig(lr=0.02, epochs=3, batch_size=32, dtype="float64"),
+        variants=(sw.Variant("both", both),
+                  sw.Variant("schedule", {"inits": (sw.init("depth", schedule="increasing", network_variance=V),)}),
+                  sw.Variant("He", {"inits": (he,)})),
+    )
+    df = sw.run(spec, out=tmp_path / "o", device="cpu", data=tiny_data(), progress=False)
+    a = df[df["variant"] == "both"].sort_values(["seed", "epoch"])
+    b = df[df["variant"] == "schedule"].sort_values(["seed", "epoch"])
+    c = df[df["variant"] == "He"].sort_values(["seed", "epoch"])
+    # the weights are drawn in float32 (one rounding each for sqrt(alpha) U and W), trained in float64
+    for col in ("train_loss", "test_loss", "test_acc"):
+        np.testing.assert_allclose(a[col].to_numpy(), b[col].to_numpy(), rtol=1e-6, atol=1e-9)
+    assert not np.allclose(a["test_loss"].to_numpy(), c["test_loss"].to_numpy(), rtol=1e-3)  # it is not He

@@ -349,7 +349,8 @@ def test_default_strategy_table():
     assert default_strategy(mlp, cpu, 16) == default_strategy(mlp, cuda, 320) == "bmm"
     assert default_strategy(cnn, cpu, 16) == "loop"
     assert default_strategy(cnn, cuda, 1) == "loop" and default_strategy(cnn, cuda, 16) == "func"
-    assert default_strategy(other, cpu, 4) == "loop" and default_strategy(other, cuda, 4) == "func"
+    assert default_strategy(other, cpu, 4) == default_strategy(other, cuda, 4) == "func"
+    assert default_strategy(other, cpu, 1) == default_strategy(other, cuda, 3) == "loop"
 
 
 # -- the CUDA-graph step path, walked on the CPU ----------------------------------------------------

@@ -59,8 +59,22 @@ def select(frame: pd.DataFrame, where: Selector) -> pd.DataFrame:
     return frame[mask]
 
 
-def per_seed(final: pd.DataFrame, where: Selector, measure: str = "test_acc") -> pd.Series:
-    """The measure averaged over all selected runs of each seed (index: seed)."""
+@dataclass(frozen=True)
+class Contrast:
+    """A group that is itself a difference: per seed, the mean of ``a`` minus the mean of ``b``.
+    A comparison of two contrasts is a difference of differences (an interaction)."""
+
+    a: Selector
+    b: Selector
+
+
+def per_seed(final: pd.DataFrame, where: Selector | Contrast, measure: str = "test_acc") -> pd.Series:
+    """The measure averaged over all selected runs of each seed (index: seed); for a
+    :class:`Contrast`, the per-seed difference of its two groups (seeds both have)."""
+    if isinstance(where, Contrast):
+        a, b = per_seed(final, where.a, measure), per_seed(final, where.b, measure)
+        common = a.index.intersection(b.index)
+        return a[common] - b[common]
     return select(final, where).groupby("seed")[measure].mean()
 
 
@@ -129,6 +143,10 @@ class Comparison:
 
     With ``b`` None the comparison is ``a``'s level against ``threshold``
     (``sign=-1``: the claim is that the level lies *below* the threshold).
+    ``expect="equivalent"`` states the opposite kind of claim, that a and b do not
+    differ by delta: ``supported`` then means the TOST shows |a - b| < delta and
+    ``contradicted`` that |a - b| > delta (one-sided tests, Bonferroni over the two
+    sides); ``equivalent`` is not used.
     """
 
     label: str
@@ -136,6 +154,11 @@ class Comparison:
     b: Selector | None = None
     threshold: float = 0.0
     sign: int = 1
+    expect: str = "greater"
+
+    def __post_init__(self) -> None:
+        if self.expect not in ("greater", "equivalent"):
+            raise ValueError(f"expect={self.expect!r} is not valid; expected 'greater' or 'equivalent'")
 
     def estimate(self, final: pd.DataFrame, measure: str, level: float) -> Estimate:
         if self.b is None:
@@ -153,7 +176,7 @@ class Claim:
     ``source`` says whose claim it is (``"paper"`` or ``"book"``, the book's own).
     """
 
-    number: int
+    number: int | str
     text: str
     experiment: str
     measure: str
@@ -197,8 +220,13 @@ def verdict_table(results: Mapping[str, pd.DataFrame], claims: Sequence[Claim], 
         final = finals[key] if claim.where is None else select(finals[key], claim.where)
         for c in claim.comparisons:
             est = c.estimate(final, claim.measure, level)
+            if c.expect == "equivalent":
+                raw = Tests(p_equivalent(est, delta), min(1.0, 2 * min(p_greater(est, delta), p_less(est, -delta))),
+                            1.0)
+            else:
+                raw = tests_of(est, delta=delta, level_margin=c.b is None)
             parts.append({"claim": claim.number, "comparison": c.label, "estimate": est, "experiment": key,
-                          "raw": tests_of(est, delta=delta, level_margin=c.b is None)})
+                          "raw": raw})
     if parts:
         adjusted = {}
         for kind in ("supported", "contradicted", "equivalent"):
@@ -262,3 +290,33 @@ def config(*, scheme: str | None = None, base: str | None = None, distribution: 
         return m
 
     return mask
+
+
+def prepare(results: pd.DataFrame, *, optimizer: str | None = None, chance: float = CHANCE) -> pd.DataFrame:
+    """The rows a verdict reads: ``optimizer``'s runs (None: all), each configuration at the
+    learning rate chosen on validation accuracy (:func:`depthinit.analysis.tune`) when the
+    table holds several rates and a validation split; otherwise the table as it is."""
+    from ._tables import tuned
+
+    f = results
+    if optimizer is not None and "optimizer" in f.columns:
+        f = f[f["optimizer"].eq(optimizer)]
+    if f.empty:
+        return f
+    several = "lr" in f.columns and f.groupby([c for c in ("variant", "init") if c in f.columns])["lr"].nunique().max() > 1
+    if several and "val_acc" in f.columns and f["val_acc"].notna().any():
+        f = tuned(f, chance=chance)
+    return f.reset_index(drop=True)
+
+
+def decide_claims(results: Mapping[str, pd.DataFrame], claims: Sequence[Claim] | None = None, *,
+                  optimizer: str = "sgd", chance: float = CHANCE, **options: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The book's verdict table: every experiment's results through :func:`prepare` (one
+    optimizer, tuned learning rates), then :func:`verdict_table` (``options`` go to it).
+    ``claims`` default to :func:`depthinit.analysis.paper_claims`. The landing page and
+    the verdicts chapter both call this, so they cannot disagree."""
+    from ._claims import paper_claims
+
+    ready = {k: p for k, p in ((k, prepare(v, optimizer=optimizer, chance=chance)) for k, v in results.items())
+             if len(p)}
+    return verdict_table(ready, paper_claims() if claims is None else claims, chance=chance, **options)

@@ -225,9 +225,19 @@ def _depth(layers: list[Layer], o: dict[str, Any], ctx: Context) -> list[Spec]:
         shape=o["shape"],
     )
     g = _base_gain(o)
+    stds = [_base_std(l, o["base"], o["mode"], g) for l in layers]
+    if o["v_reading"] == "gain":
+        # V as the network's own gain: rescale the base by one constant kappa so that the
+        # base's per-layer forward gains r_l = fan_l Var_base,l / gain_phi^2 multiply to 1
+        # (He: r_l = 1, kappa = 1; Glorot on square ReLU layers: r_l = 1/2, kappa = 2).
+        phi = _gain(o["nonlinearity"], None)
+        logs = [math.log((l.fan_in if o["mode"] == "fan_in" else l.fan_out) * sd * sd / (phi * phi))
+                for l, sd in zip(layers, stds)]
+        kappa_sqrt = math.exp(-0.5 * sum(logs) / len(logs))
+        stds = [sd * kappa_sqrt for sd in stds]
     return [
-        Spec(o["distribution"], math.sqrt(float(al)) * _base_std(l, o["base"], o["mode"], g), float(al), g)
-        for l, al in zip(layers, a)
+        Spec(o["distribution"], math.sqrt(float(al)) * sd, float(al), g)
+        for sd, al in zip(stds, a)
     ]
 
 
@@ -412,7 +422,7 @@ _register(Scheme(
 _register(Scheme(
     "depth", "the paper's depth-aware schedule",
     "Var_l = alpha_l * Var_base,l, alpha_1 = 1, prod_{l=2..L} alpha_l = V (network_variance)",
-    "Gupta et al. 2025, arXiv 2509.05018 [gupta2025depth]", "Depth scaling",
+    "Pandey 2025, arXiv 2509.05018 [gupta2025depth]", "Depth scaling",
     {
         **_DIST, **_BASE,
         "schedule": Option("increasing", _choice(SCHEDULES), "how alpha_2..alpha_L share V", _q(SCHEDULES)),
@@ -422,6 +432,11 @@ _register(Scheme(
         "offset": Option(0.0, _nonnegative, "c in g(l + c)", "a finite number >= 0"),
         "shape": Option(None, _optional_positive, "shape parameter of depth_fn (p of 'power', r of 'geometric')",
                         "None or a finite number > 0"),
+        "v_reading": Option("multiplier", _choice(("multiplier", "gain")),
+                            "'multiplier': V multiplies the base's variance (the paper's words; with Glorot on a "
+                            "ReLU net the network's gain is then V 2^-(L-1)); 'gain': the base is first rescaled "
+                            "by one constant so that its own forward gain is 1, making V the network's gain "
+                            "(no change for He)", "'multiplier', 'gain'"),
         **_MODE, **_NONLIN, **_GAIN, **_ZERO_GATE,
     },
     _depth,

@@ -20,6 +20,8 @@ from . import _schema as schema
 from ._spec import InitConfig, SweepError
 
 _NEW_DEFAULTS = {"n_val": 0, "logit_scale": 1.0, "activation": "relu", "batch_norm": False}
+# columns that did not exist in layout 1 and have a value only for some schemes
+_NEW_BY_SCHEME = {"v_reading": {"depth": "multiplier"}}
 
 
 def _csv(path: Path) -> pd.DataFrame | None:
@@ -50,6 +52,9 @@ def _fit(frame: pd.DataFrame, table: str, labels: dict[str, str]) -> pd.DataFram
     for k, v in _NEW_DEFAULTS.items():
         if k in cols and k not in f.columns:
             f[k] = v
+    for k, by in _NEW_BY_SCHEME.items():
+        if k in cols and k not in f.columns and "scheme" in f.columns:
+            f[k] = f["scheme"].map(by)
     if table == "runs" and "best_epoch" not in f.columns:
         f["best_epoch"] = None
     return schema.conform(f[[c for c in f.columns if c in cols]], cols, table)

@@ -52,6 +52,8 @@ def report(out: str | os.PathLike) -> str:
         shown[c] = 100 * shown[c]
     shown = shown.rename(columns={"mean": "test_acc_%", "median": "median_%", "std": "std_%", "low": "low_%",
                                   "high": "high_%", "best": "best_%", "failed_rate": "failed_%"})
+    if "lr" in shown:
+        shown["lr"] = shown["lr"].map(lambda v: f"{v:g}")
     epochs = int(r.results["epoch"].max())
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500):
         table = shown.to_string(index=False, float_format=lambda x: f"{x:.2f}")

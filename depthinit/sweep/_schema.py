@@ -32,7 +32,7 @@ RUN_COLUMNS: dict[str, str] = {
     "run_id": STR, "experiment": STR, "profile": STR, "variant": STR, "dataset": STR, "preprocess": STR,
     "model": STR, "layers": INT, "width": INT, "activation": STR, "batch_norm": BOOL,
     "init": STR, "scheme": STR, "base": STR, "distribution": STR, "schedule": STR, "network_variance": FLOAT,
-    "depth_fn": STR, "offset": FLOAT, "seed": INT, "optimizer": STR, "lr": FLOAT, "logit_scale": FLOAT,
+    "depth_fn": STR, "offset": FLOAT, "v_reading": STR, "seed": INT, "optimizer": STR, "lr": FLOAT, "logit_scale": FLOAT,
     "batch_size": INT, "epochs": INT, "n_train": INT, "n_val": INT, "n_test": INT,
 }
 #: Per-epoch metrics of the results table.

@@ -88,10 +88,10 @@ class InitConfig:
         o = self.resolved
         base = o.get("base") if self.scheme in ("depth", "ds_init") else None
         distribution = o.get("distribution")
-        schedule = depth_fn = None
+        schedule = depth_fn = v_reading = None
         network_variance = offset = math.nan
         if self.scheme == "depth":
-            schedule = o["schedule"]
+            schedule, v_reading = o["schedule"], o.get("v_reading")
             if schedule != "unit":
                 network_variance = float(o["network_variance"])
             if schedule in ("increasing", "decreasing"):
@@ -104,6 +104,7 @@ class InitConfig:
         return {
             "init": self.label, "scheme": self.scheme, "base": base, "distribution": distribution,
             "schedule": schedule, "network_variance": network_variance, "depth_fn": depth_fn, "offset": offset,
+            "v_reading": v_reading,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,9 +179,8 @@ class ModelConfig:
     def build(self, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
         """The model, uninitialized (apply a scheme with :func:`depthinit.init_`)."""
         if self.kind == "mlp":
-            extra = {"batch_norm": True} if self.batch_norm else {}
             return MLP(math.prod(input_shape), num_classes, depth=self.depth, width=self.width,
-                       activation=self.activation, **extra)
+                       activation=self.activation, batch_norm=self.batch_norm)
         if self.kind == "resmlp":
             from ..models import ResMLP
 
@@ -424,6 +424,6 @@ class Run:
             "layers": self.model.layers, "width": self.model.channels if self.model.kind == "cnn" else self.model.width,
             "activation": self.model.activation, "batch_norm": bool(self.model.batch_norm),
             **self.init.columns(), "seed": self.seed, "optimizer": t.optimizer, "lr": t.lr,
-            "logit_scale": float(getattr(t, "logit_scale", 1.0)), "batch_size": t.batch_size, "epochs": t.epochs,
-            "n_train": t.n_train, "n_val": int(getattr(t, "n_val", 0)), "n_test": t.n_test,
+            "logit_scale": t.logit_scale, "batch_size": t.batch_size, "epochs": t.epochs,
+            "n_train": t.n_train, "n_val": t.n_val, "n_test": t.n_test,
         }

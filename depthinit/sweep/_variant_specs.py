@@ -1,50 +1,48 @@
 """Experiments E4 and E5 as specs: the uniform-He stall and the sensitivity of the schedules.
 
 Chapters: "E4: the uniform-He stall" and "E5: sensitivity". Both reuse E1's
-setting (the paper's 54 x 64 ReLU MLP on CIFAR-10, SGD with momentum 0.9,
-learning rate 0.01, batch 128; see ``depthinit.sweep.experiments``) and
-change one thing at a time through :class:`~depthinit.sweep.Variant`, so every
-difference between their runs is a difference of initialization, input scaling,
-network variance, depth function, offset or depth.
+setting (the paper's 54 x 64 ReLU MLP on CIFAR-10, batch 128, the data of E1's
+default profile; see :mod:`depthinit.sweep._paper_specs`) and change one thing
+at a time through :class:`~depthinit.sweep.Variant`, so every difference between
+their runs is a difference of initialization, input scaling, network variance,
+depth function, offset or depth.
 
-* ``HE_UNIFORM_STALL`` (E4): He uniform against He normal, plain and with
-  the paper's increasing schedule (4 initializations), once with pixels scaled
-  to [0, 1] (the paper) and once standardized per channel, trained as E1 with
-  5 seeds (E1's three and two more). The paper's explanation of the stall is
-  that the variance arguments assume zero-mean inputs; the chapter measures
-  that at initialization and over the first epochs (probes after epochs 0, 1,
-  2 and 5) and decides the paper's claim 3 on these runs.
-* ``SENSITIVITY`` (E5): He normal with the constant, increasing and
-  decreasing schedules at network variance V in {1, 2, 5, 22, 100} (and plain
-  He, the unit schedule, for reference); the offset
-  c in {1, 5} and the depth functions power, linear and geometric at V = 22;
-  and depth L in {10, 20, 100} at width 64 (L = 54 is in the first variant).
-  The variants share no run, so each configuration trains once per seed.
+* ``HE_UNIFORM_STALL`` (E4): He uniform against He normal, plain and with the
+  paper's increasing schedule (4 initializations), once with pixels scaled to
+  [0, 1] (the paper) and once standardized per channel, under SGD with E1's
+  learning-rate grid and validation split (each configuration at its rate
+  chosen on validation), probes after epochs 0, 1, 2 and the last. The paper's
+  explanation of the stall is that the variance arguments assume zero-mean
+  inputs; the chapter measures that at initialization and over the first
+  epochs, and the paper's claim 3 is decided on these runs.
+* ``SENSITIVITY`` (E5): He normal with the constant, increasing and decreasing
+  schedules at network variance V in {1, 2, 5, 22, 100} (and plain He for
+  reference); the offset c in {1, 5} and the depth functions power, linear and
+  geometric at V = 22; depth L in {10, 20} (and 100 in the paper profile) at
+  width 64. One learning rate, SGD 0.001 (the middle of E1's grid): E5 shows
+  what the schedules do at a fixed rate, which by the reparameterization
+  theorem includes changing every layer's effective rate; E1 shows them tuned.
 
-Both train as E1 does in each profile: ``"smoke"`` (seconds, numbers
-meaningless), ``"default"`` (what the book runs on two CPU cores: 10000
-training and 2000 test images, 5 epochs; 5 seeds for E4, 3 for E5) and
-``"paper"`` (all the data, 30 epochs, 5 seeds; 10 for E4). E1's runs of the
-same configuration and seed are the same computation, so E4's plain He runs
-with [0, 1] inputs and E5's He normal runs at V = 22, L = 54 repeat E1's.
+Profiles: ``"smoke"`` (seconds, numbers meaningless), ``"default"`` (two CPU
+cores: 10000 training images, 6 epochs; 3 seeds) and ``"paper"`` (all the data,
+30 epochs; 10 seeds for E4, 5 for E5).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from types import MappingProxyType
 
-from ._paper_specs import FCNN_CIFAR10, PAPER, SMOKE
+from ._paper_specs import DEFAULT_SGD_LRS, FCNN_CIFAR10, PAPER, SGD_LRS, SMOKE, SMOKE_SGD_LRS
 from ._spec import PAPER_V, Experiment, InitConfig, ModelConfig, Variant, depth_grid, init
 
 _SMOKE = SMOKE
 _PAPER = {**PAPER, "train.probe_epochs": (0, 1, 2, 3, 10, 30)}
 
-# E1's training (the engine's spec), probed after epochs 0, 1, 2 and the last (E4).
-_E1 = FCNN_CIFAR10.train
+# E1's training under SGD, probed after epochs 0, 1, 2 and the last (E4).
+_E1 = replace(FCNN_CIFAR10.train, optimizer="sgd")
 _E1_TRAIN = replace(_E1, probe_epochs=tuple(sorted({0, 1, 2, _E1.epochs} & set(range(_E1.epochs + 1)))))
-# E1's training, probed at initialization and after the last epoch (E5).
-_E1_ENDS = replace(_E1, probe_epochs=(0, _E1.epochs))
+# E1's data and length at one rate, no validation split, probed at both ends (E5).
+_E1_ENDS = replace(_E1, lr=0.001, n_val=0, probe_epochs=(0, _E1.epochs))
 
 
 def stall_inits() -> tuple[InitConfig, ...]:
@@ -60,12 +58,13 @@ HE_UNIFORM_STALL = Experiment(
     model=ModelConfig("mlp", depth=54, width=64),
     train=_E1_TRAIN,
     inits=stall_inits(),
-    seeds=(0, 1, 2, 3, 4),
+    seeds=(0, 1, 2),
     preprocess="unit",
+    lrs=DEFAULT_SGD_LRS,
     variants=(Variant("inputs [0, 1]", {"preprocess": "unit"}),
               Variant("standardized", {"preprocess": "standardize"})),
-    profiles={"smoke": _SMOKE, "default": {},
-              "paper": {**_PAPER, "seeds": (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)}},
+    profiles={"smoke": {**_SMOKE, "train.n_val": 256, "lrs": SMOKE_SGD_LRS}, "default": {},
+              "paper": {**_PAPER, "seeds": (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), "train.n_val": 5000, "lrs": SGD_LRS}},
     description="E4: He uniform vs He normal, plain and with the increasing schedule, on the 54 x 64 ReLU MLP, "
                 "CIFAR-10 with pixels in [0, 1] vs standardized per channel, 8 configurations.",
     key="E4",

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ._ablation_specs import SCHEDULE_ABLATION
+from ._beyond_specs import NORM_RESIDUAL, TANH, WIDTH_DEPTH
 from ._paper_specs import CNN_CIFAR10, FCNN_CIFAR10, FCNN_MNIST
 from ._spec import PROFILES, Experiment, SweepError
 from ._variant_specs import HE_UNIFORM_STALL, SENSITIVITY
 
-_ALL: tuple[Experiment, ...] = (FCNN_CIFAR10, FCNN_MNIST, CNN_CIFAR10, HE_UNIFORM_STALL, SENSITIVITY)
+_ALL: tuple[Experiment, ...] = (FCNN_CIFAR10, SCHEDULE_ABLATION, FCNN_MNIST, CNN_CIFAR10, HE_UNIFORM_STALL,
+                                SENSITIVITY, WIDTH_DEPTH, TANH, NORM_RESIDUAL)
 
 
 def _registry(specs: tuple[Experiment, ...]) -> dict[str, Experiment]:
@@ -59,9 +62,7 @@ def get_experiment(name: str) -> Experiment:
     raise SweepError(f"experiment {name!r} is not known; registered experiments: {known}")
 
 
-def by_chapter(chapter: str) -> Experiment | None:
-    """The experiment a book chapter (executed notebook name) shows first, or None."""
-    for e in _REGISTRY.values():
-        if e.chapter == chapter:
-            return e
-    return None
+def by_chapter(chapter: str) -> list[Experiment]:
+    """The experiments a book chapter (executed notebook name) shows, in registry order
+    (the first is the chapter's main experiment; E1's chapter also shows its ablation)."""
+    return [e for e in _REGISTRY.values() if e.chapter == chapter]

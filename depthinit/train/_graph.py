@@ -95,6 +95,7 @@ class TrainStep:
         self.loss_sum = torch.zeros(K, dtype=torch.float64, device=dev)
         self.correct = torch.zeros(K, dtype=torch.long, device=dev)
         self.step_t = torch.full((), step, dtype=torch.long, device=dev)
+        self._xbuf: dict[tuple[int, int], torch.Tensor] = {}
         self._graphs: dict[int, Any] = {}
         self._static: dict[int, torch.Tensor] = {}
         self._eager: dict[int, int] = {}
@@ -110,8 +111,12 @@ class TrainStep:
     def body(self, idx: torch.Tensor) -> None:
         """One step on the examples ``idx``: forward, masked loss sum, gradient, update."""
         stack, K = self.stack, self.stack.K
-        b = idx.shape[1]
-        x, y = self.x_train[idx], self.y_train[idx]
+        G, b = idx.shape
+        x = self._xbuf.get((G, b))
+        if x is None:  # one gather buffer per batch shape: no fresh pages every step on a CPU
+            x = self._xbuf[(G, b)] = self.x_train.new_empty((G * b, *self.x_train.shape[1:]))
+        torch.index_select(self.x_train, 0, idx.reshape(-1), out=x)
+        x, y = x.view(G, b, *self.x_train.shape[1:]), self.y_train[idx]
         y = y.index_select(0, self.gidx) if self.gidx is not None else y.expand(K, b)
         self.step_t.add_(1)
         with stack.numerics():

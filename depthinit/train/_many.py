@@ -84,14 +84,16 @@ def benchmark_step(
     input_shape: tuple[int, ...] = (3, 32, 32),
     cuda_graph: bool | None = None,
     model: nn.Module | None = None,
+    groups: Sequence[int] | None = None,
 ):
     """A callable doing one training step (forward, backward, SGD-momentum update) of K
     members exactly as :func:`train_many` does (batch gathered on the device, CUDA graph
     on CUDA unless ``cuda_graph=False``), on a fixed random batch: the paper's 54 x 64 MLP
     (``kind="mlp"``), a 10 x 16 plain CNN (``kind="cnn"``), or K copies of ``model``
     (re-initialised randomly; ``kind`` then only labels it). Each member gets its own batch
-    unless ``shared_batch``. The callable's ``.stack`` and ``.runner`` are the engine's
-    objects. For the benchmark chapter."""
+    unless ``shared_batch``, or the members come in ``groups`` (sizes summing to K) that
+    each share one, as members sharing a seed do in a sweep. The callable's ``.stack``
+    and ``.runner`` are the engine's objects. For the benchmark chapter."""
     from ..models import CNN, MLP
 
     if kind not in ("mlp", "cnn") and model is None:
@@ -117,12 +119,19 @@ def benchmark_step(
     graph = use_cuda_graph(cuda_graph, device)
     cfg = TrainConfig(lr=0.01, momentum=0.9)
     opt = FlatOptimizer(stack.flat, cfg, 0.01, device_scalars=graph)
-    G = 1 if shared_batch else K
+    if groups is not None:
+        sizes = tuple(groups)
+        if shared_batch or sum(sizes) != K or min(sizes, default=0) < 1:
+            raise ValueError(f"groups={tuple(groups)} do not split K={K} members (positive sizes summing to K, "
+                             "without shared_batch)")
+    else:
+        sizes = (K,) if shared_batch else (1,) * K
+    G = len(sizes)
+    classes = int(getattr(model, "num_classes", 10))  # labels below the model's class count
     x = torch.rand(G * batch_size, *input_shape, generator=g).to(device)
-    y = torch.randint(0, 10, (G * batch_size,), generator=g).to(device)
+    y = torch.randint(0, classes, (G * batch_size,), generator=g).to(device)
     idx = torch.arange(G * batch_size, device=device).view(G, batch_size)
-    sizes = (K,) if shared_batch else (1,) * K
-    gidx = None if shared_batch else torch.arange(K, device=device)
+    gidx = None if G == 1 else torch.tensor([i for i, s in enumerate(sizes) for _ in range(s)], device=device)
     runner = TrainStep(stack, opt, x, y, sizes, gidx, None, graph=graph, capture_batch=batch_size)
 
     def step() -> None:

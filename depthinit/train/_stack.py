@@ -100,13 +100,16 @@ def default_strategy(model: nn.Module, device: torch.device | str, members: int 
     * plain MLP: ``"bmm"`` (the fused path) everywhere;
     * plain CNN on CUDA: ``"func"`` with 8 or more members, else ``"loop"``; on
       other devices ``"loop"``;
-    * any other model: ``"func"`` on CUDA, ``"loop"`` elsewhere.
+    * any other model: ``"func"`` with 4 or more members, else ``"loop"``.
 
     Measured (chapter "Reproducibility"; :func:`depthinit.bench.measure_strategies`
     re-measures it on any machine): on an H200 the CNN at K = 16 took 1.00 ms per
     model-step with torch.func against 2.58 with grouped convolutions and 3.40 with
-    the loop (K = 80: 0.97, 4.20, 3.21), the loop won at K = 1; on a 2-core CPU the
-    loop of plain convolutions beat grouped convolutions (about 2x) and torch.func.
+    the loop (K = 80: 0.97, 4.20, 3.21), the loop won at K = 1; on a 2-core CPU (one
+    thread) the loop of plain convolutions beat grouped convolutions and torch.func
+    (K = 4: 0.69 s per model-step against 1.13 and 1.58), and for a residual MLP with
+    batch norm (8 blocks of 64) torch.func beat the loop from K = 4 (9.2 against 11.4
+    ms per model-step; K = 16: 9.9 against 43) while the loop won at K = 1 (10 against 14).
     """
     device = torch.device(device)
     kind = stack_kind(model)
@@ -114,7 +117,7 @@ def default_strategy(model: nn.Module, device: torch.device | str, members: int 
         return "bmm"
     if kind == "cnn":
         return "func" if device.type == "cuda" and members >= 8 else "loop"
-    return "func" if device.type == "cuda" else "loop"
+    return "func" if members >= 4 else "loop"
 
 
 def _scalar(v: Any) -> bool:
@@ -236,6 +239,7 @@ class Stack:
             if template.norms is not None:
                 bn = template.norms[0]
                 self.bn_momentum, self.bn_eps = bn.momentum, bn.eps
+        self._has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in template.modules())
         if self.strategy == "func" or self.kind == "module":
             # a private copy runs functional_call: the members' modules are never touched
             self._template = copy.deepcopy(template).to(device=self.device, dtype=dtype)
@@ -249,9 +253,11 @@ class Stack:
         Grouped convolutions on CUDA run with cuDNN's TF32 off: measured on an H200
         (chapter "Reproducibility"), a TF32 grouped convolution lets one member's
         overflow turn the other members' outputs and gradients into NaN, which fp32
-        does not. The setting is restored on exit; nothing changes for other paths.
+        does not. ``vmap`` runs a convolution over members as a grouped convolution,
+        so the ``"func"`` strategy of a model with convolutions does the same. The
+        setting is restored on exit; nothing changes for other paths.
         """
-        if self.strategy == "grouped" and self.device.type == "cuda":
+        if self.device.type == "cuda" and (self.strategy == "grouped" or self.strategy == "func" and self._has_conv):
             b = torch.backends.cudnn
             return b.flags(enabled=b.enabled, benchmark=b.benchmark, deterministic=b.deterministic, allow_tf32=False)
         return contextlib.nullcontext()
