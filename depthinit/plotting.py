@@ -7,10 +7,10 @@ without touching global state.
 
 The rules the figures follow (checked by ``tests/test_book_figures.py``):
 
-* **Width.** At most :data:`FIG_WIDTH` inches at :data:`DPI` dots per inch, so a
+* **Width.** At most ``FIG_WIDTH`` inches at ``DPI`` dots per inch, so a
   figure is at most ``FIG_WIDTH * DPI`` pixels wide (680 px) and is never
   scaled down by more than the column (about 620-720 px at a 1280 px window).
-* **Fonts.** No text below :data:`MIN_FONT_PT` points, which is 12.5 px at
+* **Fonts.** No text below ``MIN_FONT_PT`` points, which is 12.5 px at
   100 dpi and stays above 10 px when the column shrinks the image.
 * **Colour.** The Okabe-Ito palette (Okabe and Ito 2008), distinguishable with
   the common colour-vision deficiencies; line styles carry a second cue.
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-#: Figure width in inches; with :data:`DPI` the PNG is at most 680 px wide.
+#: Figure width in inches; with ``DPI`` the PNG is at most 680 px wide.
 FIG_WIDTH: float = 6.8
 #: Dots per inch of every book figure (the inline PNG is drawn at this resolution).
 DPI: int = 100
@@ -80,8 +80,8 @@ def use_book_style(**overrides: Any) -> None:
 
 def figure(nrows: int = 1, ncols: int = 1, *, height: float = 3.6, width: float = FIG_WIDTH,
            **subplot_kw: Any) -> tuple[Any, Any]:
-    """``plt.subplots`` at the book's size and style: ``width`` (at most :data:`FIG_WIDTH`) by
-    ``height`` inches at :data:`DPI`, constrained layout, the axes always a 2-d array.
+    """``plt.subplots`` at the book's size and style: ``width`` (at most ``FIG_WIDTH``) by
+    ``height`` inches at ``DPI``, constrained layout, the axes always a 2-d array.
     The style applies to this figure only (global rcParams are left as they are)."""
     import matplotlib.pyplot as plt
 

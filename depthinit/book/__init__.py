@@ -21,8 +21,8 @@ show what they return. One concern per module:
 * ``_practice``: the measurements of "Use it in your model".
 
 Labels are the results' ``init`` column (made by :func:`depthinit.sweep.init_label`);
-profiles are :data:`depthinit.sweep.PROFILES`, the schedule order
-:data:`depthinit.init.SCHEDULES`, the paper's V :data:`depthinit.sweep.PAPER_V`.
+profiles are ``depthinit.sweep.PROFILES``, the schedule order
+``depthinit.init.SCHEDULES``, the paper's V ``depthinit.sweep.PAPER_V``.
 """
 
 from ._ablation import ARMS, REPRODUCE_TOL, AblationFinding, Arm, ablation_findings, arm
@@ -74,6 +74,7 @@ from ._practice import variance_paths
 from ._provenance import (
     MIN_SEEDS,
     build_record,
+    describe_design,
     describe_model,
     footer,
     format_lr_count,
@@ -136,6 +137,8 @@ from ._tables import (
     accuracy_table,
     at_chosen_lr,
     by_optimizer,
+    design_variants,
+    design_view,
     epoch_table,
     failure_table,
     init_order,
@@ -162,6 +165,8 @@ from ._verdicts import (
     helps,
     load_paper_verdicts,
     load_verdicts,
+    own_claims,
+    verdict_tables,
 )
 
 __all__ = [
@@ -174,16 +179,16 @@ __all__ = [
     "ablation_experiment", "ablation_findings", "accuracy_table", "advice", "answer", "arm", "at_chosen_lr",
     "book_keys", "book_verdicts", "build_record", "budget_key", "budget_of", "by_optimizer", "chapter_experiments",
     "chapter_sections", "chapter_times", "chapter_title", "claim_verdict_text", "claims", "configurations",
-    "curve_panels", "describe_model", "downloads_markdown", "epoch_table", "experiment", "failure_table",
+    "curve_panels", "describe_design", "describe_model", "design_variants", "design_view", "downloads_markdown", "epoch_table", "experiment", "failure_table",
     "first_layer_gradients", "footer", "format_lr_count", "glue_figure", "glue_markdown", "glue_values", "grid_findings", "helps", "init_order", "init_style",
     "interval_text", "is_current_spec", "join_words", "largest_step", "load_book_results",
     "load_paper_book_results", "load_paper_results", "load_paper_verdicts", "load_runs", "load_verdicts",
-    "lr_counts", "main_depth", "maps", "optimizers", "output_gain", "paper_dir", "plot_ablation",
+    "lr_counts", "main_depth", "maps", "optimizers", "output_gain", "own_claims", "paper_dir", "plot_ablation",
     "plot_accuracy_dots", "plot_best_epochs", "plot_chapter_times", "plot_curves", "plot_hero",
     "plot_layer_profiles", "plot_mechanism", "plot_scheme_stds", "plot_sensitivity_maps", "plot_signals", "plot_stall_curves",
     "plot_v_response", "plot_verdict_forest", "profile_note", "read_timings", "resolved", "rules_table",
     "run_chapter", "run_scale", "runs_dir", "scale_words", "score_panels", "sensitivity_findings", "side_by_side",
     "signal_findings", "signal_summary", "signals_at_init", "source_note", "spec_run_ids", "stall_findings", "stored_label", "stored_note",
     "status_of", "stuck_labels", "template_key", "tidy_tables", "timing_table", "too_small", "training_note", "tuned_table",
-    "variance_paths", "verdict_html", "why_chapter", "why_text", "write_downloads",
+    "variance_paths", "verdict_html", "verdict_tables", "why_chapter", "why_text", "write_downloads",
 ]

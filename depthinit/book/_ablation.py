@@ -69,7 +69,7 @@ class AblationFinding:
 
     optimizer: str
     tuned: bool
-    scores: tuple[tuple[Arm, Score], ...]  # in :data:`ARMS` order
+    scores: tuple[tuple[Arm, Score], ...]  # in ``ARMS`` order
     effects: dict[str, analysis.Estimate]  # arm minus "He", paired by seed, at the chosen rates
     reproduces: dict[str, float]  # schedule -> largest |accuracy difference| of "He + both" and the schedule
 

@@ -4,7 +4,7 @@ Chapter: "Reproducibility" (budget and measured time side by side). The budgets 
 wall seconds on an idle two-core machine in the default profile; the whole default
 build (tests, every chapter, the site and its check) must stay under 45 minutes.
 ``scripts/run_notebooks.py`` prints every chapter's time against its budget and fails
-when one exceeds :data:`OVER_FACTOR` times its budget.
+when one exceeds ``OVER_FACTOR`` times its budget.
 
 Experiment chapters are budgeted by their experiment's book key (an executed chapter
 that shows several registered experiments, such as E1 with its ablation, has the
@@ -32,7 +32,7 @@ BUDGETS: Mapping[str, float] = MappingProxyType({
     "E1": 480.0, "E2": 120.0, "E3": 150.0, "E4": 120.0, "E5": 180.0, "E6": 150.0, "E7": 90.0, "E8": 150.0,
     "verdicts": 15.0, "reproducibility": 15.0, "benchmark": 90.0,
 })
-#: The budget of a theory chapter not named in :data:`BUDGETS`.
+#: The budget of a theory chapter not named in ``BUDGETS``.
 THEORY_BUDGET = 25.0
 #: A chapter over this many times its budget fails the build (``scripts/run_notebooks.py``).
 OVER_FACTOR = 2.0
@@ -41,7 +41,7 @@ TIMINGS_FILE = Path("book") / "_executed" / "timings.json"
 
 
 def budget_key(chapter: str) -> str:
-    """The key of :data:`BUDGETS` for an executed chapter: its main experiment's book key when the
+    """The key of ``BUDGETS`` for an executed chapter: its main experiment's book key when the
     registry has one for it, else the chapter's own name."""
     exps = chapter_experiments(chapter)
     return exps[0].key if exps and exps[0].key else chapter
@@ -56,7 +56,7 @@ def budget_of(chapter: str) -> float:
 
 
 def status_of(seconds: float, budget: float) -> str:
-    """``"within"``, ``"over"`` (above the budget) or ``"fails"`` (above :data:`OVER_FACTOR` times it);
+    """``"within"``, ``"over"`` (above the budget) or ``"fails"`` (above ``OVER_FACTOR`` times it);
     ``"no budget"`` without one."""
     if not math.isfinite(budget):
         return "no budget"

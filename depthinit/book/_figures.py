@@ -2,8 +2,8 @@
 
 Chapter: every chapter with a figure. Each function takes results (or findings) and
 returns a matplotlib Figure made with :func:`depthinit.plotting.figure` (at most
-:data:`~depthinit.plotting.FIG_WIDTH` inches at :data:`~depthinit.plotting.DPI`, no
-text below :data:`~depthinit.plotting.MIN_FONT_PT` points, the Okabe-Ito palette).
+``depthinit.plotting.FIG_WIDTH`` inches at ``depthinit.plotting.DPI``, no
+text below ``depthinit.plotting.MIN_FONT_PT`` points, the Okabe-Ito palette).
 Accuracy axes stay in [0, 1] (in percent on the axis), as the measure does.
 """
 
@@ -74,7 +74,7 @@ def plot_accuracy_dots(tables: Mapping[str, pd.DataFrame], *, order: Sequence[st
     """Final test accuracy per initialization, one panel per results table (e.g. the stored
     paper-profile run and this build's, per optimizer): mean (dot), median (tick) and the 95 %
     interval over seeds (bar, clipped to [0, 1]); rows in :func:`depthinit.book.init_order`;
-    ``highlight``ed labels in bold. Each table should hold one optimizer at its chosen rates."""
+    labels in ``highlight`` in bold. Each table should hold one optimizer at its chosen rates."""
     tables = {k: v for k, v in tables.items() if len(v)}
     if not tables:
         return _empty("no finished runs to show")
@@ -511,7 +511,7 @@ def plot_verdict_forest(details: pd.DataFrame, *, delta: float = analysis.DELTA)
         hi = r["high"] if math.isfinite(r["high"]) else r["mean"]
         ax.plot([100 * lo, 100 * hi], [y, y], color=c, lw=2.5)
         ax.plot(100 * r["mean"], y, "o", color=c, ms=6)
-        labels.append(f"{int(r['claim'])}: {r['comparison']}" + ("" if math.isfinite(r["mean"]) else " (no runs)"))
+        labels.append(f"{r['claim']}: {r['comparison']}" + ("" if math.isfinite(r["mean"]) else " (no runs)"))
     ax.set_yticks(range(len(details) - 1, -1, -1), labels)
     ax.axvline(0, color="0.2", lw=1)
     for d in (-delta, delta):

@@ -18,7 +18,7 @@ import pandas as pd
 from .. import analysis
 from ..sweep import PAPER_V
 from ._provenance import MIN_SEEDS, join_words
-from ._tables import OPTIMIZER_NAMES, at_chosen_lr, by_optimizer
+from ._tables import OPTIMIZER_NAMES, at_chosen_lr, by_optimizer, design_variants
 
 #: A configuration "trains" when its whole interval lies above chance + this margin (the claims' margin).
 TRAINS_MARGIN = analysis.TRAINS_MARGIN
@@ -71,7 +71,7 @@ class GridFinding:
 
     @property
     def too_small(self) -> bool:
-        """Fewer than :data:`depthinit.book.MIN_SEEDS` seeds: too few to conclude."""
+        """Fewer than ``depthinit.book.MIN_SEEDS`` seeds: too few to conclude."""
         return self.seeds < MIN_SEEDS
 
     def headline(self) -> str:
@@ -120,13 +120,19 @@ HE_NORMAL = analysis.config(base="he", schedule="unit", distribution="normal")
 
 def grid_findings(results: pd.DataFrame, *, source: str, chance: float = analysis.CHANCE,
                   margin: float = TRAINS_MARGIN) -> list[GridFinding]:
-    """One :class:`GridFinding` per optimizer of ``results`` (SGD first), each at the learning
+    """One :class:`GridFinding` per optimizer of ``results`` (SGD first) and design variant
+    (:func:`depthinit.book.design_variants`; E6's widths, E8's arms), each at the learning
     rates chosen on validation when the results hold a grid. ``source`` names the run in
     the headline ("stored paper-profile run", "this build (default profile)")."""
     if results.empty:
         raise ValueError("the results table is empty; run the sweep first")
     out = []
-    for opt, part in by_optimizer(results).items():
+    designs = design_variants(results)
+    pieces = [(opt, v, part[part["variant"].astype(str) == v] if v else part)
+              for opt, part in by_optimizer(results).items() for v in (designs or [""])]
+    for opt, variant, part in pieces:
+        if part.empty:
+            continue
         rows, choice = at_chosen_lr(part)
         s = analysis.summary(rows, by=["init"], chance=chance)
         lr = rows.groupby("init")["lr"].first()
@@ -143,7 +149,7 @@ def grid_findings(results: pd.DataFrame, *, source: str, chance: float = analysi
         low = s["low"].fillna(s["mean"])
         high = s["high"].fillna(s["mean"])
         out.append(GridFinding(
-            source=source, optimizer=opt, tuned=choice is not None, scores=scores, best=scores[0],
+            source=source + (f", {variant}" if variant else ""), optimizer=opt, tuned=choice is not None, scores=scores, best=scores[0],
             he_normal=by_label.get(he) if he else None, proposed=by_label.get(prop) if prop else None,
             best_reference=refs[0] if refs else None, proposed_vs_he=effect,
             trained=int((low > line).sum()), stuck=int((high < line).sum()), n_inits=len(scores), line=line,

@@ -102,7 +102,7 @@ def profile_note(profile: str, spec: Experiment) -> str:
 
 
 def too_small(results: pd.DataFrame) -> str:
-    """A sentence when a results table is too small to conclude from (fewer than :data:`MIN_SEEDS`
+    """A sentence when a results table is too small to conclude from (fewer than ``MIN_SEEDS``
     seeds per configuration, or a single epoch), else ``""``."""
     if results.empty:
         return "No run finished, so there is nothing to conclude."
@@ -140,13 +140,32 @@ def _ordinal(n: int | None) -> str:
     return {1: "", 2: "second", 3: "third", 4: "fourth"}.get(n or 0, f"{n}th")
 
 
+def describe_design(spec: Experiment) -> str:
+    """The variants of a resolved spec that change the kind of network (its builder, batch norm or
+    activation; sizes are in the variants' names), in words ("" when none do):
+    e.g. ``"its variants: plain; batch norm, with batch norm; residual, a residual ReLU MLP of
+    26 blocks ..."``."""
+    from ..sweep import override
+
+    parts = []
+    for v in spec.variants:
+        if not any(k == "model" or k.startswith("model.") for k in v.overrides):
+            continue
+        model = override(spec, {k: x for k, x in v.overrides.items() if k == "model" or k.startswith("model.")}).model
+        if (model.kind, model.batch_norm, model.activation) != (spec.model.kind, spec.model.batch_norm,
+                                                                  spec.model.activation):
+            parts.append(f"{v.name}: {describe_model(model)}")
+    return f"Its designs are {join_words(parts)}." if parts else ""
+
+
 def training_note(spec: Experiment) -> str:
     """The training of a resolved spec in words: optimizer(s), learning rates, momentum, batch,
     epochs, data sizes, validation split, warm-up."""
     t = spec.train
     lrs = spec.lrs or (t.lr,)
     opts = {v.overrides.get("train.optimizer", t.optimizer) for v in spec.variants}
-    names = join_words([OPTIMIZER_NAMES.get(str(o), str(o)) for o in sorted(opts)])
+    names = join_words([OPTIMIZER_NAMES.get(str(o), str(o))
+                        for o in sorted(opts, key=lambda o: ({"sgd": 0, "adam": 1}.get(str(o), 2), str(o)))])
     lr_text = f"learning rate {lrs[0]:g}" if len(lrs) == 1 else f"learning rates {join_words([f'{x:g}' for x in lrs])}"
     if any("train.lr" in v.overrides or "lrs" in v.overrides for v in spec.variants):
         lr_text = "a learning-rate grid per optimizer"
@@ -244,6 +263,6 @@ def finite(x: float) -> bool:
 
 
 __all__ = [
-    "MIN_SEEDS", "build_record", "describe_model", "finite", "footer", "format_lr_count", "join_words", "profile_note", "run_scale",
+    "MIN_SEEDS", "build_record", "describe_design", "describe_model", "finite", "footer", "format_lr_count", "join_words", "profile_note", "run_scale",
     "scale_words", "source_note", "stored_label", "stored_note", "too_small", "training_note",
 ]

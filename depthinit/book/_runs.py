@@ -11,7 +11,7 @@ repository root ``root``:
   and committed with its provenance; the chapters show it beside the live run,
   labelled with its own spec (it may come from an older version of the spec).
 
-The experiments are those of the one registry, :data:`depthinit.sweep.EXPERIMENTS`;
+The experiments are those of the one registry, ``depthinit.sweep.EXPERIMENTS``;
 a chapter finds its own through the registry's ``chapter`` field.
 """
 

@@ -34,14 +34,35 @@ def lr_counts(results: pd.DataFrame) -> int:
 def at_chosen_lr(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The rows of ``results`` at each configuration's learning rate, and the choice.
 
-    With one learning rate per configuration nothing is chosen (the choice is None);
-    with a grid, :func:`depthinit.analysis.tuned` picks each configuration's rate on
-    validation accuracy (never on the test set) and the choice is
-    :func:`depthinit.analysis.tune`'s table. A grid without a validation split raises
-    ValueError (from :func:`depthinit.analysis.tune`)."""
+    The rows are :func:`depthinit.analysis.prepare`'s (what the verdicts read). With one
+    learning rate per configuration nothing is chosen (the choice is None); with a grid,
+    each configuration's rate is the one chosen on validation accuracy (never on the test
+    set) and the choice is :func:`depthinit.analysis.tune`'s table. A grid without a
+    validation split raises ValueError: a table would otherwise average over rates."""
     if lr_counts(results) <= 1:
         return results, None
-    return analysis.tuned(results), analysis.tune(results)
+    choice = analysis.tune(results)  # raises without a validation split
+    return analysis.prepare(results), choice
+
+
+def design_variants(results: pd.DataFrame) -> list[str]:
+    """The values of the ``variant`` column when it is a design factor of the experiment (E6's
+    widths and depths, E8's batch norm and residual arms), not just the optimizer's name
+    (E1's "sgd" and "adam") or a single value; else ``[]``."""
+    if "variant" not in results.columns or results["variant"].nunique() <= 1:
+        return []
+    if "optimizer" in results.columns and (results["variant"].astype(str) == results["optimizer"].astype(str)).all():
+        return []
+    return list(dict.fromkeys(results["variant"].astype(str)))
+
+
+def design_view(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with each ``init`` label prefixed by its design variant (``"batch norm: He
+    normal"``) when the experiment has design variants (:func:`design_variants`), so that
+    tables and figures keyed by initialization keep the variants apart; otherwise as is."""
+    if not design_variants(results):
+        return results
+    return results.assign(init=results["variant"].astype(str) + ": " + results["init"].astype(str))
 
 
 def optimizers(results: pd.DataFrame) -> list[str]:
@@ -102,10 +123,10 @@ def accuracy_table(results: pd.DataFrame, *, by: Sequence[str] | None = None,
     """Final test accuracy per configuration, to show: one row per group of ``by`` (default:
     :func:`depthinit.analysis.summary`'s configuration columns) in :func:`init_order`.
 
-    Columns: the group columns (``init`` shown as "initialization"), ``seeds``, mean and
-    median in percent, the 95 % t interval over seeds clipped to [0, 100], the number of
-    failed runs (diverged or ended at chance) with its Wilson 95 % interval. Nothing is
-    tuned here: pass the rows at the chosen learning rates (:func:`at_chosen_lr`)."""
+    Index: the variant, optimizer and initialization where present; columns: the other group
+    columns, ``seeds``, mean and median in percent, the 95 % t interval over seeds clipped to
+    [0, 100], the failed runs (diverged or ended at chance) with their Wilson 95 % interval.
+    Nothing is tuned here: pass the rows at the chosen learning rates (:func:`at_chosen_lr`)."""
     s = analysis.summary(results, by=by, chance=chance)
     keys = [c for c in s.columns if c in (by or analysis.CONFIG_KEYS)]
     if "init" in keys:
@@ -120,42 +141,35 @@ def accuracy_table(results: pd.DataFrame, *, by: Sequence[str] | None = None,
     out["mean %"] = s["mean"].map(_pct)
     out["median %"] = s["median"].map(_pct)
     out["95 % interval"] = [interval_text(lo, hi) for lo, hi in zip(s["low"], s["high"])]
-    out["failed"] = [f"{int(k)} of {int(n)}" for k, n in zip(s["failed"], s["runs"])]
-    out["failed, Wilson 95 %"] = [interval_text(lo, hi) for lo, hi in zip(s["failed_low"], s["failed_high"])]
+    out["failed [Wilson 95 %]"] = [f"{int(k)} of {int(n)} {interval_text(lo, hi)}" for k, n, lo, hi in
+                                   zip(s["failed"], s["runs"], s["failed_low"], s["failed_high"])]
     out = out.rename(columns={"init": "initialization"}).reset_index(drop=True)
     if "variant" in out and out["variant"].nunique() <= 1:
         out = out.drop(columns="variant")
-    out.index = pd.RangeIndex(1, len(out) + 1)
-    return out
+    return out.set_index([c for c in out.columns if c in ("variant", "optimizer", "initialization")] or None)
 
 
 def tuned_table(results: pd.DataFrame, *, chance: float = analysis.CHANCE) -> pd.DataFrame:
     """Per optimizer and initialization: the test accuracy (mean, median, interval) at the
-    learning rate chosen on validation, the chosen rate, and whether it lies at the edge of
-    the grid (the grid may then be too narrow). With one rate per configuration the rate is
-    shown and "chosen" reads "(one rate)"."""
+    learning rate chosen on validation, and the chosen rate, marked "(edge)" when it lies at
+    the edge of the grid (the grid may then be too narrow). With one rate per configuration
+    the column is "lr" (nothing was chosen)."""
     frames = []
     for opt, part in by_optimizer(results).items():
         rows, choice = at_chosen_lr(part)
         table = accuracy_table(rows, by=[k for k in ("optimizer", "init") if k in rows.columns], chance=chance)
         lr = rows.groupby("init")["lr"].first() if "lr" in rows else pd.Series(dtype=float)
-        table.insert(1 + ("optimizer" in table), "lr", table["initialization"].map(lambda i: f"{lr.get(i, math.nan):g}"))
-        if choice is None:
-            table.insert(2 + ("optimizer" in table), "chosen on validation", "(one rate)")
-        else:
-            c = choice.groupby("init").agg(edge=("edge", "any"), grid=("grid", "first"))
-            table.insert(2 + ("optimizer" in table), "chosen on validation",
-                         table["initialization"].map(lambda i: "at the grid's edge" if c["edge"].get(i, False)
-                                                     else "inside the grid"))
+        edge = choice.groupby("init")["edge"].any() if choice is not None else pd.Series(dtype=bool)
+        inits = table.index.get_level_values("initialization")
+        table.insert(0, "lr" if choice is None else "lr chosen on validation",
+                     [f"{lr.get(i, math.nan):g}" + (" (edge)" if edge.get(i, False) else "") for i in inits])
         frames.append(table)
-    out = pd.concat(frames, ignore_index=True)
-    out.index = pd.RangeIndex(1, len(out) + 1)
-    return out
+    return pd.concat(frames)
 
 
 def failure_table(results: pd.DataFrame, *, chance: float = analysis.CHANCE) -> pd.DataFrame:
     """Per configuration: runs, diverged (loss became NaN or infinite), collapsed (ended
-    below chance + :data:`depthinit.analysis.FAILURE_MARGIN` without diverging), the failure
+    below chance + ``depthinit.analysis.FAILURE_MARGIN`` without diverging), the failure
     rate in percent with its Wilson 95 % interval; only configurations with a failure."""
     final = analysis.final_rows(results, chance=chance)
     s = analysis.summary(results, chance=chance)
@@ -181,7 +195,7 @@ def failure_table(results: pd.DataFrame, *, chance: float = analysis.CHANCE) -> 
 def epoch_table(results: pd.DataFrame, *, threshold: float, chance: float = analysis.CHANCE) -> pd.DataFrame:
     """Per configuration: the median epoch of the best test accuracy, how many runs have their
     best in the last 20 % of the epochs (still improving), how many are on their plateau
-    (:data:`depthinit.analysis.PLATEAU_GAIN`), and the median epochs to reach ``threshold``
+    (``depthinit.analysis.PLATEAU_GAIN``), and the median epochs to reach ``threshold``
     (with how many runs never did)."""
     best = analysis.best_epochs(results, chance=chance)
     hit = analysis.time_to(results, threshold, chance=chance)
@@ -232,14 +246,14 @@ VERDICT_CLASSES: Mapping[str, str] = {v: f"verdict-{v}" for v in analysis.VERDIC
 def verdict_html(summary: pd.DataFrame, *, details: pd.DataFrame | None = None) -> str:
     """The verdict table in full text as HTML: one row per claim (number, source, what it says,
     the experiment it was read on, each comparison's estimate in points with its interval,
-    the verdict). Each verdict cell has the class ``verdict-<name>`` (:data:`VERDICT_CLASSES`);
+    the verdict). Each verdict cell has the class ``verdict-<name>`` (``VERDICT_CLASSES``);
     the table has the class ``verdict-table``. Nothing is cut."""
     head = ("<table class=\"verdict-table\"><thead><tr><th>claim</th><th>what it says</th>"
             "<th>read on</th><th>estimate, accuracy points [95 % interval] (seeds)</th><th>verdict</th></tr>"
             "</thead><tbody>")
     rows = []
     for r in summary.to_dict("records"):
-        number = f"{int(r['claim'])}" + (" (the book's)" if r.get("source") == "book" else "")
+        number = f"{r['claim']}" + (" (the book's)" if r.get("source") == "book" else "")
         parts = details[details["claim"] == r["claim"]] if details is not None and len(details) else None
         if parts is not None and len(parts):
             est = "<br>".join(html.escape(f"{p['comparison']}: {_points(p['mean'], p['low'], p['high'], p['n'])}")
@@ -272,6 +286,7 @@ def rules_table(claims: Sequence[analysis.Claim]) -> pd.DataFrame:
 
 __all__ = [
     "OPTIMIZER_NAMES", "REFERENCE_ORDER", "VERDICT_CLASSES", "accuracy_table", "at_chosen_lr", "by_optimizer",
+    "design_variants", "design_view",
     "epoch_table", "failure_table", "init_order", "interval_text", "lr_counts", "optimizers", "rules_table",
     "side_by_side", "tuned_table", "verdict_html",
 ]

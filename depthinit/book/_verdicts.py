@@ -23,18 +23,22 @@ from .. import analysis
 from ._grid import GridFinding
 from ._provenance import join_words
 from ._runs import load_book_results, load_paper_book_results
-from ._tables import OPTIMIZER_NAMES, at_chosen_lr, optimizers
+from ._tables import OPTIMIZER_NAMES, lr_counts, optimizers
 
 
 def claims() -> list[analysis.Claim]:
-    """The claims the book decides, numbered as on every page: the paper's seven
-    (:func:`depthinit.analysis.paper_claims`), then the book's own where
-    :mod:`depthinit.analysis` states them (``book_claims()``, ``source == "book"``)."""
+    """The paper's seven claims, numbered as on every page (:func:`depthinit.analysis.paper_claims`)."""
+    return list(analysis.paper_claims())
+
+
+def own_claims() -> list[analysis.Claim]:
+    """The book's own claims on the experiments the paper planned (``B1``..., ``source == "book"``;
+    :func:`depthinit.analysis.book_claims`); empty when the analysis states none."""
     own = getattr(analysis, "book_claims", None)
-    return list(analysis.paper_claims()) + (list(own()) if callable(own) else [])
+    return list(own()) if callable(own) else []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class VerdictTable:
     """:func:`depthinit.analysis.verdict_table` of one optimizer's runs."""
 
@@ -44,7 +48,7 @@ class VerdictTable:
     tuned: bool  # some experiment's learning rates were chosen on validation
     experiments: tuple[str, ...]  # the experiment keys the table read
 
-    def verdict(self, number: int) -> str:
+    def verdict(self, number: int | str) -> str:
         """The verdict of claim ``number`` (``"inconclusive"`` when it is not in the table)."""
         row = self.summary[self.summary["claim"] == number]
         return str(row["verdict"].iloc[0]) if len(row) else analysis.INCONCLUSIVE
@@ -71,7 +75,8 @@ class BookVerdicts:
 
     source: str
     profile: str
-    tables: tuple[VerdictTable, ...]  # SGD first
+    tables: tuple[VerdictTable, ...]  # the paper's claims, one table per optimizer, SGD first
+    own: tuple[VerdictTable, ...] = ()  # the book's own claims, a separate family (its own Holm correction)
 
     @property
     def primary(self) -> VerdictTable | None:
@@ -81,58 +86,69 @@ class BookVerdicts:
     def __bool__(self) -> bool:
         return bool(self.tables)
 
-    def html(self) -> str:
+    def html(self, *, own: bool = False) -> str:
         """Every table in full text (:func:`depthinit.book.verdict_html`), each under a line naming
-        its optimizer, whether its learning rates were tuned and the experiments it read."""
+        its optimizer, whether its learning rates were tuned and the experiments it read (``own``:
+        the book's own claims instead of the paper's)."""
         from html import escape
 
         from ._tables import verdict_html
 
         parts = []
-        for t in self.tables:
+        for t in self.own if own else self.tables:
+            if own and not t.experiments:
+                continue
             how = "learning rates chosen on validation" if t.tuned else "one learning rate per configuration"
             parts.append(f"<p class=\"verdict-source\"><strong>{escape(self.source)}, {escape(t.label)}</strong> "
                          f"({how}; read on {escape(join_words(list(t.experiments)))})</p>"
                          + verdict_html(t.summary, details=t.details))
-        return "\n".join(parts) or "<p>No experiment ran, so no claim could be decided.</p>"
+        return "\n".join(parts) or "<p>No experiment these claims read ran, so no claim could be decided.</p>"
 
     def lines(self) -> str:
         """One Markdown bullet per claim and optimizer: its verdict with each comparison's estimate."""
         out = []
         for t in self.tables:
             for row in t.summary.itertuples():
-                out.append(f"- **Claim {row.claim}** ({t.label}): {claim_verdict_text(t, int(row.claim))}.")
+                out.append(f"- **Claim {row.claim}** ({t.label}): {claim_verdict_text(t, row.claim)}.")
         return "\n".join(out) or "- No claim could be decided: no experiment ran."
 
 
 def book_verdicts(results: Mapping[str, pd.DataFrame], *, source: str, profile: str,
                   claim_list: Sequence[analysis.Claim] | None = None, delta: float = analysis.DELTA,
                   alpha: float = analysis.ALPHA) -> BookVerdicts:
+    """:class:`BookVerdicts` of ``results``: the paper's claims (or ``claim_list``) per optimizer
+    (:func:`verdict_tables`), and the book's own claims per optimizer as a separate family."""
+    tables = verdict_tables(results, claim_list if claim_list is not None else claims(), delta=delta, alpha=alpha)
+    own = verdict_tables(results, own_claims(), delta=delta, alpha=alpha) if claim_list is None and own_claims() \
+        else ()
+    return BookVerdicts(source, profile, tables, own)
+
+
+def verdict_tables(results: Mapping[str, pd.DataFrame], claim_list: Sequence[analysis.Claim], *,
+                   delta: float = analysis.DELTA, alpha: float = analysis.ALPHA) -> tuple[VerdictTable, ...]:
     """One :class:`VerdictTable` per optimizer found in ``results`` (keyed by book key).
 
-    For each optimizer, every experiment that ran it contributes its runs with that
-    optimizer, each configuration at its chosen learning rate; an experiment without that
-    optimizer is left out of that table (a claim reading it then falls back, e.g. claim 3
-    from E4 to E1). Holm's correction runs over the comparisons of each table."""
-    claim_list = list(claim_list) if claim_list is not None else claims()
+    Each table is :func:`depthinit.analysis.decide_claims` for one optimizer: every
+    experiment that ran it contributes its runs with that optimizer, each configuration at
+    its learning rate chosen on validation; an experiment without that optimizer is left
+    out of that table (a claim reading it then falls back, e.g. claim 3 from E4 to E1).
+    Holm's correction runs over the comparisons of each table."""
+    claim_list = list(claim_list)
+    wanted = {k for c in claim_list for k in (c.experiment, *c.fallbacks)}
     names: list[str] = []
-    for frame in results.values():
-        names += [o for o in optimizers(frame) if o not in names]
+    for key, frame in results.items():
+        if key in wanted:
+            names += [o for o in optimizers(frame) if o not in names]
     names = sorted(names, key=lambda o: ({"sgd": 0, "adam": 1}.get(o, 2), o))
     tables = []
     for opt in names:
-        chosen: dict[str, pd.DataFrame] = {}
-        tuned = False
-        for key, frame in results.items():
-            part = frame[frame["optimizer"].astype(str) == opt] if "optimizer" in frame and opt else frame
-            if part.empty:
-                continue
-            rows, choice = at_chosen_lr(part)
-            chosen[key] = rows
-            tuned |= choice is not None
-        summary, details = analysis.verdict_table(chosen, claim_list, delta=delta, alpha=alpha)
-        tables.append(VerdictTable(opt, summary, details, tuned, tuple(chosen)))
-    return BookVerdicts(source, profile, tuple(tables))
+        summary, details = analysis.decide_claims(results, claim_list, optimizer=opt, delta=delta, alpha=alpha)
+        read = tuple(k for k, f in results.items() if k in wanted and (
+            "optimizer" not in f or (f["optimizer"].astype(str) == opt).any()))
+        tuned = any(lr_counts(f[f["optimizer"].astype(str) == opt] if "optimizer" in f else f) > 1
+                    for k, f in results.items() if k in read)
+        tables.append(VerdictTable(opt, summary, details, tuned, read))
+    return tuple(tables)
 
 
 def load_verdicts(profile: str, *, root: str | os.PathLike[str] = ".") -> BookVerdicts:
@@ -179,7 +195,7 @@ def answer(verdicts: BookVerdicts, finding: GridFinding | None, *, ablation: str
                 + (f" and {100 * ref.mean:.1f} % for {ref.label}" if ref is not None else "") + "; ")
     paper = table.summary[table.summary["source"] == "paper"] if "source" in table.summary else table.summary
     c = {v: int((paper["verdict"] == v).sum()) for v in analysis.VERDICTS}
-    first = (f"{word}: on the paper's 54-layer MLP ({verdicts.source}, {table.label}), {nums}"
+    first = (f"**{word}:** on the paper's 54-layer MLP ({verdicts.source}, {table.label}), {nums}"
              f"{c[analysis.SUPPORTED]} of the paper's {len(paper)} claims are supported and "
              f"{c[analysis.CONTRADICTED]} contradicted.")
     why = ("Why: at a fixed network variance V every depth schedule is the He network times √V trained with "
@@ -202,7 +218,7 @@ def advice(verdicts: BookVerdicts, finding: GridFinding | None = None) -> Advice
     and, when given, the strongest run's numbers."""
     table = verdicts.primary
     if table is None:
-        return Advice(UNDECIDED, "Should I use it? Not on this build's evidence",
+        return Advice(UNDECIDED, "Not on this build's evidence",
                       "No experiment ran in this build; the verdicts decide nothing yet.")
     h = helps(table)
     v1, v6, v7 = (table.verdict(n) for n in (1, 6, 7))
@@ -213,23 +229,24 @@ def advice(verdicts: BookVerdicts, finding: GridFinding | None = None) -> Advice
     if finding is not None and finding.best is not None:
         nums = f" The best initialization of that run is {finding.best.label} ({100 * finding.best.mean:.1f} %)."
     if h == HURTS:
-        return Advice(h, "Should I use it? No: keep He (or LSUV) and tune the learning rate",
+        return Advice(h, "No: keep He (or LSUV) and tune the learning rate",
                       f"{basis}{nums} At a fixed V a depth schedule is He's network with a logit scale √V and "
                       "per-layer learning rates 1/α_l; if you want either, set them directly and tune them.")
     if h == HELPS:
-        return Advice(h, "Should I use it? Yes, on a deep plain ReLU network",
+        return Advice(h, "Yes, on a deep plain ReLU network",
                       f"{basis}{nums} Compare it with He at your own tuned learning rate before you keep it.")
-    return Advice(h, "Should I use it? Not on this evidence: it is not shown to help",
+    return Advice(h, "Not on this evidence: it is not shown to help",
                   f"{basis}{nums} Until a claim is supported, plain He (or LSUV) with a tuned learning rate is the "
                   "safer default.")
 
 
-def claim_verdict_text(table: VerdictTable, number: int) -> str:
+def claim_verdict_text(table: VerdictTable, number: int | str) -> str:
     """``"contradicted"`` etc. for claim ``number`` with the comparisons' estimates in points."""
     parts = table.details[table.details["claim"] == number]
     if parts.empty:
         return table.verdict(number)
-    est = "; ".join(f"{p.comparison} {100 * p.mean:+.1f}" + (f" [{100 * p.low:+.1f}, {100 * p.high:+.1f}]"
+    est = "; ".join(f"{p.comparison} no runs" if not math.isfinite(p.mean) else
+                    f"{p.comparison} {100 * p.mean:+.1f}" + (f" [{100 * p.low:+.1f}, {100 * p.high:+.1f}]"
                                                              if math.isfinite(p.low) else "")
                     for p in parts.itertuples())
     return f"{table.verdict(number)} ({est} points)"
@@ -237,5 +254,5 @@ def claim_verdict_text(table: VerdictTable, number: int) -> str:
 
 __all__ = [
     "HELPS", "HURTS", "UNDECIDED", "Advice", "BookVerdicts", "VerdictTable", "advice", "answer", "book_verdicts",
-    "claim_verdict_text", "claims", "helps", "load_paper_verdicts", "load_verdicts",
+    "claim_verdict_text", "claims", "helps", "load_paper_verdicts", "load_verdicts", "own_claims", "verdict_tables",
 ]
