@@ -203,7 +203,7 @@ def test_epoch_table_counts_best_epochs_and_threshold(grid_root):
     for _, g in he.groupby("run_id"):
         g = g[(g["epoch"] > 0) & (g["test_acc"] >= 0.3)]
         hits.append(g["epoch"].min() if len(g) else math.nan)
-    row = t[t["initialization"] == "He normal"].iloc[0]
+    row = t.loc["He normal"]
     assert row["never reached"] == sum(math.isnan(h) for h in hits)
 
 

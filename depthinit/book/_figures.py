@@ -174,7 +174,11 @@ def plot_curves(results: pd.DataFrame, *, measure: str = "test_acc", chance: flo
         c = curves[curves["init"].isin(inits)]
         if measure.endswith("acc") and len(c) and float(c["high"].fillna(c["mean"]).max()) < chance + 0.02:
             flat.append(name)
+    if len(flat) < len(panels):  # leave out the flat families, unless nothing else is left
+        for name in flat:
             panels.pop(name)
+    else:
+        flat = []
     n = max(1, len(panels))
     ncols = 2 if n > 1 else 1
     nrows = math.ceil(n / ncols)

@@ -144,7 +144,7 @@ def accuracy_table(results: pd.DataFrame, *, by: Sequence[str] | None = None,
     out["failed [Wilson 95 %]"] = [f"{int(k)} of {int(n)} {interval_text(lo, hi)}" for k, n, lo, hi in
                                    zip(s["failed"], s["runs"], s["failed_low"], s["failed_high"])]
     out = out.rename(columns={"init": "initialization"}).reset_index(drop=True)
-    if "variant" in out and out["variant"].nunique() <= 1:
+    if "variant" in out and not design_variants(results):
         out = out.drop(columns="variant")
     return out.set_index([c for c in out.columns if c in ("variant", "optimizer", "initialization")] or None)
 
@@ -187,9 +187,9 @@ def failure_table(results: pd.DataFrame, *, chance: float = analysis.CHANCE) -> 
     cols = [("initialization" if k == "init" else k) for k in keys] + [
         "runs", "diverged", "collapsed", "failure rate %", "Wilson 95 %"]
     out = pd.DataFrame(rows, columns=cols)
-    if "variant" in out and out["variant"].nunique() <= 1:
+    if "variant" in out and not design_variants(results):
         out = out.drop(columns="variant")
-    return out
+    return out.set_index([c for c in out.columns if c in ("variant", "optimizer", "initialization")])
 
 
 def epoch_table(results: pd.DataFrame, *, threshold: float, chance: float = analysis.CHANCE) -> pd.DataFrame:
@@ -200,7 +200,7 @@ def epoch_table(results: pd.DataFrame, *, threshold: float, chance: float = anal
     best = analysis.best_epochs(results, chance=chance)
     hit = analysis.time_to(results, threshold, chance=chance)
     keys = [k for k in ("variant", "optimizer", "lr", "init") if k in best.columns
-            and (k == "init" or best[k].nunique() > 1)]
+            and (k == "init" or best[k].nunique() > 1) and (k != "variant" or design_variants(results))]
     merged = best.merge(hit[["run_id", "epoch"]].rename(columns={"epoch": "hit"}), on="run_id")
     order = {name: i for i, name in enumerate(init_order(results))}
     rows = []
@@ -216,9 +216,12 @@ def epoch_table(results: pd.DataFrame, *, threshold: float, chance: float = anal
     out = pd.DataFrame(rows)
     if out.empty:
         return out
-    out = out.assign(_o=out["init"].map(order)).sort_values([k for k in keys if k != "init"] + ["_o"],
-                                                            kind="stable").drop(columns="_o")
-    return out.rename(columns={"init": "initialization"}).reset_index(drop=True)
+    opt_rank = {"sgd": 0, "adam": 1}
+    out = out.assign(_o=out["init"].map(order),
+                     _p=out["optimizer"].map(lambda o: opt_rank.get(o, 2)) if "optimizer" in out else 0)
+    out = out.sort_values([k for k in ("variant",) if k in keys] + ["_p", "_o"], kind="stable").drop(columns=["_o", "_p"])
+    out = out.rename(columns={"init": "initialization"}).reset_index(drop=True)
+    return out.set_index([c for c in ("variant", "optimizer", "initialization") if c in out.columns])
 
 
 def side_by_side(tables: Mapping[str, pd.DataFrame], *, chance: float = analysis.CHANCE) -> pd.DataFrame:
