@@ -77,6 +77,20 @@ class AblationFinding:
         """The score of the arm ``name`` (None when it did not run)."""
         return next((s for a, s in self.scores if a.name == name), None)
 
+    def clause(self, schedule: str = "increasing") -> str:
+        """A clause for the landing page: what each piece of ``schedule`` does to He's accuracy."""
+        parts = []
+        for name, what in (("He + logit scale", "the logit scale alone"),
+                           (f"He + layer lrs ({schedule})", f"the {schedule} schedule's per-layer learning rates alone"),
+                           (f"He + both ({schedule})", "both together")):
+            e = self.effects.get(name)
+            if e is not None and math.isfinite(e.mean):
+                parts.append(f"{what} by {100 * e.mean:+.1f} points")
+        if not parts:
+            return ""
+        opt = OPTIMIZER_NAMES.get(self.optimizer, self.optimizer)
+        return f"in the ablation ({opt}), He's test accuracy changes with {join_words(parts)}"
+
     def headline(self) -> str:
         """What the ablation shows, in sentences (Markdown)."""
         opt = OPTIMIZER_NAMES.get(self.optimizer, self.optimizer)

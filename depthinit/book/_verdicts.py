@@ -15,14 +15,14 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from .. import analysis
 from ._grid import GridFinding
 from ._provenance import join_words
-from ._runs import load_book_results, load_paper_book_results
+from ._runs import experiment, load_book_results, load_paper_book_results
 from ._tables import OPTIMIZER_NAMES, lr_counts, optimizers
 
 
@@ -69,7 +69,7 @@ class VerdictTable:
         return OPTIMIZER_NAMES.get(self.optimizer, self.optimizer)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BookVerdicts:
     """The verdict tables of one source of results (this build's or the stored paper-profile run)."""
 
@@ -77,6 +77,7 @@ class BookVerdicts:
     profile: str
     tables: tuple[VerdictTable, ...]  # the paper's claims, one table per optimizer, SGD first
     own: tuple[VerdictTable, ...] = ()  # the book's own claims, a separate family (its own Holm correction)
+    results: Mapping[str, pd.DataFrame] = field(default_factory=dict)  # the results tables read, by book key
 
     @property
     def primary(self) -> VerdictTable | None:
@@ -121,7 +122,7 @@ def book_verdicts(results: Mapping[str, pd.DataFrame], *, source: str, profile: 
     tables = verdict_tables(results, claim_list if claim_list is not None else claims(), delta=delta, alpha=alpha)
     own = verdict_tables(results, own_claims(), delta=delta, alpha=alpha) if claim_list is None and own_claims() \
         else ()
-    return BookVerdicts(source, profile, tables, own)
+    return BookVerdicts(source, profile, tables, own, dict(results))
 
 
 def verdict_tables(results: Mapping[str, pd.DataFrame], claim_list: Sequence[analysis.Claim], *,
@@ -195,7 +196,8 @@ def answer(verdicts: BookVerdicts, finding: GridFinding | None, *, ablation: str
                 + (f" and {100 * ref.mean:.1f} % for {ref.label}" if ref is not None else "") + "; ")
     paper = table.summary[table.summary["source"] == "paper"] if "source" in table.summary else table.summary
     c = {v: int((paper["verdict"] == v).sum()) for v in analysis.VERDICTS}
-    first = (f"**{word}:** on the paper's 54-layer MLP ({verdicts.source}, {table.label}), {nums}"
+    layers = experiment("E1").model.layers
+    first = (f"**{word}:** on the paper's {layers}-layer MLP ({verdicts.source}, {table.label}), {nums}"
              f"{c[analysis.SUPPORTED]} of the paper's {len(paper)} claims are supported and "
              f"{c[analysis.CONTRADICTED]} contradicted.")
     why = ("Why: at a fixed network variance V every depth schedule is the He network times √V trained with "
