@@ -75,7 +75,7 @@ def use_book_style(**overrides: Any) -> None:
     """Set matplotlib's global rcParams to the book's style (:func:`book_rc`); ``overrides`` go to rcParams."""
     import matplotlib as mpl
 
-    mpl.rcParams.update(book_rc(**overrides))
+    mpl.rcParams.update(book_rc(**overrides))  # type: ignore[arg-type]
 
 
 def figure(nrows: int = 1, ncols: int = 1, *, height: float = 3.6, width: float = FIG_WIDTH,
@@ -87,7 +87,7 @@ def figure(nrows: int = 1, ncols: int = 1, *, height: float = 3.6, width: float 
 
     if not 0 < width <= FIG_WIDTH:
         raise ValueError(f"width={width!r} is not valid; expected 0 < width <= {FIG_WIDTH} inches (the page)")
-    with plt.rc_context(book_rc()):
+    with plt.rc_context(book_rc()):  # type: ignore[arg-type]
         fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), dpi=DPI, squeeze=False,
                                  layout="constrained", **subplot_kw)
     _restyle(fig, axes)
@@ -127,7 +127,7 @@ def direct_labels(ax: Any, ends: Mapping[str, tuple[float, float]], colors: Mapp
             return (math.log10(y) - math.log10(low)) / (math.log10(high) - math.log10(low))
         return (y - low) / span
 
-    items = sorted(((frac(y), name) for name, (_, y) in ends.items() if y == y), key=lambda t: t[0])
+    items = sorted(((frac(y), name) for name, (_, y) in ends.items() if not math.isnan(y)), key=lambda t: t[0])
     placed: list[float] = []
     for f, _ in items:
         placed.append(max(f, placed[-1] + min_gap) if placed else f)

@@ -184,7 +184,7 @@ def first_heading(source: Path) -> str:
     nb = nbformat.read(source, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.M)
+            m = re.search(r"^#\s+(.+)$", cell.source, flags=re.MULTILINE)
             if m:
                 return m.group(1).strip()
     return source.stem
@@ -200,10 +200,10 @@ def write_stub(chapter: Chapter, out: Path = OUT) -> Path:
     labels = []
     for cell in nb_src.cells:
         if cell.cell_type == "markdown":
-            labels += re.findall(r"^\((\S+)\)=\s*\n(#+\s+.+)$", cell.source, flags=re.M)
+            labels += re.findall(r"^\((\S+)\)=\s*\n(#+\s+.+)$", cell.source, flags=re.MULTILINE)
     body = [f"# {title}", "", ":::{admonition} Not executed in this build", ":class: warning",
-            f"This chapter was not executed when this site was built, so it has no results. Execute it with "
-            f"`make chapter NAME={chapter.name}` (or every chapter with `make book`).", ":::"]
+            (f"This chapter was not executed when this site was built, so it has no results. Execute it with "
+             f"`make chapter NAME={chapter.name}` (or every chapter with `make book`)."), ":::"]
     for label, heading in labels:
         body += ["", f"({label})=", heading.rstrip(),
                  "", "Not executed in this build."]

@@ -36,7 +36,7 @@ def tiny_data(seed: int = 3) -> Tensors:
 
 
 def _train(**kw) -> TrainConfig:
-    base = dict(lr=0.05, epochs=3, batch_size=32, probe_epochs=(0, 3), probe_batch=16)
+    base = {"lr": 0.05, "epochs": 3, "batch_size": 32, "probe_epochs": (0, 3), "probe_batch": 16}
     base.update(kw)
     return TrainConfig(**base)
 
@@ -129,7 +129,7 @@ def test_folders_follow_the_registry(tmp_path):
         book.runs_dir("E99", "default")
     with pytest.raises(ValueError, match="profile='huge' is not valid"):
         book.runs_dir("E1", "huge")
-    assert [e.name for e in book.chapter_experiments("e1_cifar10_mlp")][0] == "fcnn-cifar10"
+    assert book.chapter_experiments("e1_cifar10_mlp")[0].name == "fcnn-cifar10"
     assert book.chapter_experiments("no_such_chapter") == ()
 
 

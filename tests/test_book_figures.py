@@ -4,22 +4,23 @@ pixels, no text below 10 px at that width, accuracy axes inside [0, 100] %."""
 from __future__ import annotations
 
 import io
+import itertools
 import math
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.text  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+import matplotlib.text
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+from test_book import V, _train, ablation_spec, grid_spec, run_into
 
-import depthinit.sweep as sw  # noqa: E402
-from depthinit import analysis, book, plotting  # noqa: E402
-from test_book import V, _train, ablation_spec, grid_spec, run_into  # noqa: E402
+import depthinit.sweep as sw
+from depthinit import analysis, book, plotting
 
 #: The content column of the site at a 1280 px window is about 720 px; figures stay inside it.
 MAX_WIDTH_PX = 720
@@ -122,14 +123,14 @@ def test_direct_labels_never_overlap():
     fig, axes = plotting.figure(height=2.5)
     ax = axes[0, 0]
     ends = {f"line {i}": (5.0, 0.30 + 0.001 * i) for i in range(5)}  # five lines ending together
-    for name, (xe, ye) in ends.items():
+    for xe, ye in ends.values():
         ax.plot([0, xe], [0.1, ye])
     ax.set_ylim(0, 1)
     plotting.direct_labels(ax, ends, {})
     fig.canvas.draw()
     boxes = sorted((t.get_window_extent() for t in ax.texts), key=lambda b: b.y0)
     assert len(boxes) == 5
-    for a, b in zip(boxes, boxes[1:]):
+    for a, b in itertools.pairwise(boxes):
         assert a.y1 <= b.y0 + 0.5, "two labels overlap"
     plt.close(fig)
 

@@ -125,10 +125,10 @@ def test_sources_are_templates_of_library_calls(path):
                 assert _logic_lines(cell.source) <= 16, cell.source[:200]
             assert "plt.subplots" not in cell.source or not hidden, "figures are library functions"
         else:
-            for fig in re.findall(r"```\{glue:figure\}[^\n]*\n(.*?)\n\n", cell.source, flags=re.S):
+            for fig in re.findall(r"```\{glue:figure\}[^\n]*\n(.*?)\n\n", cell.source, flags=re.DOTALL):
                 assert ":alt:" in fig, f"{path.name}: a figure without alt text"
     if path.stem == "experiment":  # executed into several pages: no page-global labels
-        assert not any(":name:" in c.source or re.search(r"^\(\S+\)=", c.source, re.M) for c in nb.cells)
+        assert not any(":name:" in c.source or re.search(r"^\(\S+\)=", c.source, re.MULTILINE) for c in nb.cells)
 
 
 def test_no_two_notebooks_share_their_code():
@@ -140,3 +140,24 @@ def test_no_two_notebooks_share_their_code():
                 key = "\n".join(line.strip() for line in cell.source.splitlines() if line.strip())
                 assert key not in seen, f"{path.name} repeats a cell of {seen.get(key)}"
                 seen[key] = path.name
+
+
+def test_landing_page_and_verdicts_read_the_same_verdicts():
+    def code(name: str) -> str:
+        return "\n".join(c.source for c in nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4).cells
+                         if c.cell_type == "code")
+    for name in ("index", "verdicts", "use_in_your_model"):
+        text = code(name)
+        assert "book.load_paper_verdicts()" in text and ("book.load_verdicts(profile)" in text), name
+        assert "verdict_table(" not in text and "decide_claims(" not in text, f"{name} decides claims itself"
+
+
+@pytest.mark.parametrize("name", ["experiment", "e4_uniform_he_stall", "e5_sensitivity", "verdicts"])
+def test_result_chapters_offer_csv_downloads_and_a_finding_first(name):
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "book.write_downloads(" in code and "{download}" not in code  # links come from the library
+    if name != "verdicts":
+        page = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert 0 <= page.index("{admonition} Finding") < page.index("\n## ")  # the finding comes before any section
+        assert page.index("{admonition} Finding") < page.index("{glue:figure}")  # then the figure that shows it

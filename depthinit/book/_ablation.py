@@ -142,7 +142,7 @@ def ablation_findings(results: pd.DataFrame, *, chance: float = analysis.CHANCE)
         final = analysis.final_rows(rows, chance=chance)
         effects = {n: analysis.effect(final, {"variant": n}, {"variant": "He"}) for n in order
                    if n != "He" and "He" in names}
-        reproduces = {a.schedule: _reproduction(part, f"He + both ({a.schedule})", a.name)
+        reproduces = {str(a.schedule): _reproduction(part, f"He + both ({a.schedule})", a.name)
                       for a in arms.values() if a.is_schedule and f"He + both ({a.schedule})" in names}
         out.append(AblationFinding(opt, choice is not None, scores, effects, reproduces))
     return out

@@ -83,7 +83,7 @@ def timing_table(timings: Mapping[str, Mapping[str, object]], *, order: list[str
         budget = budget_of(name)
         profile = str(t.get("profile", ""))
         rows.append({"chapter": name, "profile": profile, "seconds": seconds, "budget": budget,
-                     "ratio": seconds / budget if budget == budget and budget > 0 else math.nan,
+                     "ratio": seconds / budget if math.isfinite(budget) and budget > 0 else math.nan,
                      "status": status_of(seconds, budget) if profile == "default" else f"({profile} profile)"})
     return pd.DataFrame(rows, columns=["chapter", "profile", "seconds", "budget", "ratio", "status"])
 

@@ -319,7 +319,7 @@ def plot_mechanism(L: int, V: float, *, schedules: Sequence[str] = ("constant", 
     ends_a, ends_b, colors = {}, {}, {}
     layers = np.arange(1, L + 1)
     for s in schedules:
-        a = np.asarray(alphas(L, schedule=s, network_variance=V), dtype=float)
+        a = np.asarray(alphas(L, schedule=s, network_variance=V), dtype=np.float64)  # type: ignore[arg-type]
         c = SCHEDULE_COLORS.get(s, "0.3")
         axes[0, 0].plot(layers, a, color=c)
         axes[0, 1].plot(layers, 1 / a, color=c)
@@ -458,7 +458,7 @@ def plot_sensitivity_maps(configs: pd.DataFrame) -> Figure:
             for j in range(len(cols)):
                 val = grid[i, j]
                 ax.text(j, i, text[i][j], ha="center", va="center", fontsize=MIN_FONT_PT,
-                        color="white" if not (val == val) or val < (analysis.CHANCE + vmax) / 2 else "black")
+                        color="white" if math.isnan(val) or val < (analysis.CHANCE + vmax) / 2 else "black")
         ax.set_xticks(range(len(cols)), [f"{c:g}" if isinstance(c, (int, float)) else str(c) for c in cols])
         ax.set_yticks(range(len(rows)), ["plain He" if r == "unit" else r for r in rows])
         ax.set_title(titles[axis], fontsize=10)
@@ -548,7 +548,21 @@ def plot_chapter_times(table: pd.DataFrame) -> Figure:
 
 
 __all__ = [
-    "curve_panels", "init_style", "plot_ablation", "plot_accuracy_dots", "plot_best_epochs", "plot_chapter_times",
-    "plot_curves", "plot_hero", "plot_layer_profiles", "plot_mechanism", "plot_sensitivity_maps", "plot_signals",
-    "plot_scheme_stds", "plot_stall_curves", "plot_v_response", "plot_verdict_forest", "score_panels",
+    "curve_panels",
+    "init_style",
+    "plot_ablation",
+    "plot_accuracy_dots",
+    "plot_best_epochs",
+    "plot_chapter_times",
+    "plot_curves",
+    "plot_hero",
+    "plot_layer_profiles",
+    "plot_mechanism",
+    "plot_scheme_stds",
+    "plot_sensitivity_maps",
+    "plot_signals",
+    "plot_stall_curves",
+    "plot_v_response",
+    "plot_verdict_forest",
+    "score_panels",
 ]

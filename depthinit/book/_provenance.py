@@ -48,7 +48,7 @@ def run_scale(results: pd.DataFrame) -> str:
     parts = []
     for opt in dict.fromkeys(results["optimizer"].astype(str)) if "optimizer" in results else [""]:
         sub = results[results["optimizer"].astype(str) == opt] if opt else results
-        lrs = sorted(set(float(x) for x in sub["lr"])) if "lr" in sub else []
+        lrs = sorted({float(x) for x in sub["lr"]}) if "lr" in sub else []
         name = OPTIMIZER_NAMES.get(opt, opt)
         if len(lrs) == 1:
             parts.append(f"{name} at one learning rate ({lrs[0]:g})")
@@ -185,9 +185,9 @@ def footer(sources: dict[str, Results], *, profile: str) -> str:
         lines.append(f"- **{name}** (`{_rel(r)}`): {source_note(r)}.")
     if not sources:
         lines.append("- No sweep ran for this page.")
-    lines += ["", f"This build's profile: {profile}. Every number and figure above is computed from these folders "
-              "when the page is executed; rerun one chapter with `make chapter NAME=<chapter>` (see the "
-              "README, \"Rerun one chapter\").", ":::"]
+    lines += ["", (f"This build's profile: {profile}. Every number and figure above is computed from these folders "
+                   "when the page is executed; rerun one chapter with `make chapter NAME=<chapter>` (see the "
+                   "README, \"Rerun one chapter\")."), ":::"]
     return "\n".join(lines)
 
 
@@ -248,7 +248,7 @@ def build_record(*, root: str | os.PathLike[str] = ".") -> dict[str, str]:
         commit["commit"][:12] + (" with uncommitted changes" if commit["dirty"] else ""))
     mathjax = sorted(p.name.removeprefix(".mathjax-") for p in (Path(root) / "book/_static/mathjax").glob(".mathjax-*"))
     return {
-        "built": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "built": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": commit_text, "depthinit": __version__, "python": str(hw["python"]), "os": str(hw["os"]),
         "CPU": str(hw["cpu"]), "cores (logical / usable)": f"{hw['logical_cores']} / {hw['usable_cores']}",
         "torch threads": str(hw["torch_threads"]), "RAM": f"{hw['ram_gib']} GiB" if hw["ram_gib"] else "unknown",

@@ -8,7 +8,6 @@ and the depth from ``layers``), never from a variant's name.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -153,9 +152,11 @@ def sensitivity_findings(results: pd.DataFrame, *, chance: float = analysis.CHAN
             if g["column"].nunique() < 2:
                 continue
             best = g.loc[g["mean"].idxmax()]
-            pick = lambda states: tuple(g[g["state"].isin(states)]["column"].tolist())  # noqa: E731
-            out.append(ScheduleSensitivity(str(sched), axis, pick(["trains"]), pick(["diverged", "stuck"]),
-                                           pick(["unclear"]), best["column"], float(best["mean"])))
+            by_state = {name: tuple(g[g["state"].isin(states)]["column"].tolist())
+                        for name, states in (("trains", ["trains"]), ("breaks", ["diverged", "stuck"]),
+                                             ("unclear", ["unclear"]))}
+            out.append(ScheduleSensitivity(str(sched), axis, by_state["trains"], by_state["breaks"],
+                                           by_state["unclear"], best["column"], float(best["mean"])))
     counts = {s: int((configs["state"] == s).sum()) for s in STATES}
     return SensitivityFinding(tuple(out), counts, len(configs), main_depth(configs))
 
@@ -183,7 +184,7 @@ def largest_step(V: float, L: int, schedule: str) -> tuple[float, int]:
     and the layer that gets it (the He-equivalent form of the depth schedule)."""
     from ..init import alphas
 
-    a = np.asarray(alphas(L, schedule=schedule, network_variance=V), dtype=float)
+    a = np.asarray(alphas(L, schedule=schedule, network_variance=V), dtype=np.float64)  # type: ignore[arg-type]
     inv = 1.0 / a
     i = int(np.argmax(inv))
     return float(inv[i]), i + 1

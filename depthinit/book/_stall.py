@@ -55,6 +55,8 @@ def signals_at_init(batches: Mapping[str, torch.Tensor], *, seeds: Sequence[int]
                 model = MLP(x[0].numel(), classes, depth=depth, width=width)
                 plan = depthinit.init_(model, "he", distribution=dist, generator=torch.Generator().manual_seed(seed))
                 rows.append(signal_statistics(model, x).assign(inputs=inputs, init=label, seed=int(seed)))
+            if plan is None:  # seeds is not empty (checked above)
+                continue
             pred = theory.predict(plan, input_second_moment=moment)[["depth", "forward_variance"]]
             factor = theory.lognormal_spread(plan)["forward_median_factor"].to_numpy()
             pred = pred.assign(median_prediction=pred["forward_variance"].to_numpy() * factor)
@@ -88,7 +90,7 @@ class SignalFinding:
 
     def headline(self) -> str:
         """What the measurement at initialization shows, in sentences."""
-        first, mid, deep = self.depths
+        first, _, deep = self.depths
         u, s = "unit", "standardize"
         ratio = self.deep_ratio
         return (f"The second moment follows the theory with either input: at layer {deep} a typical He-normal "

@@ -155,7 +155,7 @@ def tuned_table(results: pd.DataFrame, *, chance: float = analysis.CHANCE) -> pd
     the edge of the grid (the grid may then be too narrow). With one rate per configuration
     the column is "lr" (nothing was chosen)."""
     frames = []
-    for opt, part in by_optimizer(results).items():
+    for part in by_optimizer(results).values():
         rows, choice = at_chosen_lr(part)
         table = accuracy_table(rows, by=[k for k in ("optimizer", "init") if k in rows.columns], chance=chance)
         lr = rows.groupby("init")["lr"].first() if "lr" in rows else pd.Series(dtype=float)
