@@ -250,13 +250,15 @@ def test_ablation_both_pieces_reproduce_the_schedule(tmp_path, one_thread):
     (f,) = book.ablation_findings(res)
     assert [a.name for a, _ in f.scores] == list(book.ARMS)
     assert set(f.reproduces) == {"increasing", "decreasing"}
-    assert all(d < book.REPRODUCE_TOL for d in f.reproduces.values())
+    assert all(r.same_function for r in f.reproduces.values())
+    # trained in float64 from float32 draws: the paired final difference stays at rounding level
+    assert all(abs(r.final.mean) < 1e-3 and r.largest < 1e-2 for r in f.reproduces.values())
     assert set(f.effects) == set(book.ARMS) - {"He"}
     # without the logit scale the layer learning rates alone are a different training
     alone = res[res["variant"] == "He + layer lrs (increasing)"].set_index(["seed", "lr", "epoch"])["test_loss"]
     sched = res[res["variant"] == "increasing"].set_index(["seed", "lr", "epoch"])["test_loss"]
     assert float((alone - sched).abs().max()) > 1e-3
-    assert "reproduces the increasing schedule" in f.headline()
+    assert "computes the same function as the increasing schedule at initialization" in f.headline()
 
 
 def test_arm_names_and_errors():

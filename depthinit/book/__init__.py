@@ -25,7 +25,7 @@ profiles are ``depthinit.sweep.PROFILES``, the schedule order
 ``depthinit.init.SCHEDULES``, the paper's V ``depthinit.sweep.PAPER_V``.
 """
 
-from ._ablation import ARMS, REPRODUCE_TOL, AblationFinding, Arm, ablation_findings, arm
+from ._ablation import ARMS, REPRODUCE_TOL, AblationFinding, Arm, Reproduction, ablation_findings, arm
 from ._budgets import (
     BUDGETS,
     OVER_FACTOR,
@@ -202,6 +202,7 @@ __all__ = [
     "READINGS",
     "REFERENCE_ORDER",
     "REPRODUCE_TOL",
+    "Reproduction",
     "RUNS_FOLDER",
     "SECTIONS",
     "STATES",

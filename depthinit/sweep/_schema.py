@@ -89,8 +89,7 @@ def conform(frame: pd.DataFrame, schema: Mapping[str, str], table: str) -> pd.Da
 def _cast(values: pd.Series, kind: str, table: str, col: str) -> pd.Series:
     try:
         if kind == STR:
-            return values.astype(object).where(values.notna(), None).map(
-                lambda v: None if v is None else str(v)).astype("str")
+            return values.astype("str")  # missing stays missing (NaN), everything else its text
         if kind == FLOAT:
             return pd.to_numeric(values, errors="raise").astype("float64")
         if kind == INT:
@@ -182,6 +181,12 @@ def read_checked_csv(text: str, schema: Mapping[str, str], table: str, name: str
     return Checked(conform(keep.reset_index(drop=True), schema, table), problems, damaged)
 
 
+_EMPTY: dict[str, pd.DataFrame] = {}
+
+
 def empty(schema: Mapping[str, str], table: str) -> pd.DataFrame:
-    """A table with no rows and the declared columns and types."""
-    return conform(pd.DataFrame(columns=list(schema)), schema, table)
+    """A table with no rows and the declared columns and types (a fresh copy each call)."""
+    key = table + "|" + ",".join(f"{k}:{v}" for k, v in schema.items())
+    if key not in _EMPTY:
+        _EMPTY[key] = conform(pd.DataFrame(columns=list(schema)), schema, table)
+    return _EMPTY[key].copy()
