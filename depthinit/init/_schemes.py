@@ -33,7 +33,7 @@ import math
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -151,7 +151,7 @@ def _gain(nonlinearity: str, gain: float | None) -> float:
         return gain
     if nonlinearity == "leaky_relu":
         return torch.nn.init.calculate_gain("leaky_relu", 0.01)
-    return torch.nn.init.calculate_gain(nonlinearity)
+    return torch.nn.init.calculate_gain(cast(Any, nonlinearity))
 
 
 def _base_std(layer: Layer, base: str, mode: str, gain: float) -> float:
