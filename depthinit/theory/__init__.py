@@ -51,7 +51,7 @@ from ._backward import (
     output_gradient_mean,
     output_gradient_variance,
 )
-from ._critical import MEAN_FIELD_ACTIVATIONS, chi_1, critical_init, length_fixed_point, length_map
+from ..init._meanfield import MEAN_FIELD_ACTIVATIONS, chi_1, critical_init, length_fixed_point, length_map
 from ._depth import (
     MODES,
     Derivative,

@@ -25,8 +25,8 @@ from functools import lru_cache
 import numpy as np
 from sympy import Eq, Expr, Function, Max, Symbol, acos, cos, diff, exp, integrate, oo, pi, series, simplify, tanh
 
-from ._critical import _check_activation, _check_variance, _grid, _phi, _second_moments
-from ._critical import length_fixed_point as _length_fixed_point
+from ..init._meanfield import _check_activation, _check_variance, _grid, _phi, _second_moments
+from ..init._meanfield import length_fixed_point as _length_fixed_point
 
 __all__ = [
     "correlation_map", "iterate_correlation", "relu_correlation_expression", "relu_correlation_map",
