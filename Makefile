@@ -13,7 +13,7 @@ DEPTHINIT_DATA ?= $(abspath ../shared/data)
 export DEPTHINIT_DATA
 endif
 
-.PHONY: install test book execute html mathjax pdf check-book bench clean
+.PHONY: install test book execute chapter html mathjax pdf check-book bench clean
 
 install: $(STAMP)
 
@@ -27,10 +27,25 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 # Execute every chapter with papermill into book/_executed/, then build the site.
+# JOBS runs independent chapters in parallel (each with cores/JOBS threads); the run
+# prints every chapter's time against its budget and fails past twice the budget.
+JOBS ?= 1
 book: execute html
 
 execute: $(STAMP)
-	$(PY) scripts/run_notebooks.py --profile $(PROFILE)
+	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --jobs $(JOBS)
+
+# Re-execute one chapter and rebuild the site, e.g.
+#   make chapter NAME=e5_sensitivity ARGS="-p profile smoke"
+# ARGS go to scripts/run_notebooks.py (-p NAME VALUE sets a parameter of the chapter).
+# Chapters never executed in this checkout get a placeholder page, so this works on a
+# fresh clone.
+NAME ?=
+ARGS ?=
+chapter: $(STAMP)
+	@test -n "$(NAME)" || { echo 'usage: make chapter NAME=<chapter> [ARGS="-p profile smoke"]'; exit 2; }
+	$(PY) scripts/run_notebooks.py --profile $(PROFILE) --missing stub --no-bench $(ARGS) $(NAME)
+	$(MAKE) html
 
 html: $(STAMP) mathjax
 	$(VENV)/bin/jupyter-book build . --all -W -n --keep-going

@@ -258,3 +258,10 @@ def test_the_books_own_claims_are_labelled_and_read_e6_to_e8():
     assert [c.number for c in claims] == ["B1", "B2", "B3", "B4", "B5", "B6"]
     assert {c.source for c in claims} == {"book"} and {c.experiment for c in claims} == {"E6", "E7", "E8"}
     assert {c.source for c in A.paper_claims()} == {"paper"}
+
+
+def test_several_rates_without_validation_cannot_be_decided():
+    rows = [dict(run_id=f"{lr}{s}", init="x", optimizer="sgd", variant="v", lr=lr, seed=s, epoch=1,
+                 test_acc=0.3, status="ok") for lr in (0.01, 0.1) for s in range(2)]
+    with pytest.raises(ValueError, match="no validation"):
+        A.prepare(pd.DataFrame(rows))

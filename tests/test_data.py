@@ -646,49 +646,6 @@ def test_download_cifar10_binary_then_load(tmp_path, monkeypatch):
     assert ds.source == "cifar-10-binary.tar.gz" and ds.y_test.tolist() == want["y_test"].tolist()
 
 
-# ----------------------------------------------------------------------------- safe_extract
-
-
-def add_member(tar: tarfile.TarFile, name: str, data: bytes = b"x", *, kind=tarfile.REGTYPE, link: str = ""):
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = link
-    info.size = len(data) if kind == tarfile.REGTYPE else 0
-    tar.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
-
-
-def test_safe_extract_extracts_a_clean_archive(tmp_path):
-    tar_path = tmp_path / "ok.tar.gz"
-    with tarfile.open(tar_path, "w:gz") as tar:
-        add_member(tar, "pkg/a.bin", b"abc")
-        add_member(tar, "pkg/link", kind=tarfile.SYMTYPE, link="a.bin")
-    out = dd.safe_extract(tar_path, tmp_path / "dest")
-    assert (tmp_path / "dest" / "pkg" / "a.bin").read_bytes() == b"abc"
-    assert (tmp_path / "dest" / "pkg" / "link").read_bytes() == b"abc"
-    assert len(out) == 2
-
-
-@pytest.mark.parametrize("member, kind, link, message", [
-    ("/tmp/evil.txt", tarfile.REGTYPE, "", "absolute path"),
-    ("pkg/../../evil.txt", tarfile.REGTYPE, "", r"'\.\.' component"),
-    ("pkg/escape", tarfile.SYMTYPE, "../../outside", "points outside"),
-    ("pkg/escape", tarfile.SYMTYPE, "/etc/passwd", "points outside"),
-    ("pkg/hard", tarfile.LNKTYPE, "/etc/passwd", "points outside"),
-    ("pkg/fifo", tarfile.FIFOTYPE, "", "device file or FIFO"),
-])
-def test_safe_extract_refuses_malicious_members(tmp_path, member, kind, link, message):
-    tar_path = tmp_path / "evil.tar"
-    with tarfile.open(tar_path, "w") as tar:
-        add_member(tar, "pkg/fine.txt", b"fine")
-        add_member(tar, member, b"evil", kind=kind, link=link)
-    dest = tmp_path / "dest"
-    with pytest.raises(DataError, match=message) as err:
-        dd.safe_extract(tar_path, dest)
-    assert repr(member) in str(err.value)
-    assert not list(dest.iterdir())  # nothing written before the refusal
-    assert not (tmp_path / "evil.txt").exists()
-
-
 # ----------------------------------------------------------------------------- the real offline data
 
 

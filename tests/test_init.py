@@ -417,7 +417,8 @@ def test_depth_scheme_needs_two_layers():
 
 
 def test_model_without_weight_layers():
-    with pytest.raises(ValueError, match="has no weight layer to initialize: no nn.Linear, nn.Conv1d/2d/3d, nn.ConvTranspose1d/2d/3d or nn.MultiheadAttention"):
+    with pytest.raises(ValueError, match="has no weight layer to initialize: no nn.Linear, nn.Conv1d/2d/3d, "
+                       "nn.ConvTranspose1d/2d/3d or nn.MultiheadAttention"):
         depthinit.init_(nn.Sequential(nn.ReLU()), "he")
     with pytest.raises(ValueError, match="must be a torch.nn.Module"):
         depthinit.plan("not a model", "he")
@@ -489,3 +490,154 @@ def test_v_read_as_the_network_gain_makes_glorot_gain_v():
     assert [l.std for l in he.layers] == pytest.approx([l.std for l in he_gain.layers], rel=1e-12)
     with pytest.raises(ValueError, match="v_reading"):
         depthinit.plan(model, "depth", v_reading="both")
+
+
+# ---------------------------------------------------------------- a readable API
+
+
+def test_schemes_maps_names_to_options_and_defaults():
+    s = depthinit.schemes()
+    assert "he" in s and list(s)[:7] == ["glorot", "he", "lecun", "orthogonal", "random_walk", "lsuv", "depth"]
+    assert s["depth"]["network_variance"] == 22.0 and s["depth"]["schedule"] == "increasing"
+    assert s["lsuv"] == {"tol": 0.02, "max_iter": 20}
+    from depthinit.init._schemes import resolve_options
+    for name, defaults in s.items():
+        assert set(resolve_options(name, {})) == set(defaults)
+    s["he"]["mode"] = "changed"
+    assert depthinit.schemes()["he"]["mode"] == "fan_in"  # a fresh mapping each call
+
+
+@pytest.mark.parametrize("scheme", list(depthinit.schemes()))
+def test_describe_gives_formula_options_defaults_and_source(scheme):
+    text = depthinit.describe(scheme)
+    assert text.startswith(f"{scheme}: ")
+    for option, default in depthinit.schemes()[scheme].items():
+        assert f"  {option} = {default!r}" in text
+    assert "valid: " in text and "Source: " in text and "Chapter: " in text
+    assert max(map(len, text.splitlines())) <= 80
+
+
+def test_describe_rejects_unknown_schemes():
+    with pytest.raises(ValueError, match="scheme='kaiming' is not known"):
+        depthinit.describe("kaiming")
+
+
+def test_init_docstring_lists_every_scheme_and_option():
+    doc = depthinit.init_.__doc__
+    for scheme, options in depthinit.schemes().items():
+        assert f"``{scheme}``" in doc
+        for option, default in options.items():
+            assert f"{option}={default!r}" in doc.replace("\n      ", " ")
+
+
+def test_print_plan_fits_80_columns_with_the_columns_first(gen):
+    p = depthinit.plan(MLP(3072, 10, depth=54, width=64), "depth", example_input=torch.zeros(1, 3072))
+    text = str(p)
+    lines = text.splitlines()
+    assert max(map(len, lines)) <= 80
+    assert lines[0].startswith("InitPlan 'depth', L=54, forward order: distribution='normal', base='he'")
+    header = next(l for l in lines if l.startswith("layer"))
+    assert header.split() == ["layer", "depth", "fan_in", "fan_out", "distribution", "alpha", "std"]
+    assert "... 30 more layers ..." in text
+    assert "layers.0 " in text and "layers.53 " in text and "layers.20 " not in text
+    row = next(l for l in lines if l.startswith("layers.1 "))
+    assert row.split() == ["layers.1", "2", "64", "64", "normal", "0.2485", "0.08812"]
+    assert repr(p) == "InitPlan(scheme='depth', L=54, order='forward', unreached=[], skipped=0)"
+
+
+def test_print_plan_shortens_long_names():
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 4, 32), 2, enable_nested_tensor=False)
+    model = nn.ModuleDict({"a_rather_long_encoder_name": enc})
+    text = str(depthinit.plan(model, "glorot"))
+    assert max(map(len, text.splitlines())) <= 80
+    assert "...1.self_attn.out_proj " in text and "...layers.0.self_attn.q " in text
+
+
+def test_core_runs_with_torch_and_numpy_only(tmp_path):
+    """No pandas/scipy/pillow/tqdm/sympy: init_, plan and print(plan) work; to_frame says what to install."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import torch, numpy\n"
+        "before = set(sys.modules)\n"
+        "for m in ('pandas', 'scipy', 'PIL', 'sympy', 'matplotlib', 'seaborn', 'tqdm'):\n"
+        "    if m not in sys.modules: sys.modules[m] = None\n"
+        "import depthinit, depthinit.init, depthinit.models\n"
+        "from depthinit.models import MLP, ResMLP\n"
+        "m = MLP(10, 2, depth=4, width=8)\n"
+        "x = torch.randn(16, 10, generator=torch.Generator().manual_seed(0))\n"
+        "for s in depthinit.schemes():\n"
+        "    net = ResMLP(10, 2, blocks=2, width=8, gate=True, activation='tanh')\n"
+        "    p = depthinit.init_(net, s, example_input=x, generator=torch.Generator().manual_seed(0))\n"
+        "    str(p); depthinit.plan(net, s, example_input=x); depthinit.describe(s)\n"
+        "print(depthinit.plan(m, 'depth'))\n"
+        "try:\n"
+        "    p.to_frame()\n"
+        "except ImportError as e:\n"
+        "    print('IMPORTERROR', e)\n"
+        "new = {k.split('.')[0] for k in set(sys.modules) - before if sys.modules[k] is not None}\n"
+        "print('NEW', sorted(new & {'pandas', 'scipy', 'PIL', 'sympy', 'matplotlib', 'seaborn', 'tqdm'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert "InitPlan 'depth', L=4" in out.stdout
+    assert "IMPORTERROR InitPlan.to_frame() needs pandas" in out.stdout
+    assert "pip install depthinit[experiments]" in out.stdout
+    assert "NEW []" in out.stdout
+
+
+def test_plain_import_pulls_in_no_heavy_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch, numpy\n"
+        "before = set(sys.modules)\n"
+        "import depthinit, depthinit.init, depthinit.models\n"
+        "print(sorted({k.split('.')[0] for k in set(sys.modules) - before} & "
+        "{'pandas', 'scipy', 'PIL', 'sympy', 'tqdm', 'matplotlib'}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------- normalization cancels a depth schedule
+
+
+@pytest.mark.parametrize("scheme, options", [
+    ("depth", {"network_variance": 22.0}),
+    ("depth", {"schedule": "constant", "network_variance": 4.0}),
+    ("depth", {"network_variance": 1.0}),  # increasing with V = 1: the factors still differ per layer
+    ("ds_init", {}),
+])
+def test_depth_schedule_on_normalized_model_warns(scheme, options, gen):
+    model = MLP(16, 3, depth=5, width=8, batch_norm=True)
+    for fn in (depthinit.plan, lambda m, s, **o: depthinit.init_(m, s, generator=gen, **o)):
+        with pytest.warns(depthinit.NormalizationCancelsDepthWarning,
+                          match=r"4 normalization layer\(s\) \(norms.0, norms.1, norms.2, norms.3\) that divide out"):
+            fn(model, scheme, **options)
+
+
+def test_layer_norm_and_group_norm_also_cancel(gen):
+    for norm in (nn.LayerNorm(8), nn.GroupNorm(2, 8), nn.InstanceNorm1d(8, affine=True)):
+        model = nn.Sequential(nn.Linear(8, 8), norm, nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2))
+        with pytest.warns(depthinit.NormalizationCancelsDepthWarning, match="depth-dependent variances"):
+            depthinit.init_(model, "depth", generator=gen)
+
+
+def test_no_warning_without_a_depth_dependent_variance(gen):
+    model = MLP(16, 3, depth=5, width=8, batch_norm=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for scheme, options in [("he", {}), ("glorot", {}), ("depth", {"schedule": "unit"}),
+                                ("depth", {"schedule": "constant", "network_variance": 1.0})]:
+            depthinit.init_(model, scheme, generator=gen, **options)
+        depthinit.init_(MLP(16, 3, depth=5, width=8), "depth", generator=gen)  # no normalization
+
+
+def test_warning_class_is_documented():
+    assert issubclass(depthinit.NormalizationCancelsDepthWarning, UserWarning)
+    assert "normalization" in depthinit.NormalizationCancelsDepthWarning.__doc__

@@ -48,7 +48,7 @@ class TestParametrizedWeights:
         parametrizations.weight_norm(model[2])
         for fn in (depthinit.init_, depthinit.plan):
             _raises_unchanged(model, ValueError, r"module '2' \(ParametrizedLinear\) has a parametrized weight "
-                              r"\(_WeightNorm.*remove_parametrizations", lambda: fn(model, "he"))
+                              r"\(_WeightNorm.*remove_parametrizations", lambda fn=fn: fn(model, "he"))
 
     def test_spectral_norm_is_refused(self, gen):
         model = _net()
@@ -235,7 +235,8 @@ class TestCoverage:
         assert [(l.layer, l.fan_in, l.fan_out) for l in p.layers] == [
             ("0.q", 16, 16), ("0.k", 8, 16), ("0.v", 6, 16), ("0.out_proj", 16, 16)]
         assert [l.std for l in p.layers] == pytest.approx([math.sqrt(2 / (16 + f)) for f in (16, 8, 6, 16)])
-        assert dict(p.skipped) == {"0": "MultiheadAttention (bias_k, bias_v): the add_bias_kv vectors are left as built"}
+        assert dict(p.skipped) == {
+            "0": "MultiheadAttention (bias_k, bias_v): the add_bias_kv vectors are left as built"}
         assert torch.all(mha.bias_k == 0.5)
         assert mha.k_proj_weight.std().item() == pytest.approx(p.layers[1].std, rel=0.25)
 
@@ -351,7 +352,7 @@ class TestArguments:
         model = _net()
         for fn in (depthinit.init_, depthinit.plan):
             _raises_unchanged(model, TypeError, "generator must be a torch.Generator or None, got",
-                              lambda: fn(model, "he", generator=generator))
+                              lambda fn=fn: fn(model, "he", generator=generator))
 
     def test_meta_model_under_lsuv(self):
         with torch.device("meta"):

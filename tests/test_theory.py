@@ -15,7 +15,7 @@ import depthinit
 import depthinit.theory as T
 from depthinit.models import MLP
 from depthinit.theory.symbols import (
-    G, L, V, Expect, LogBase, Var, alpha, alpha_c, beta, c, dx, dy, k, l, n, n_hat, natural_logs, w, x, y,
+    G, G_c, L, V, Expect, LogBase, Var, alpha, alpha_c, beta, c, dx, dy, k, l, n, n_hat, natural_logs, nu, w, x, y,
 )
 
 
@@ -106,10 +106,19 @@ def test_exact_activation_factors():
     assert T.mean_derivative_expression("relu") == sp.Rational(1, 2)
 
 
-def test_relu_half_holds_for_any_symmetric_distribution():
-    assert set(T.relu_half_for_symmetric().values()) == {sp.Rational(1, 2)}
+def test_relu_half_holds_for_the_symmetric_laws_sympy_integrates(gen):
+    halves = T.relu_half_for_symmetric()
+    assert set(halves) == {"normal", "uniform", "laplace", "(a + b t²) e^(−t²/2)"}
+    assert set(halves.values()) == {sp.Rational(1, 2)}
+    # the substitution step of the general argument lands on the positive half-line
     argument = T.relu_half_argument()
     assert argument.rhs.limits[0][1:] == (0, sp.oo)
+    # a symmetric law SymPy is not asked about (Student t, 5 degrees of freedom), by Monte Carlo
+    z = torch.distributions.StudentT(5.0).sample((2_000_000,)).double()
+    assert float(torch.relu(z).pow(2).mean() / z.pow(2).mean()) == pytest.approx(0.5, abs=0.01)
+    # and an asymmetric one is not 1/2: the premise matters
+    e = torch.empty(1_000_000, dtype=torch.float64).exponential_(generator=gen) - 0.5
+    assert float(torch.relu(e).pow(2).mean() / e.pow(2).mean()) > 0.8
 
 
 @pytest.mark.parametrize("activation", ["relu", "linear", "leaky_relu"])
@@ -149,8 +158,14 @@ def test_activation_errors_name_the_value():
 # --- depth scaling, (16)-(23) --------------------------------------------------------------------
 
 def test_alpha_scaling_equations():
-    assert zero(T.alpha_weight_variance().rhs - 2 * alpha[l] / n_hat[l])
+    assert zero(T.alpha_weight_variance().rhs - 2 * alpha[l] / nu[l])
+    assert zero(T.alpha_weight_variance("fan_out").rhs - 2 * alpha[l] / n_hat[l])
+    assert zero(T.alpha_weight_variance("fan_in").rhs - 2 * alpha[l] / n[l])
     assert zero(T.alpha_recursion().rhs - alpha[l] * Var(dx[l + 1]))
+    assert zero(T.alpha_recursion("fan_in").rhs - alpha[l] * Var(y[l - 1]))
+    assert T.network_variance("fan_in").rhs == T.network_variance("fan_out").rhs == sp.Product(alpha[l], (l, 2, L))
+    with pytest.raises(ValueError, match="mode="):
+        T.alpha_scaling("backward")
     unit, he = T.he_from_alpha()
     assert zero(unit.rhs - Var(dx[L + 1])) and zero(he.rhs - 2 / n_hat[l])
     assert zero(T.constant_product().rhs - alpha_c ** (L - 1) * Var(dx[L + 1]))
@@ -189,7 +204,7 @@ def test_sympy_solution_agrees_with_depthinit_alphas(L_value, V_value, offset):
     assert np.allclose(numbers["alphas"], lib, rtol=1e-12)
     # and directly from the symbolic closed form, with G_L evaluated as a product
     g = float(sp.Product(sp.log(l + offset), (l, 2, L_value)).doit().evalf()) ** (1 / (L_value - 1))
-    closed = T.offset_alpha().rhs.subs({G[L]: g, V: V_value, L: L_value, c: offset})
+    closed = T.offset_alpha().rhs.subs({G_c[L]: g, V: V_value, L: L_value, c: offset})
     values = [float(closed.subs(l, i)) for i in range(2, L_value + 1)]
     assert np.allclose(values, lib[1:], rtol=1e-10)
     # the decreasing schedule is the increasing one reversed over l = 2..L
@@ -229,6 +244,12 @@ def test_crossover_is_l_below_k_to_the_beta(gen):
     assert zero(gap)
     assert (beta * sp.log(1 + kappa)).is_positive
     assert T.crossover_condition().right == sp.StrictLessThan(l, k**beta)
+    # the derivation decides monotonicity itself: a decreasing factor flips the condition,
+    # β multiplying instead of dividing moves the root, a factor that never crosses raises
+    assert T.crossover_derivation(beta / LogBase(l, k))["condition"] == sp.StrictGreaterThan(l, k**beta)
+    assert zero(T.crossover_derivation(beta * LogBase(l, k))["root"] - k ** (1 / beta))
+    with pytest.raises(ValueError, match="crosses one"):
+        T.crossover_derivation(sp.Integer(2) + 0 * l)
     for _ in range(20):
         k_value = 1.5 + 30 * float(torch.rand(1, generator=gen))
         b_value = 0.2 + 3 * float(torch.rand(1, generator=gen))
@@ -238,8 +259,11 @@ def test_crossover_is_l_below_k_to_the_beta(gen):
 
 
 def test_hyperparameter_derivative_signs_match_finite_differences():
+    # the signs are decided by SymPy; here they are compared with finite differences of β
     d = T.hyperparameter_derivatives()
-    assert (d["k"].sign, d["V"].sign, d["L"].sign) == (-1, -1, 1)
+    # the premise behind the sign in L: G_L < ln(L + 1)
+    for L_value in (2, 3, 10, 54, 1000):
+        assert T.depth_numbers(L_value, 1.0)["G_L"] < math.log(L_value + 1)
 
     def beta_of(L_value, V_value, k_value):
         return T.solve_k_beta(L_value, V_value, k_value=k_value)[1]
@@ -252,7 +276,7 @@ def test_hyperparameter_derivative_signs_match_finite_differences():
         subs = {beta: b_value, k: k_value, V: V_value, L: L_value}
         assert float(d["k"].expression.subs(subs)) == pytest.approx(numeric_k, rel=1e-5)
         assert float(d["V"].expression.subs(subs)) == pytest.approx(numeric_v, rel=1e-5)
-        assert numeric_k < 0 and numeric_v < 0
+        assert np.sign(numeric_k) == d["k"].sign and np.sign(numeric_v) == d["V"].sign
     # the discrete step in L, from the symbolic expression, against β itself
     step = T.equations()[39].expression.rhs
     for L_value in (3, 10, 54, 99):
@@ -260,7 +284,7 @@ def test_hyperparameter_derivative_signs_match_finite_differences():
             g = T.depth_numbers(L_value, V_value)["G_L"]
             value = float(step.subs({L: L_value, V: V_value, G[L]: g}))
             exact = math.log(beta_of(L_value + 1, V_value, 10.0) / beta_of(L_value, V_value, 10.0))
-            assert value == pytest.approx(exact, rel=1e-9) and value > 0
+            assert value == pytest.approx(exact, rel=1e-9) and np.sign(exact) == d["L"].sign
 
 
 def test_alpha_readings_table():
@@ -298,17 +322,63 @@ def test_all_47_equations_are_registered():
     assert set(counts.index) == {"high", "medium", "low"}
 
 
-def test_registry_uses_the_derivations():
+def test_registry_entries_against_independent_numbers():
+    """Registry expressions evaluated numerically against computations that do not use them:
+    the library's alphas, NumPy products and the plans of real models."""
     eqs = T.equations()
-    assert eqs[4].expression == T.forward_recursion("relu")
-    assert eqs[5].expression == T.forward_product("relu")
-    assert eqs[13].expression == T.backward_recursion("relu")
-    assert eqs[14].expression == T.backward_product("relu")
-    assert eqs[23].expression == T.constant_schedule()
-    assert eqs[34].expression == T.depth_solution()
-    assert eqs[44].expression == T.crossover_condition()
-    assert zero(natural_logs(eqs[40].expression.rhs) - eqs[41].expression.rhs)
-    assert zero(eqs[47].expression.rhs - 2 * eqs[41].expression.rhs / n_hat[l])
+    L_value, V_value = 20, 7.0
+    a = depthinit.alphas(L_value, schedule="increasing", network_variance=V_value)
+    g = float(np.exp(np.mean(np.log(np.log(np.arange(2, L_value + 1))))))
+    # (23): the constant factor
+    assert float(eqs[23].expression.rhs.subs({V: V_value, L: L_value})) == pytest.approx(V_value ** (1 / 19))
+    # (34) with k = 10, then (24) with that β: reproduces the library's increasing schedule
+    b_value = float(eqs[34].expression.rhs.subs({G[L]: g, V: V_value, L: L_value, k: 10}))
+    f = sp.lambdify(l, natural_logs(eqs[24].expression.rhs).subs({beta: b_value, k: 10}))
+    assert np.allclose([f(i) for i in range(2, L_value + 1)], a[1:], rtol=1e-12)
+    # (41) and (40) against the same schedule
+    for number in (40, 41):
+        e = natural_logs(eqs[number].expression.rhs).subs({G[L]: g, V: V_value, L: L_value, k: 3, beta: 1})
+        assert np.allclose([float(e.subs(l, i)) for i in range(2, L_value + 1)], a[1:], rtol=1e-12)
+    # (28): V as the product of (24) with β from (34) and k = 10
+    product = eqs[28].expression.rhs.subs({beta: b_value, k: 10, L: L_value}).doit()
+    assert float(natural_logs(product)) == pytest.approx(V_value, rel=1e-10)
+    # (46): k for β = 2 against solve_k_beta
+    k46 = float(eqs[46].expression.rhs.subs({G[L]: g, V: V_value, L: L_value, beta: 2}))
+    assert k46 == pytest.approx(T.solve_k_beta(L_value, V_value, beta_value=2.0)[0], rel=1e-12)
+    # (5) and (14): the unrolled products for He on a real plan equal the predicted ratios
+    net = torch.nn.Sequential(*[torch.nn.Linear(64, 64) for _ in range(6)])
+    plan = depthinit.plan(net, "depth", schedule="increasing", network_variance=3.0)
+    frame = plan.to_frame()
+    fwd = T.predict(plan)["forward_variance"].to_numpy()
+    factors = [float(eqs[4].expression.rhs.subs({n[l]: 64, Var(w[l]): v, Var(y[l - 1]): 1})) for v in frame["variance"]]
+    assert np.prod(factors[1:]) == pytest.approx(fwd[-1] / fwd[0], rel=1e-12) == pytest.approx(3.0)
+    assert eqs[3].confidence == "medium"  # He's E[x²] form is a choice, Glorot's Var[x] fits the words too
+
+
+def test_equation_47_gives_the_last_layer_of_the_paper_network():
+    """The 54 × 64 MLP on CIFAR-10, V = 22, increasing: (47) for layer 54 under the chosen
+    definition (V the product of the gains in the mode's direction) against the variance
+    depthinit.plan gives the real model, for both modes."""
+    model = MLP(3072, 10, depth=54, width=64)
+    expression = T.equations()[47].expression.rhs
+    g = float(np.exp(np.mean(np.log(np.log(np.arange(2, 55))))))  # G_54 by NumPy
+    fans = {"fan_in": 64, "fan_out": 10}   # layer 54: 64 inputs, 10 outputs
+    for mode, fan in fans.items():
+        frame = depthinit.plan(model, "depth", schedule="increasing", network_variance=22.0, mode=mode).to_frame()
+        numbers = {l: 54, L: 54, V: 22.0, G[L]: g}
+        value = float(expression.subs(nu[l], fan).subs(numbers))
+        assert value == pytest.approx(frame["variance"].iloc[-1], rel=1e-12)
+        specific = T.depth_weight_closed(mode).rhs.subs(T.mode_fan(mode), fan).subs(numbers)
+        assert float(specific) == pytest.approx(value, rel=1e-12)
+    # the two readings differ at the last layer: 0.0447 in the default mode, 0.286 in fan_out
+    numbers = {l: 54, L: 54, V: 22.0, G[L]: g}
+    assert float(expression.subs(nu[l], 64).subs(numbers)) == pytest.approx(0.0447, abs=5e-5)
+    assert float(expression.subs(nu[l], 10).subs(numbers)) == pytest.approx(0.286, abs=5e-4)
+    # and the default mode's V is the forward ratio of the real model's prediction
+    plan = depthinit.plan(model, "depth", schedule="increasing", network_variance=22.0)
+    p = T.predict(plan)
+    assert p["forward_variance"].iloc[-1] / p["forward_variance"].iloc[0] == pytest.approx(22.0, rel=1e-10)
+    assert plan.options["mode"] == "fan_in"
 
 
 def test_registry_errors():
@@ -434,11 +504,26 @@ def test_squared_norm_relative_variance_matches_simulation(gen):
 def test_lognormal_spread_profiles():
     plan = depthinit.plan(MLP(3072, 10, depth=54, width=64), "he")
     spread = T.lognormal_spread(plan)
-    assert spread["forward_log_variance"].iloc[0] == 0 and spread["backward_log_variance"].iloc[-1] == 0
-    assert spread["forward_log_variance"].iloc[-1] == pytest.approx(53 * 5 / 64)
-    assert spread["backward_log_variance"].iloc[1] == pytest.approx(52 * 2 / 64)
-    assert spread["backward_log_variance"].iloc[0] == pytest.approx(53 * 2 / 64)
-    assert np.allclose(spread["forward_median_factor"], np.exp(-spread["forward_log_variance"] / 2))
+    relu_m, relu_v = T.log_ratio_moments(64)
+    lin64, lin10 = T.log_ratio_moments(64, activation="linear"), T.log_ratio_moments(10, activation="linear")
+    # forward at the top: 53 ReLU layers of width 64 and the 10 logits' chi-square
+    assert spread["forward_log_variance"].iloc[-1] == pytest.approx(53 * relu_v + lin10[1], rel=1e-12)
+    assert spread["forward_log_mean"].iloc[-1] == pytest.approx(53 * relu_m + lin10[0], rel=1e-12)
+    assert spread["forward_log_variance"].iloc[0] == pytest.approx(lin64[1])
+    # backward at layer 2: output gradient, 52 masks, the measurement over 64 fan-in units
+    assert spread["backward_log_variance"].iloc[1] == pytest.approx(lin10[1] + 52 * relu_v + lin64[1], rel=1e-12)
+    assert np.allclose(spread["forward_median_factor"], np.exp(spread["forward_log_mean"]))
+    # the old large-N form: 5/N per ReLU layer and 2/N for the measurement
+    large = T.lognormal_spread(plan, form="large_n")
+    assert large["forward_log_variance"].iloc[-1] == pytest.approx(53 * 5 / 64 + 2 / 10)
+    batched = T.lognormal_spread(plan, batch_size=32)
+    assert batched["backward_log_variance"].isna().all()
+    assert (batched["forward_log_variance"] < spread["forward_log_variance"]).all()
+    assert batched["correlation"].iloc[1] == pytest.approx(1 / math.pi)
+    with pytest.raises(ValueError, match="form="):
+        T.lognormal_spread(plan, form="exactly")
+    with pytest.raises(ValueError, match="not a correlation"):
+        T.lognormal_spread(plan, input_correlation=1.5)
 
 
 def test_median_of_one_network_follows_the_lognormal_spread(gen):
@@ -450,6 +535,30 @@ def test_median_of_one_network_follows_the_lognormal_spread(gen):
     predicted = T.predict(plan, input_second_moment=float(inputs.pow(2).mean()))
     frame = T.sample_variances(net, "he", inputs, n_networks=64, generator=gen)
     top = frame[frame["depth"] == 19]["forward_variance"] / predicted["forward_variance"].iloc[18]
-    factor = T.lognormal_spread(plan)["forward_median_factor"].iloc[18]
+    factor = T.lognormal_spread(plan, batch_size=16)["forward_median_factor"].iloc[18]
     assert 0.5 * factor < float(top.median()) < 2.0 * factor
     assert float(top.median()) < 0.7
+
+
+def test_depth_function_clues_are_computed_for_both_readings():
+    log_clues = T.depth_function_clues("log", 54, 22.0, 10.0)
+    power_clues = T.depth_function_clues("power", 54, 22.0, 10.0)
+    assert log_clues["fits"].tolist() == [True] * 6 + [False]   # k drops out once V is pinned
+    # the power law fits the two-values clue, the crossover and (for k below the geometric
+    # mean of the depths) the monotonicity clue; not f(1) = 0, not k = 1, not the base
+    assert power_clues["fits"].tolist() == [False, False, True, True, False, True, True]
+    assert "β = 1.21" in log_clues["result"].iloc[5]
+    assert T.solve_k_beta(54, 22.0, k_value=10.0)[1] == pytest.approx(1.2114, abs=5e-5)
+    high_k = T.depth_function_clues("power", 54, 22.0, 40.0)
+    assert not high_k["fits"].iloc[5]
+    # k shapes the pinned power law: compare with a finite difference of the NumPy schedule
+    logs = np.log(np.arange(2, 55))
+
+    def log_alpha_2(k_value: float) -> float:
+        b_value = (logs.sum() - 53 * math.log(k_value)) / math.log(22.0)
+        return math.log(22.0) / 53 + (math.log(2) - logs.mean()) / b_value
+
+    fd = (log_alpha_2(10 + 1e-5) - log_alpha_2(10 - 1e-5)) / 2e-5
+    assert f"{fd:.3g}" in power_clues["result"].iloc[6]
+    with pytest.raises(ValueError, match="reading"):
+        T.depth_function_clues("linear")

@@ -307,7 +307,8 @@ def config(*, scheme: str | None = None, base: str | None = None, distribution: 
 def prepare(results: pd.DataFrame, *, optimizer: str | None = None, chance: float = CHANCE) -> pd.DataFrame:
     """The rows a verdict reads: ``optimizer``'s runs (None: all), each configuration at the
     learning rate chosen on validation accuracy (:func:`depthinit.analysis.tune`) when the
-    table holds several rates and a validation split; otherwise the table as it is."""
+    table holds several rates (which needs a validation split: ValueError otherwise);
+    otherwise the table as it is."""
     from ._tables import tuned
 
     f = results
@@ -316,7 +317,11 @@ def prepare(results: pd.DataFrame, *, optimizer: str | None = None, chance: floa
     if f.empty:
         return f
     several = "lr" in f.columns and f.groupby([c for c in ("variant", "init") if c in f.columns])["lr"].nunique().max() > 1
-    if several and "val_acc" in f.columns and f["val_acc"].notna().any():
+    if several:
+        if "val_acc" not in f.columns or f["val_acc"].isna().all():
+            raise ValueError("the results hold several learning rates per configuration but no validation "
+                             "accuracy to choose among them; train with train.n_val > 0 (the test set never "
+                             "chooses), or select one learning rate before deciding claims")
         f = tuned(f, chance=chance)
     return f.reset_index(drop=True)
 

@@ -3,7 +3,7 @@
 ``load_dataset`` finds the files under a data root, checks their digests,
 decodes them once into a uint8 cache and returns float32 tensors on a device.
 The readers (``read_idx``, ``read_cifar_binary``, ``read_image_folder``),
-``download`` with checksums and ``safe_extract`` are usable on their own.
+``download`` with checksums is usable on its own (archives are read in place, never extracted).
 Every reader is bounded: it refuses a file by the size its header declares
 before inflating it, and maps corrupt streams and decoder errors to
 :class:`DataError` naming the file. Files are written atomically through
@@ -20,7 +20,7 @@ from ._checksums import file_digest, tree_digest, verify_file
 from ._cifar_binary import MAX_BATCH_BYTES, read_cifar_binary
 from ._dataset import Dataset
 from ._device import usable_device
-from ._download import download, fetch, safe_extract
+from ._download import download, fetch
 from ._errors import DataError
 from ._idx import MAX_IDX_BYTES, read_idx
 from ._image_folder import (
@@ -75,7 +75,6 @@ __all__ = [
     "read_cifar_binary",
     "read_idx",
     "read_image_folder",
-    "safe_extract",
     "tree_digest",
     "usable_device",
     "verify_file",

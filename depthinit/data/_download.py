@@ -9,23 +9,19 @@ import hashlib
 import http.client
 import logging
 import os
-import posixpath
-import tarfile
 import urllib.error
 import urllib.request
-import zlib
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ._errors import DataError
 from ._registry import DATASETS, DatasetInfo, dataset_info
-from ._tempfiles import atomic_write, clean_stale_temp_files, disk_full, write_error
+from ._tempfiles import atomic_write, clean_stale_temp_files, write_error
 
 log = logging.getLogger("depthinit.data")
 
 _CHUNK = 1 << 16
-_FILTER_ERROR: type[Exception] | tuple[()] = getattr(tarfile, "FilterError", ())
 
 
 class _NoBar:
@@ -186,63 +182,3 @@ def download(
         )
     return paths
 
-
-def _inside(dest: Path, target: str) -> bool:
-    resolved = os.path.realpath(os.path.join(dest, target))
-    return os.path.commonpath([resolved, str(dest)]) == str(dest)
-
-
-def safe_extract(tar_path: str | os.PathLike[str], dest: str | os.PathLike[str]) -> list[Path]:
-    """Extract a tar archive into ``dest`` after checking every member; return the extracted paths.
-
-    Refuses the whole archive (raising :class:`DataError` that names the member,
-    before anything is written) when a member has an absolute path or a ``..``
-    component, would land outside ``dest``, is a symbolic or hard link pointing
-    outside ``dest``, or is a device file or FIFO.
-    """
-    tar_path, dest = Path(tar_path), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    root = os.path.realpath(dest)
-    try:
-        with tarfile.open(tar_path, "r:*") as tar:
-            members = tar.getmembers()
-            for m in members:
-                _check_member(m, Path(root), tar_path)
-            # Python >= 3.11.4 re-checks every member while extracting ("data" filter).
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(root, members=members, filter="data")
-            else:  # pragma: no cover - Python < 3.11.4; every member was checked above
-                tar.extractall(root, members=members)
-    except _FILTER_ERROR as e:
-        raise DataError(f"{tar_path}: refusing unsafe member ({e})") from e
-    except OSError as e:
-        if disk_full(e):
-            raise DataError(
-                f"no space left on the disk holding {root} while extracting {tar_path} ({e.strerror or e}); "
-                "free space there or extract into another folder"
-            ) from e
-        raise DataError(f"{tar_path}: cannot read or extract it ({e}); delete it and get it again") from e
-    except (tarfile.TarError, EOFError, zlib.error) as e:
-        raise DataError(f"{tar_path} is not a readable tar archive ({e}); delete it and get it again") from e
-    return [Path(root) / m.name for m in members]
-
-
-def _check_member(m: tarfile.TarInfo, root: Path, tar_path: Path) -> None:
-    name = m.name
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or os.path.isabs(name) or (len(name) > 1 and name[1] == ":"):
-        raise DataError(f"{tar_path}: refusing member {name!r} with an absolute path")
-    if ".." in parts:
-        raise DataError(f"{tar_path}: refusing member {name!r} with a '..' component")
-    if not _inside(root, name):
-        raise DataError(f"{tar_path}: refusing member {name!r}, which would land outside {root}")
-    if m.issym():
-        target = m.linkname
-        if os.path.isabs(target) or not _inside(root, posixpath.join(posixpath.dirname(name), target)):
-            raise DataError(f"{tar_path}: refusing symlink {name!r} -> {target!r}, which points outside {root}")
-    elif m.islnk():
-        target = m.linkname
-        if os.path.isabs(target) or ".." in target.split("/") or not _inside(root, target):
-            raise DataError(f"{tar_path}: refusing hard link {name!r} -> {target!r}, which points outside {root}")
-    elif not (m.isfile() or m.isdir()):
-        raise DataError(f"{tar_path}: refusing member {name!r}, which is a device file or FIFO")

@@ -197,9 +197,11 @@ class InitPlan:
             lines += _wrap(f"biases ~ N(0, std^2), std {_num(self.layers[0].bias_std)}")
         if self.gates:
             values = sorted({v for _, v in self.gates})
-            lines += _wrap(f"residual gates set to {', '.join(map(_num, values))}: {_names([n for n, _ in self.gates])}")
+            gates = _names([n for n, _ in self.gates])
+            lines += _wrap(f"residual gates set to {', '.join(map(_num, values))}: {gates}")
         if not self.converged:
-            lines += _wrap("LSUV did not converge on: " + _names([l.layer for l in self.layers if l.lsuv_converged is False]))
+            stuck = [l.layer for l in self.layers if l.lsuv_converged is False]
+            lines += _wrap("LSUV did not converge on: " + _names(stuck))
         if self.unreached:
             lines += _wrap("unreached (left unchanged): " + _names(list(self.unreached)))
         if self.skipped:
@@ -344,9 +346,9 @@ def _skipped(model: nn.Module, prep: _Prepared) -> tuple[tuple[str, str], ...]:
             done.add(id(b))
     for l in prep.found.layers:  # an attention's in_proj_bias is set through its three views
         if l.probe.startswith("mha_in"):
-            b = l.module._parameters.get("in_proj_bias")
-            if b is not None:
-                done.add(id(b))
+            in_bias = l.module._parameters.get("in_proj_bias")
+            if in_bias is not None:
+                done.add(id(in_bias))
     if prep.gate_value is not None and prep.residual is not None:
         done.update(id(p) for _, p in prep.residual.gates)
     out = []

@@ -46,7 +46,9 @@ def fans(weight: torch.Tensor | nn.Module) -> tuple[int, int]:
     if isinstance(weight, nn.Module):
         w = getattr(weight, "weight", None)
         if not isinstance(w, torch.Tensor):
-            raise ValueError(f"{type(weight).__name__} has no weight tensor; pass a Linear, Conv or ConvTranspose layer")
+            raise ValueError(
+                f"{type(weight).__name__} has no weight tensor; pass a Linear, Conv or ConvTranspose layer"
+            )
         weight = w
     if not isinstance(weight, torch.Tensor):
         raise ValueError(f"fans need a weight tensor or a layer, got {type(weight).__name__}")

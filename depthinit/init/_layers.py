@@ -8,7 +8,8 @@ nn.MultiheadAttention its query, key and value projections, named
 ``<attention>.q``, ``.k`` and ``.v`` (the three row blocks of ``in_proj_weight``,
 or ``q_proj_weight``, ``k_proj_weight`` and ``v_proj_weight`` when
 ``kdim``/``vdim`` differ from ``embed_dim``; fans those of one projection,
-``(kdim or embed_dim, embed_dim)``), followed by ``<attention>.out_proj``. Two modules that share one Parameter (tied weights) are one layer,
+``(kdim or embed_dim, embed_dim)``), followed by ``<attention>.out_proj``.
+Two modules that share one Parameter (tied weights) are one layer,
 initialized once; the plan names the other users in ``tied``.
 """
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -178,7 +179,7 @@ def _refuse_weight(name: str, module: nn.Module, attr: str) -> None:
             "so setting it would not give the planned std. Initialize the model first and apply the "
             f"reparametrization afterwards, or remove it with {fix}"
         )
-    p = params[attr]
+    p = cast(nn.Parameter, params[attr])
     if isinstance(p, nn.parameter.UninitializedParameter):
         raise ValueError(
             f"module {label!r} ({kind}) is lazy: its {attr} is not materialized yet, so its fans are unknown. "
@@ -224,8 +225,8 @@ def _units(model: nn.Module) -> list[_Unit]:
         elif isinstance(module, WEIGHT_LAYERS):
             _refuse_weight(name, module, "weight")
             bias = module._parameters.get("bias")
-            out.append(_Unit(_display(name, module), module, module, module._parameters["weight"], None,
-                             bias, bias, type(module).__name__))
+            weight = cast(nn.Parameter, module._parameters["weight"])
+            out.append(_Unit(_display(name, module), module, module, weight, None, bias, bias, type(module).__name__))
     return out
 
 
@@ -238,18 +239,19 @@ def _attention_units(name: str, mha: nn.MultiheadAttention) -> list[_Unit]:
         bias = None if bias_param is None else bias_param.detach()[c * E:(c + 1) * E]
         if mha._qkv_same_embed_dim:
             _refuse_weight(name, mha, "in_proj_weight")
-            units.append(_Unit(f"{label}.{proj}", mha, mha, mha._parameters["in_proj_weight"],
+            units.append(_Unit(f"{label}.{proj}", mha, mha, cast(nn.Parameter, mha._parameters["in_proj_weight"]),
                                (c * E, (c + 1) * E), bias, bias_param, f"MultiheadAttention.{proj}",
                                "in_proj_weight", f"mha_in:{c}"))
         else:
             attr = f"{proj}_proj_weight"
             _refuse_weight(name, mha, attr)
-            units.append(_Unit(f"{label}.{proj}", mha, mha, mha._parameters[attr], None, bias, bias_param,
+            weight = cast(nn.Parameter, mha._parameters[attr])
+            units.append(_Unit(f"{label}.{proj}", mha, mha, weight, None, bias, bias_param,
                                f"MultiheadAttention.{proj}", attr, f"mha_in:{c}"))
     out = mha.out_proj
     _refuse_weight(f"{name}.out_proj" if name else "out_proj", out, "weight")
     ob = out._parameters.get("bias")
-    units.append(_Unit(f"{label}.out_proj", mha, out, out._parameters["weight"], None, ob, ob,
+    units.append(_Unit(f"{label}.out_proj", mha, out, cast(nn.Parameter, out._parameters["weight"]), None, ob, ob,
                        "MultiheadAttention.out", "weight", "mha_out"))
     return units
 
@@ -338,7 +340,7 @@ def find_layers(model: nn.Module, example_input: Any = None) -> Discovery:
             w: torch.Tensor = u.param
             own = f"{names[id(u.module)]}.{u.attr}".lstrip(".")
             tied = tuple(dict.fromkeys(
-                n[: -len(".weight")] if n.endswith(".weight") else n for n in users.get(id(u.param), []) if n != own
+                n.removesuffix(".weight") for n in users.get(id(u.param), []) if n != own
             ))
         else:
             w = u.param.detach()[u.rows[0]:u.rows[1]]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -45,9 +46,10 @@ class Residual:
 
 def find_residual(model: nn.Module) -> Residual | None:
     """The residual structure of ``model`` (see the module doc), or None when it declares none."""
-    if callable(getattr(model, "residual_branches", None)):
-        branches = _check_branches(model, model.residual_branches())
-        gates_fn = getattr(model, "residual_gates", None)
+    branches_fn: Any = getattr(model, "residual_branches", None)
+    if callable(branches_fn):
+        branches = _check_branches(model, branches_fn())
+        gates_fn: Any = getattr(model, "residual_gates", None)
         gates = list(gates_fn()) if callable(gates_fn) else []
         source = "residual_branches()"
     else:
@@ -66,7 +68,9 @@ def find_residual(model: nn.Module) -> Residual | None:
                 f"{type(g).__name__}; return the gate Parameters (e.g. [block.gate for block in self.blocks])"
             )
         if not g.is_floating_point() or g.is_complex():
-            raise ValueError(f"residual gate {names[id(g)]!r} is {g.dtype}; a gate must be a real floating-point tensor")
+            raise ValueError(
+                f"residual gate {names[id(g)]!r} is {g.dtype}; a gate must be a real floating-point tensor"
+            )
         named.append((names[id(g)], g))
     return Residual(branches, tuple(dict.fromkeys(named)), source)
 

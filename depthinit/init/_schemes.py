@@ -33,13 +33,16 @@ import math
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
-from ._critical import CRITICAL_ACTIVATIONS, critical_init
+from ._meanfield import critical_init
+
+#: The activations the ``critical`` scheme serves (the model's activation must be one of them).
+CRITICAL_ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")
 from ._layers import Layer
 from ._residual import PROTOCOL_HINT, Residual
 from ._samplers import orthogonal_std
@@ -151,7 +154,7 @@ def _gain(nonlinearity: str, gain: float | None) -> float:
         return gain
     if nonlinearity == "leaky_relu":
         return torch.nn.init.calculate_gain("leaky_relu", 0.01)
-    return torch.nn.init.calculate_gain(nonlinearity)
+    return torch.nn.init.calculate_gain(cast(Any, nonlinearity))
 
 
 def _base_std(layer: Layer, base: str, mode: str, gain: float) -> float:
@@ -276,7 +279,7 @@ def _critical(layers: list[Layer], o: dict[str, Any], ctx: Context) -> list[Spec
             f"activation ({', '.join(map(repr, CRITICAL_ACTIVATIONS))}). Pass the model's activation as "
             "nonlinearity, or build the model with activation='tanh' or 'relu'"
         )
-    point = critical_init(phi, o["sigma_b2"])
+    sigma_w2 = critical_init(phi, o["sigma_b2"])
     bias_std = math.sqrt(o["sigma_b2"])
     if bias_std > 0:
         missing = [l.name for l in layers if l.bias is None]
@@ -285,7 +288,7 @@ def _critical(layers: list[Layer], o: dict[str, Any], ctx: Context) -> list[Spec
                 f"scheme 'critical' with sigma_b2={o['sigma_b2']!r} draws biases ~ N(0, sigma_b2), but layer(s) "
                 f"{', '.join(map(repr, missing[:5]))} have no bias; build them with bias=True or pass sigma_b2=0"
             )
-    g = math.sqrt(point.sigma_w2)
+    g = math.sqrt(sigma_w2)
     return [Spec(o["distribution"], g / math.sqrt(l.fan_in), 1.0, g, bias_std) for l in layers]
 
 

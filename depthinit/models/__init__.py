@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from torch import nn
@@ -282,20 +282,23 @@ class ResMLP(nn.Module):
         self.blocks = nn.ModuleList(ResidualBlock(branch(), gate=gate) for _ in range(blocks))
         self.classifier = nn.Linear(width, num_classes, bias=bias)
 
+    def _blocks(self) -> list[ResidualBlock]:
+        return [cast(ResidualBlock, blk) for blk in self.blocks]
+
     def weight_layers(self) -> list[tuple[str, nn.Module]]:
         """``(name, module)`` of every weight layer in depth order (1..L)."""
         out: list[tuple[str, nn.Module]] = [("stem", self.stem)]
-        for k, blk in enumerate(self.blocks):
-            out += [(f"blocks.{k}.branch.fc1", blk.branch.fc1), (f"blocks.{k}.branch.fc2", blk.branch.fc2)]
+        for k, (fc1, fc2) in enumerate(self.residual_branches()):
+            out += [(f"blocks.{k}.branch.fc1", fc1), (f"blocks.{k}.branch.fc2", fc2)]
         return out + [("classifier", self.classifier)]
 
     def residual_branches(self) -> list[list[nn.Module]]:
         """The weight modules of each residual branch, ``[fc1, fc2]`` per block, in depth order."""
-        return [[blk.branch.fc1, blk.branch.fc2] for blk in self.blocks]
+        return [[cast(nn.Module, blk.branch.fc1), cast(nn.Module, blk.branch.fc2)] for blk in self._blocks()]
 
     def residual_gates(self) -> list[nn.Parameter]:
         """The scalar gate of each block in depth order (empty when built with ``gate=False``)."""
-        return [blk.gate for blk in self.blocks if blk.gate is not None]
+        return [blk.gate for blk in self._blocks() if blk.gate is not None]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.stem(x.flatten(1))
@@ -314,7 +317,7 @@ def flops_per_example(model: nn.Module, input_shape: tuple[int, ...]) -> float:
 
     def hook(mod: nn.Module, args, out: torch.Tensor) -> None:
         nonlocal total
-        w = mod.weight
+        w = cast(torch.Tensor, mod.weight)
         per_out = math.prod(w.shape[1:])
         total += 2.0 * per_out * out[0].numel()
 

@@ -50,7 +50,7 @@ WIDTH_DEPTH = Experiment(
     name="width-depth",
     dataset="mnist",
     model=ModelConfig("mlp", depth=54, width=64),
-    train=_TRAIN,
+    train=replace(_TRAIN, n_train=3000, epochs=4, probe_epochs=(0, 4)),
     inits=_he_schedules() + (init("lsuv"),),
     seeds=(0, 1),
     lrs=(0.0003, 0.001),

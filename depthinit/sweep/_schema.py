@@ -90,10 +90,7 @@ def conform(frame: pd.DataFrame, schema: Mapping[str, str], table: str) -> pd.Da
 def _cast(values: pd.Series, kind: str, table: str, col: str) -> pd.Series:
     try:
         if kind == STR:
-            values = values.astype(object).where(values.notna(), None)
-            if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):  # read rows are text already
-                values = values.map(lambda v: None if v is None else str(v))
-            return values.astype("str")
+            return values.astype("str")  # missing stays missing (NaN), everything else its text
         if kind == FLOAT:
             return pd.to_numeric(values, errors="raise").astype("float64")
         if kind == INT:
@@ -150,7 +147,6 @@ class Checked:
     frame: pd.DataFrame
     problems: list[str]
     damaged_runs: set[str]
-    whole_part_damaged: bool = False  # the header is torn or the file empty: no row could be read
 
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -163,21 +159,21 @@ def read_checked_csv(text: str, schema: Mapping[str, str], table: str, name: str
     A file that is empty, holds only (part of) its header, or whose header is garbled (bytes
     that are not column names, or one name changed) is reported as damaged as a whole (no
     row counts). Rows below a well-formed header that starts with ``run_id`` and has another
-    number of columns (a part written by another version of depthinit) are a :class:`SchemaError`. ``typed=False``
-    leaves the values as text (the declared columns, in order), for :func:`conform` to type
-    many parts at once."""
+    number of columns (a part written by another version of depthinit) are a
+    :class:`SchemaError`. ``typed=False`` leaves the values as text (the declared columns, in
+    order), for :func:`conform` to type many parts at once."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    empty = globals()["empty"](schema, table) if typed else pd.DataFrame(columns=list(schema), dtype=object)
+    blank = empty(schema, table) if typed else pd.DataFrame(columns=list(schema), dtype=object)
     if not lines:
-        return Checked(empty, [f"{name} is empty (cut when written, or truncated since); its runs will be "
-                               "trained again"], set(), True)
+        return Checked(blank, [f"{name} is empty (cut when written, or truncated since); its runs will be "
+                               "trained again"], set())
     header = lines[0]
     expected = ",".join([*schema, "run_rows", "row_crc"])
     if len(lines) == 1:
-        return Checked(empty, [f"{name} holds no rows (cut when written, or truncated since); its runs will be "
-                               "trained again"], set(), True)
+        return Checked(blank, [f"{name} holds no rows (cut when written, or truncated since); its runs will be "
+                               "trained again"], set())
     if header != expected:
         fields = header.split(",")
         if fields[0] == "run_id" and all(_IDENT.match(f) for f in fields) and len(fields) != len(schema) + 2:
@@ -185,7 +181,7 @@ def read_checked_csv(text: str, schema: Mapping[str, str], table: str, name: str
             raise SchemaError(f"{name} has the header {header[:120]!r}..., not the declared columns of table "
                               f"{table!r}; it was written by another version of depthinit. Run `depthinit migrate` "
                               "on the folder or use a new --out folder")
-        return Checked(empty, [f"{name}: its header is torn or damaged; its runs will be trained again"], set(), True)
+        return Checked(blank, [f"{name}: its header is torn or damaged; its runs will be trained again"], set())
     good, problems, bad_ids = [], [], set()
     for number, line in enumerate(lines[1:], start=2):
         body, sep, check = line.rpartition(",")
@@ -211,7 +207,7 @@ _EMPTY: dict[str, pd.DataFrame] = {}
 
 def empty(schema: Mapping[str, str], table: str) -> pd.DataFrame:
     """A table with no rows and the declared columns and types (a fresh copy each call)."""
-    key = f"{table}:{','.join(f'{c}={k}' for c, k in schema.items())}"
+    key = table + "|" + ",".join(f"{k}:{v}" for k, v in schema.items())
     if key not in _EMPTY:
         _EMPTY[key] = conform(pd.DataFrame(columns=list(schema)), schema, table)
     return _EMPTY[key].copy()

@@ -13,7 +13,18 @@ propagation at initialization".
 * activation factors m_f = E[f(z)^2]/Var[z] and d_f = E[f'(z)^2] for ReLU,
   linear, leaky ReLU (exact), tanh and sigmoid (numerical);
 * :func:`predict` (per-layer variances for any :class:`~depthinit.InitPlan`),
-  :func:`measure_variances` and :func:`sample_variances` (the same, measured).
+  :func:`measure_variances` and :func:`sample_variances` (the same, measured);
+* mean-field maps ("Mean-field signal propagation"): :func:`relu_correlation_map`,
+  :func:`correlation_map`, :func:`length_map`, :func:`chi_1`, :func:`critical_init`;
+* exact finite-width statistics ("Finite width"): :func:`log_ratio_moments`,
+  :func:`log_ratio_series`, :func:`batch_factor`, :func:`lognormal_spread`;
+* the reparameterization theorem ("The reparameterization theorem"):
+  :func:`he_equivalent`, :func:`compare_reparameterized`, :func:`reparameterization_theorem`.
+
+V, the network variance, is one quantity throughout: the product over layers 2..L of
+the per-layer gains (1/2) ν_l Var[w_l] in the direction named by the ``depth``
+scheme's ``mode`` (ν_l = n_l, forward, for ``fan_in``, the default; ν_l = n̂_l,
+backward, for ``fan_out``, the paper's equations (16)-(17)).
 """
 
 from . import symbols
@@ -40,7 +51,9 @@ from ._backward import (
     output_gradient_mean,
     output_gradient_variance,
 )
+from ..init._meanfield import MEAN_FIELD_ACTIVATIONS, chi_1, critical_init, length_fixed_point, length_map
 from ._depth import (
+    MODES,
     Derivative,
     alpha_closed_form,
     alpha_product,
@@ -52,8 +65,10 @@ from ._depth import (
     constant_product,
     constant_schedule,
     crossover_condition,
+    crossover_derivation,
     crossover_steps,
     depth_function,
+    depth_function_clues,
     depth_network_variance,
     depth_network_variance_base_k,
     depth_numbers,
@@ -64,12 +79,20 @@ from ._depth import (
     geometric_mean_log,
     he_from_alpha,
     hyperparameter_derivatives,
+    mode_fan,
     network_variance,
     offset_alpha,
+    power_law_function,
     solve_k_beta,
 )
 from ._derivation import ASSUMPTIONS, Derivation, Step, unroll
-from ._equations import CONFIDENCES, Alternative, Equation, equation_frame, equation_latex, equations, record_markdown
+from ._equations import (
+    CONFIDENCES, Alternative, Equation, depth_weight_closed, equation_frame, equation_latex, equations, record_markdown,
+)
+from ._finite_width import (
+    batch_factor, batch_log_ratio_moments, log_ratio_moments, log_ratio_series, ratio_correlation,
+    relu_fourth_moment_kernel, simulate_chain, input_correlation,
+)
 from ._forward import (
     forward_derivation,
     forward_product,
@@ -82,13 +105,24 @@ from ._forward import (
     variance_as_sum,
     variance_of_sum,
 )
+from ._meanfield import (
+    correlation_map, iterate_correlation, relu_correlation_expression, relu_correlation_map, relu_correlation_slope,
+    relu_homogeneity, relu_kernel_derivation, relu_schedule_invariance,
+)
 from ._predict import MEASURED_COLUMNS, PREDICTED_COLUMNS, measure_variances, predict, sample_variances
 from ._printing import latex
+from ._reparam import HeEquivalent, ReparameterizedRun, compare_reparameterized, he_equivalent, reparameterization_theorem
 from ._tails import log_variance_profile, lognormal_spread, median_to_mean, squared_norm_relative_variance
 
 __all__ = [
-    "ACTIVATIONS", "ASSUMPTIONS", "CONFIDENCES", "EXACT_ACTIVATIONS", "MEASURED_COLUMNS", "PREDICTED_COLUMNS",
-    "Alternative", "Derivation", "Derivative", "Equation", "Step",
+    "ACTIVATIONS", "ASSUMPTIONS", "CONFIDENCES", "EXACT_ACTIVATIONS", "MEAN_FIELD_ACTIVATIONS", "MEASURED_COLUMNS",
+    "MODES", "PREDICTED_COLUMNS",
+    "Alternative", "Derivation", "Derivative", "Equation", "HeEquivalent", "ReparameterizedRun", "Step",
+    "batch_factor", "batch_log_ratio_moments", "chi_1", "compare_reparameterized", "correlation_map", "critical_init", "crossover_derivation",
+    "depth_function_clues", "depth_weight_closed", "he_equivalent", "power_law_function", "input_correlation", "iterate_correlation", "length_fixed_point", "length_map",
+    "log_ratio_moments", "log_ratio_series", "mode_fan", "ratio_correlation", "relu_correlation_expression",
+    "relu_correlation_map", "relu_correlation_slope", "relu_fourth_moment_kernel", "relu_homogeneity",
+    "relu_kernel_derivation", "relu_schedule_invariance", "reparameterization_theorem", "simulate_chain",
     "activation_factor_expressions", "activation_factors", "alpha_closed_form", "alpha_product",
     "alpha_readings", "alpha_recursion", "alpha_scaling", "alpha_weight_variance", "backward_derivation",
     "backward_product", "backward_recursion", "change_of_base", "constant_product", "constant_schedule",

@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-from sympy import Eq, Expr, Function, Integral, Piecewise, Rational, Symbol, oo, simplify
+from sympy import Abs, Eq, Expr, Function, Integral, Piecewise, Rational, Symbol, exp, integrate, oo, simplify
 from sympy.stats import E as expectation
 from sympy.stats import Normal, Uniform
 
@@ -87,21 +87,23 @@ def mean_derivative_expression(activation: str) -> Expr:
 
 
 def relu_half_for_symmetric() -> dict[str, Expr]:
-    """E[max(0, z)^2] / E[z^2] for several symmetric distributions and for a generic
-    even density p (the symbolic argument): every entry is 1/2.
+    """E[max(0, z)²] / E[z²], integrated by SymPy for several symmetric distributions:
+    normal N(0, s²), uniform U(−a, a), Laplace ∝ e^{−|t|/b}, and the two-parameter even family
+    p(t) ∝ (a + b t²) e^{−t²/2} (a, b > 0 symbols: a whole family, not one density). Every
+    entry comes out 1/2.
 
-    The generic case splits the integral at zero and substitutes z -> -z in the
-    negative half, which equals the positive half exactly when p(-z) = p(z).
+    That the ratio is 1/2 for *every* even density is a premise of the derivation, not a
+    check here: :func:`relu_half_argument` shows the substitution step that proves it.
     """
-    s, a = Symbol("s", positive=True), Symbol("a", positive=True)
+    s_, a_, b_ = Symbol("s", positive=True), Symbol("a", positive=True), Symbol("b", positive=True)
     out: dict[str, Expr] = {}
-    for name, z in (("normal", Normal("z", 0, s)), ("uniform", Uniform("u", -a, a))):
+    for name, z in (("normal", Normal("z", 0, s_)), ("uniform", Uniform("u", -a_, a_))):
         out[name] = simplify(expectation(Piecewise((z**2, z > 0), (0, True))) / expectation(z**2))
-    argument = relu_half_argument()
-    positive_half = argument.rhs
-    # Once p is even the negative half is the same integral as the positive one, so
-    # E[max(0, z)^2] / E[z^2] = positive / (negative + positive) = 1/2.
-    out["any even density"] = simplify(positive_half / (argument.rhs + positive_half))
+    t = Symbol("t", real=True)
+    for name, density in (("laplace", exp(-Abs(t) / b_)), ("(a + b t²) e^(−t²/2)", (a_ + b_ * t**2) * exp(-t**2 / 2))):
+        positive = integrate(t**2 * density, (t, 0, oo))
+        total = integrate(t**2 * density, (t, -oo, oo))
+        out[name] = simplify(positive / total)
     return out
 
 

@@ -30,9 +30,14 @@ from . import _backward as bw
 from . import _depth as dp
 from . import _forward as fw
 from ._printing import latex
-from .symbols import G, L, LogBase, V, Var, W, W_hat, alpha, alpha_c, beta, dx, dy, k, l, n, n_hat, natural_logs, w, x, y
+from .symbols import (
+    G, L, LogBase, V, Var, W, W_hat, alpha, alpha_c, beta, dx, dy, k, l, n, n_hat, natural_logs, nu, w, x, y,
+)
 
-__all__ = ["CONFIDENCES", "Alternative", "Equation", "equation_frame", "equation_latex", "equations", "record_markdown"]
+__all__ = [
+    "CONFIDENCES", "Alternative", "Equation", "depth_weight_closed", "equation_frame", "equation_latex", "equations",
+    "record_markdown",
+]
 
 CONFIDENCES = ("high", "medium", "low")
 
@@ -113,9 +118,19 @@ def _k_independence() -> Eq:
     return Eq(Symbol(r"\frac{\partial \alpha_l}{\partial k}"), simplify(_alpha_substituted().rhs.diff(k)))
 
 
-def _depth_weight_closed() -> Eq:
-    value = dp.alpha_weight_variance().rhs.subs(alpha[l], dp.alpha_closed_form().rhs)
+def _depth_weight_closed(mode: str | None = None) -> Eq:
+    """(47): Var[w_l] = 2 V^{1/(L-1)} ln l / (ν_l G_L), the weight variance of the ``depth``
+    scheme (base He) for layers l >= 2, ν_l the fan named by its mode (n_l for ``"fan_in"``,
+    n̂_l for ``"fan_out"``)."""
+    value = dp.alpha_weight_variance(mode).rhs.subs(alpha[l], dp.alpha_closed_form().rhs)
     return Eq(Var(w[l]), _sub_g(value))
+
+
+def depth_weight_closed(mode: str | None = None) -> Eq:
+    """Equation (47) for a given mode (``None``: the fan kept as ν_l): the weight variance the
+    ``depth`` scheme with base He gives layer l >= 2 (layer 1 keeps He's variance, α_1 = 1).
+    Chapter: "The depth function and its hyperparameters"."""
+    return _depth_weight_closed(dp._check_mode(mode))
 
 
 # Each entry: number -> (builder, confidence, section, sentence, why, alternatives builder).
@@ -133,12 +148,15 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
         ", ⟨·⟩ is the activation of the layer. Variance of ⟨·⟩ is given by,",
         "First line of an aligned pair (2)-(3): the variance of a sum of n_l i.i.d. uncorrelated terms, as in He.",
         lambda: (Alternative(fw.variance_as_sum(), "the sum over j written out before identical terms are merged"),)),
-    3: (lambda: Eq(Var(y[l]), fw.rhs_of_three()), "high", "3.2",
+    3: (lambda: Eq(Var(y[l]), fw.rhs_of_three()), "medium", "3.2",
         "Assumption is made that mean of ⟨·⟩ and ⟨·⟩ is zero. ⟨·⟩, when ⟨·⟩ is ReLU.",
-        "Second line of the pair: zero-mean weights independent of x_l turn Var[w x] into Var[w] E[x^2]; "
-        "the next sentence needs E[x_l^2] to be present.",
+        "Second line of the pair. The content (the variance of one product) is forced; its form is not: "
+        "n_l Var[w_l] E[x_l^2] is He's, which the paper says it follows and which the ReLU step (4) needs, "
+        "but Glorot's n_l Var[w_l] Var[x_l] fits the surviving words ('mean of ⟨·⟩ and ⟨·⟩ is zero') as "
+        "well. The two agree only for zero-mean inputs; the forward chapter measures both on [0, 1] inputs.",
         lambda: (Alternative(Eq(Var(y[l]), n[l] * Var(w[l]) * Var(x[l])),
-                             "Glorot's form with Var[x_l]: equal only if x_l has zero mean, which ReLU outputs do not"),)),
+                             "Glorot's form with Var[x_l]: equal only if x_l has zero mean, which ReLU outputs "
+                             "and the paper's [0, 1] pixels do not"),)),
     4: (fw.forward_recursion, "high", "3.2",
         "⟨E[x_l^2] = Var[y_{l-1}] / 2⟩, when ⟨f⟩ is ReLU.",
         "First line of the aligned pair (4)-(5): He's ReLU step, (3) with E[x_l^2] = Var[y_{l-1}]/2.",
@@ -203,21 +221,29 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
          "As per equation 15, assume that, ⟨·⟩, i.e, variance of weight of each layer depends on the ⟨·⟩, which "
          "changes with ⟨·⟩. If, as per the [3], set ⟨·⟩ [PUT SOME MORE DESCRIPTION ABOUT THIS ASSIGNMENT].",
          "The six lines (16)-(21) carry (15) with its 1 replaced by α_l through (13)-(14). Content forced by "
-         "Sections 4.1.1-6 (they multiply α's to V); line order unknown.",
-         lambda: (Alternative(None, "the assumption may be inline before (16), which would then start at (17)"),)),
+         "Sections 4.1.1-6 (they multiply α's to V); line order unknown. Written with ν_l, the fan named by "
+         "the depth scheme's mode: V is the product of the per-layer gains in that direction. The paper, "
+         "starting from (15), writes the backward gain (ν_l = n̂_l, mode='fan_out'); the library's default "
+         "and every experiment of this book use the forward gain (ν_l = n_l, mode='fan_in').",
+         lambda: (Alternative(dp.alpha_scaling("fan_out"), "mode='fan_out': the backward gain, as the paper writes it"),
+                  Alternative(dp.alpha_scaling("fan_in"), "mode='fan_in': the forward gain, the library's default"),
+                  Alternative(None, "the assumption may be inline before (16), which would then start at (17)"))),
     17: (dp.alpha_weight_variance, "medium", "4.1",
          "i.e, variance of weight of each layer depends on the ⟨·⟩, which changes with ⟨·⟩.",
-         "(16) solved for the weights: the paper says the weight variance 'depends on' α_l.",
-         lambda: ()),
+         "(16) solved for the weights: the paper says the weight variance 'depends on' α_l. This is the "
+         "depth scheme with base He: Var[w_l] = α_l times He's variance in the scheme's mode.",
+         lambda: (Alternative(dp.alpha_weight_variance("fan_out"), "mode='fan_out' (the paper's backward reading)"),
+                  Alternative(dp.alpha_weight_variance("fan_in"), "mode='fan_in' (the library's default)"))),
     18: (dp.alpha_recursion, "low", "4.1",
          "In below section, we will see the impact of changing ⟨α_l⟩, with respect to layer ⟨l⟩.",
-         "(13) with (17): one layer multiplies the gradient variance by α_l.",
-         lambda: (Alternative(Eq(Var(y[l]), alpha[l] * Var(y[l - 1])),
-                              "the forward analogue (the paper says the forward case is 'almost same')"),)),
+         "(13) with (17) in mode 'fan_out': one layer multiplies the gradient variance by α_l.",
+         lambda: (Alternative(dp.alpha_recursion("fan_in"),
+                              "mode='fan_in': (4) with (17), the forward analogue (the paper says the forward case is "
+                              "'almost same')"),)),
     19: (dp.alpha_product, "medium", "4.1",
          "In below section, we will see the impact of changing ⟨α_l⟩, with respect to layer ⟨l⟩.",
          "(14) with α_l: the product that Sections 4.1.1-4.1.3 and 6 set equal to the network variance.",
-         lambda: ()),
+         lambda: (Alternative(dp.alpha_product("fan_in"), "mode='fan_in': the forward product (5) with α_l"),)),
     20: (lambda: dp.he_from_alpha()[0], "low", "4.1",
          "If, as per the [3], set ⟨α_l = 1⟩ [PUT SOME MORE DESCRIPTION ABOUT THIS ASSIGNMENT].",
          "α_l = 1 recovers He; the bracketed author note marks this part as unfinished.",
@@ -258,11 +284,11 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
          "By putting value of ⟨α_l⟩ in equation 15.",
          "(25) solved for the weight variance.",
          lambda: ()),
-    27: (lambda: Eq(Var(dx[2]), Var(dx[L + 1]) * Product(dp.depth_function().rhs, (l, 2, L))), "low", "6",
+    27: (lambda: dp.alpha_product().xreplace({alpha[l]: dp.depth_function().rhs}), "low", "6",
          "By putting value of ⟨α_l⟩ in equation 15.",
          "The product (19) with f(l).",
          lambda: ()),
-    28: (lambda: Eq(V, Product(dp.depth_function().rhs, (l, 2, L))), "low", "6",
+    28: (lambda: dp.network_variance().xreplace({alpha[l]: dp.depth_function().rhs}), "low", "6",
          "By putting value of ⟨α_l⟩ in equation 15.",
          "The network variance as a product of f(l).",
          lambda: ()),
@@ -330,16 +356,18 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
     43: (lambda: dp.crossover_steps()[0], "low", "8",
          "To make the layers below one scale, ⟨k⟩ should be higher than all those layer depths, and vice-versa is "
          "also true.",
-         "α_l < 1 multiplied by β ln k > 0.",
+         "α_l − 1 multiplied by β ln k, which SymPy confirms is positive for k > 1, and simplified "
+         "(depthinit.theory.crossover_derivation).",
          lambda: ()),
     44: (dp.crossover_condition, "low", "8",
          "To make the layers below one scale, ⟨k⟩ should be higher than all those layer depths, and vice-versa is "
          "also true.",
-         "The crossover; with β = 1 exactly the layers l < k are below one, as the sentence says.",
+         "The crossover, derived: the unique root of α_l = 1 is k^β and α_l increases with l (SymPy decides "
+         "both); with β = 1 exactly the layers l < k are below one, as the sentence says.",
          lambda: ()),
     45: (lambda: dp.crossover_steps()[1], "low", "8",
          "it has been observed that, 33 percent weights should be below one scale and rest are at above one.",
-         "The exponential step of the crossover, read as a rule for choosing k.",
+         "The exponential step of the crossover, read as a rule for choosing k (derived as (44)).",
          lambda: ()),
     46: (lambda: Eq(k, _sub_g(dp.depth_solution_k(beta).rhs)), "low", "8",
          "To make the layers below one scale, ⟨k⟩ should be higher than all those layer depths",
@@ -347,8 +375,14 @@ _TABLE: dict[int, tuple[Callable[[], Basic], str, str, str, str, _Alt]] = {
          lambda: ()),
     47: (_depth_weight_closed, "low", "8",
          "Low value of ⟨β⟩ leads to higher weights.",
-         "The weight variance the scheme finally uses.",
-         lambda: (Alternative(dp.offset_alpha(), "the offset form α_l ∝ ln(l + c) of the last paragraph"),)),
+         "(17) with the closed form (41), for layers l >= 2 (layer 1 keeps He's variance): the depth scheme's "
+         "weight variance in the fan ν_l its mode names. The two readings differ only where n_l ≠ n̂_l: in the "
+         "paper's 54 × 64 network on CIFAR-10, the last layer (64 in, 10 out) gets 2α_L/64 in mode 'fan_in' "
+         "(the default, what the experiments ran) and 2α_L/10 in mode 'fan_out' (the paper's backward "
+         "reading); the first layer, α_1 = 1, gets 2/3072 or 2/64.",
+         lambda: (Alternative(_depth_weight_closed("fan_in"), "mode='fan_in': the library's default"),
+                  Alternative(_depth_weight_closed("fan_out"), "mode='fan_out': the paper's backward reading"),
+                  Alternative(dp.offset_alpha(), "the offset form α_l ∝ ln(l + c) of the last paragraph"))),
 }
 
 

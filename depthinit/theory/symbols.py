@@ -12,8 +12,10 @@ paper follows, except where the paper's own text forces a new one:
   Section 4.1.1, ``V`` the network variance;
 * ``k`` the logarithm's base and ``beta`` its divisor (α_l = log_k(l) / β);
   He et al. use k for the kernel size, which this book writes as part of n_l;
+* ``nu[l]`` the fan named by the ``depth`` scheme's mode: n_l for ``fan_in`` (the
+  library's default, forward gains), n̂_l for ``fan_out`` (the paper's backward gains);
 * ``c`` the offset added to the depth, ``G[L]`` the geometric mean of ln l over
-  l = 2..L, ``q`` a pre-activation variance;
+  l = 2..L and ``G_c[L]`` that of ln(l + c), ``q`` a pre-activation variance;
 * ``m_f = E[f(z)²] / Var[z]`` and ``d_f = E[f′(z)²]``, the activation factors.
 
 ``Var`` and ``Expect`` are undefined SymPy functions that print as Var[·] and
@@ -26,8 +28,8 @@ from __future__ import annotations
 from sympy import Basic, Function, IndexedBase, Symbol, log
 
 __all__ = [
-    "Expect", "FPrime", "G", "Iff", "L", "LogBase", "V", "Var", "W", "W_hat", "alpha", "alpha_c", "beta", "c", "d_f",
-    "dx", "dy", "j", "k", "l", "m_f", "n", "n_hat", "q", "w", "w_hat", "natural_logs", "x", "y",
+    "Expect", "FPrime", "G", "G_c", "Iff", "L", "LogBase", "V", "Var", "W", "W_hat", "alpha", "alpha_c", "beta", "c", "d_f",
+    "dx", "dy", "j", "k", "l", "m_f", "n", "n_hat", "q", "w", "w_hat", "natural_logs", "nu", "x", "y",
 ]
 
 
@@ -74,6 +76,8 @@ j = Symbol("j", integer=True, positive=True)
 #: Fan-in n_l (input connections of a unit) and fan-out n̂_l (He's k²d).
 n = IndexedBase("n", positive=True)
 n_hat = IndexedBase(r"\hat{n}", positive=True)
+#: The fan named by the depth scheme's mode: ν_l = n_l (``fan_in``) or n̂_l (``fan_out``).
+nu = IndexedBase(r"\nu", positive=True)
 
 #: A weight, an input and an output (pre-activation) of layer l.
 w = IndexedBase("w", real=True)
@@ -96,8 +100,9 @@ k = Symbol("k", positive=True)
 beta = Symbol("beta", positive=True)
 #: Offset added to the depth inside the logarithm.
 c = Symbol("c", nonnegative=True)
-#: Geometric mean of ln l over l = 2..L.
+#: Geometric mean of ln l over l = 2..L, and of ln(l + c) (a different quantity, its own symbol).
 G = IndexedBase("G", positive=True)
+G_c = IndexedBase("G^{(c)}", positive=True)
 #: A pre-activation variance (argument of the activation factors).
 q = Symbol("q", positive=True)
 #: Activation factors: m_f = E[f(z)^2] / Var[z] (forward) and d_f = E[f'(z)^2] (backward).
