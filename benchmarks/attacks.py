@@ -2813,6 +2813,14 @@ def _sweep_merge() -> None:
         p.write_text(json.dumps(d))
         return [b / "s0", b / "s1"]
 
+    def other_data(ctx: Ctx, b: Path) -> list[Path]:  # the shards read different files of one data set
+        for i, tag in ((0, "aaaa"), (1, "bbbb")):
+            p = b / f"s{i}" / "provenance.json"
+            d = json.loads(p.read_text())
+            d["data"] = [{"name": "mnist", "source": tag, "sha256": {"f": tag}}]
+            p.write_text(json.dumps(d))
+        return [b / "s0", b / "s1"]
+
     def missing_runs(ctx: Ctx, b: Path) -> list[Path]:  # a results part deleted: the shard says complete
         parts(b / "s1")[0].unlink()
         return [b / "s0", b / "s1"]
@@ -2824,6 +2832,7 @@ def _sweep_merge() -> None:
                                  ("a whole sweep among shards", whole, "whole"), ("shards of different splits", three_of_two, "split"),
                                  ("two folders claiming shard 0", renamed, "twice"),
                                  ("a shard whose results part was deleted", missing_runs, "missing"),
+                                 ("shards trained on different data files", other_data, "sha256"),
                                  ("a foreign folder", lambda c, b: [b / "s0", (c.tmp / "f").mkdir() or c.tmp / "f"], "f")]:
         add("sweep", f"merge {label}", "error", bad(make), mentions=(mention,))
     add("sweep", "merge into a non-empty folder", "error",
@@ -3557,6 +3566,43 @@ def _third_pass() -> None:
 
 
 _third_pass()
+
+
+def _fourth_pass() -> None:
+    class Sourced(Tensors):
+        """In-memory tensors that say which files they came from (as depthinit.data.Dataset does)."""
+
+        def provenance(self) -> dict[str, Any]:
+            return {"name": "mnist", "source": f"files {self.tag}", "sha256": {"f": self.tag},
+                    "sizes": {"train": len(self.y_train), "test": len(self.y_test)}}
+
+    def sourced(tag: str, seed: int) -> Sourced:
+        d = tiny_data(seed=seed)
+        s_ = Sourced(d.x_train, d.y_train, d.x_test, d.y_test)
+        object.__setattr__(s_, "tag", tag)
+        return s_
+
+    def other_files(ctx: Ctx) -> None:
+        out = ctx.tmp / "out"
+        sweep(out, data=sourced("aaaa", 3))
+        before = finished(out)
+        try:
+            sweep(out, tiny_spec(seeds=(0, 1, 2)), data=sourced("bbbb", 4))
+        finally:
+            kept(out, before)
+            if len(finished(out)) != 4:
+                raise Wrong("runs trained on other files were added to the folder")
+    add("sweep", "resume on other data files than the folder was trained on", "error", other_files, mentions=("sha256",))
+
+    def same_files(ctx: Ctx) -> None:
+        out = ctx.tmp / "out"
+        sweep(out, data=sourced("aaaa", 3))
+        sweep(out, tiny_spec(seeds=(0, 1, 2)), data=sourced("aaaa", 3))
+        once(out, 6)
+    add("sweep", "resume on the same data files", "handled", same_files)
+
+
+_fourth_pass()
 
 
 # ============================================================================ the run

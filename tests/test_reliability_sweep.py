@@ -388,6 +388,14 @@ class TestMergeAndMigrate:
             sw.merge(tmp_path / "m", shards)
         assert not (tmp_path / "m").exists()
 
+    def test_shards_trained_on_different_data_files_are_not_merged(self, shards, tmp_path):
+        for shard, tag in zip(shards, ("aaaa", "bbbb")):
+            p = shard / "provenance.json"
+            p.write_text(json.dumps({**json.loads(p.read_text()), "data": [{"name": "mnist", "sha256": {"f": tag}}]}))
+        with pytest.raises(sw.SweepError, match="were trained on different mnist files"):
+            sw.merge(tmp_path / "m", shards)
+        assert not (tmp_path / "m").exists()
+
     def test_a_full_disk_while_merging_leaves_no_half_merged_folder(self, shards, tmp_path, monkeypatch):
         import shutil
 
@@ -476,3 +484,27 @@ class TestSecondPass:
         (left / "results").mkdir(parents=True)
         assert sw.merge(tmp_path / "m", [tmp_path / "s0", tmp_path / "s1"]) == 4
         assert not left.exists() and not list(tmp_path.glob(".m.merge-tmp-*"))
+
+    def test_a_resume_on_other_data_files_is_refused(self, tmp_path):
+        """Run ids name the data set, not its bytes: CIFAR-10 from the JPEG zip and from the binary
+        archive used to be mixed silently in one folder."""
+        from dataclasses import dataclass
+
+        @dataclass(frozen=True)
+        class Sourced(Tensors):
+            tag: str = ""
+
+            def provenance(self):
+                return {"name": "mnist", "source": f"files {self.tag}", "sha256": {"f": self.tag}}
+
+        def data(tag):
+            d = tiny_data()
+            return Sourced(d.x_train, d.y_train, d.x_test, d.y_test, tag=tag)
+
+        out = tmp_path / "out"
+        _small_sweep(out, data=data("aaaa"))
+        with pytest.raises(sw.SweepError, match=r"trained on mnist files with sha256 \{'f': 'aaaa'\}, but this sweep "
+                           r"reads files bbbb .* nothing was changed"):
+            _small_sweep(out, _small(seeds=(0, 1, 2)), data=data("bbbb"))
+        assert len(sw.load(out, probes=False).finished) == 4
+        assert _small_sweep(out, _small(seeds=(0, 1, 2)), data=data("aaaa"))["run_id"].nunique() == 6

@@ -34,7 +34,7 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
     """Merge the shard folders ``folders`` into the new folder ``out``; returns the runs merged.
 
     Checked first, nothing written on failure: every folder is a complete shard
-    (``status == "complete"``) of the same experiment, profile and spec; the shard
+    (``status == "complete"``) of the same experiment, profile, spec and data files; the shard
     indices are distinct and together 0..N-1 of one N; no run is in two shards; the
     runs add up to the whole sweep's. ``out`` must not exist or be empty. The merged folder is
     built beside ``out`` (``.<name>.merge-tmp-<pid>``) and renamed into place when complete:
@@ -60,10 +60,18 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
         provs.append(p)
         finished.append(r.finished)
     first = provs[0]
+    def digests(p: dict) -> dict:
+        return {x.get("name"): x.get("sha256") for x in p.get("data", []) if isinstance(x, dict) and x.get("sha256")}
+
     for d, p in zip(dirs[1:], provs[1:]):
         for key in ("experiment", "profile", "spec"):
             if p.get(key) != first.get(key):
                 raise SweepError(f"{d} and {dirs[0]} come from different {key}s; merge shards of one sweep only")
+        a, b = digests(first), digests(p)
+        clash = sorted(n for n in set(a) & set(b) if a[n] != b[n])
+        if clash:
+            raise SweepError(f"{d} and {dirs[0]} were trained on different {clash[0]} files (sha256 {b[clash[0]]} and "
+                             f"{a[clash[0]]}); merge shards trained on the same data only")
     shards = [p.get("shard") for p in provs]
     if None in shards:
         raise SweepError(f"{dirs[shards.index(None)]} is a whole sweep, not a shard; nothing to merge")

@@ -294,6 +294,7 @@ def run(
         store.clean_temporaries(out)
         store.drop_orphan_parts(out)
         have = store.load(out, probes=False)
+        _check_same_data(out, have, cache)
         todo = [r for r in runs if r.run_id not in have.finished]
         started = have.provenance.get("started", started) if have.finished else started
         done = len(set(ids) & have.finished)
@@ -356,6 +357,23 @@ def _validate(pending: list[Run], cache: _DataCache, dev: torch.device, strategy
                     raise SweepError(f"experiment {r.experiment!r}, init {r.init.label!r} on the {r.model.kind} of "
                                      f"variant {r.variant!r}: {err}") from None
             planned.add(init_key)
+
+
+def _check_same_data(out: Path, have: store.Results, cache: _DataCache) -> None:
+    """SweepError when the folder's finished runs were trained on other files than this sweep
+    reads (the run ids name the data set, not its bytes: CIFAR-10 from the JPEG zip and from
+    the binary archive would otherwise be mixed in one folder)."""
+    if not have.finished:
+        return
+    recorded = {d.get("name"): d.get("sha256") for d in have.provenance.get("data", []) if isinstance(d, dict)}
+    for d in cache.provenance():
+        old, new = recorded.get(d.get("name")), d.get("sha256")
+        if old and new and old != new:
+            raise SweepError(
+                f"{out} holds runs trained on {d.get('name')} files with sha256 {old}, but this sweep reads "
+                f"{d.get('source')} with sha256 {new}; nothing was changed. Use another --out folder for these "
+                "data (or point --data-root at the files the folder was trained on)"
+            )
 
 
 def _build(r: Run, data: Any) -> torch.nn.Module:
