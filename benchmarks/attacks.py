@@ -1816,6 +1816,14 @@ def _data_load() -> None:
         L("mnist", root=ctx.tmp, cache_dir=ctx.tmp / "cache", verify=False)
     add("data", "load_dataset MNIST image and label counts differ", "error", counts_differ, mentions=("labels",))
 
+    def constant_standardized(ctx: Ctx) -> None:
+        f = tiny_mnist(ctx.tmp / "mnist")
+        idx_file(f / (MNIST_NAMES[0] + ".gz"), np.zeros((12, 28, 28), np.uint8), gz=True)
+        ds = L("mnist", root=ctx.tmp, cache_dir=ctx.tmp / "cache", verify=False, preprocess="standardize")
+        if not torch.isfinite(ds.x_train).all():
+            raise Wrong("standardizing a constant channel gave NaN inputs without an error")
+    add("data", "standardize a constant channel", "error", constant_standardized, mentions=("std 0",))
+
     def raw_files(ctx: Ctx) -> None:
         tiny_mnist(ctx.tmp / "mnist", gz=False)
         ds = L("mnist", root=ctx.tmp, cache_dir=ctx.tmp / "cache", verify=False)
@@ -2132,6 +2140,7 @@ def _train_calls() -> None:
         ("model=None", lambda: train_one(None, tiny_data(), cfg), "model"),
         ("seed=-1", lambda: train_one(tmlp(), tiny_data(), cfg, seed=-1), "seed"),
         ("seed=True", lambda: train_one(tmlp(), tiny_data(), cfg, seed=True), "seed"),
+        ("seed=2**64", lambda: train_one(tmlp(), tiny_data(shape=(16,)), cfg, seed=2**64), "seed"),
         ("lr=0 argument", lambda: train_one(tmlp(), tiny_data(), cfg, lr=0.0), "lr"),
         ("config is a dict", lambda: train_one(tmlp(), tiny_data(), {"lr": 0.1}), "config"),
         ("lr_scales naming no parameter", lambda: train_one(tmlp(), tiny_data(), TrainConfig(epochs=1, lr_scales={"nope": 0.5})), "nope"),
@@ -3021,6 +3030,7 @@ def _sweep_reading() -> None:
                                  ("ModelConfig activation='swish'", lambda: sw.ModelConfig(activation="swish"), "swish"),
                                  ("Experiment seeds=(0, 0)", lambda: tiny_spec(seeds=(0, 0)), "seeds"),
                                  ("Experiment seeds=()", lambda: tiny_spec(seeds=()), "seeds"),
+                                 ("Experiment seeds=(2**64,)", lambda: tiny_spec(seeds=(2**64,)), "seeds"),
                                  ("Experiment inits=()", lambda: tiny_spec(inits=()), "initializations"),
                                  ("Experiment name with a slash", lambda: tiny_spec("a/b"), "a/b"),
                                  ("Experiment dataset='svhn'", lambda: tiny_spec(dataset="svhn"), "svhn"),
@@ -3209,6 +3219,8 @@ def _cli() -> None:
     add("cli", "report a damaged folder shows the damage", "handled",
         ok(["report", f"{T}/base/out"], lambda o: "damaged" in o,
            lambda c: (lambda p: p.write_text(p.read_text()[:-20]))(parts(base_folder(c))[0])))
+    add("cli", "report the stored paper run", "handled",
+        ok(["report", str(ROOT / "results" / "fcnn-cifar10-paper")], lambda o: "95 of 95 runs done (complete)" in o))
     add("cli", "migrate a current folder", "handled",
         ok(["migrate", f"{T}/base/out"], lambda o: "4 runs" in o, lambda c: base_folder(c) and None))
     add("cli", "merge two shards", "handled",
@@ -3261,6 +3273,12 @@ def _analysis() -> None:
         r["test_acc"] = r["test_acc"] * 100  # percent instead of a fraction
         an.summary(r)
     add("analysis", "summary of accuracies in percent", "error", acc_range, mentions=("test_acc",))
+    def text_epochs(ctx: Ctx) -> None:
+        r = results()
+        extra = r[r.epoch == 1].assign(epoch=10, test_acc=0.99)
+        f = an.final_rows(pd.concat([r, extra]).astype({"epoch": str}))
+        assert (f["epoch"].astype(int) == 10).all(), "the final epoch was found by text order"
+    add("analysis", "final_rows with epochs as text", "either", text_epochs, mentions=("epoch",))
     add("analysis", "summary measure='nope'", "error", lambda ctx: an.summary(results(), measure="nope"), mentions=("nope",))
     add("analysis", "summary by an unknown column", "error", lambda ctx: an.summary(results(), by=["nope"]), mentions=("nope",))
     add("analysis", "tune without validation", "error", lambda ctx: an.tune(results()), mentions=("val",))

@@ -22,6 +22,7 @@ def _results():
     (lambda: A.curve_frame(_results(), by=["nope"]), "names column"),
     (lambda: A.summary(_results().assign(test_acc=lambda f: f.test_acc * 100)), r"'test_acc' holds 30.0, outside \[0, 1\]"),
     (lambda: A.summary(_results(), measure="nope"), "measure='nope' is not a column of the results; use one of"),
+    (lambda: A.final_rows(_results().astype({"epoch": str})), "'epoch' holds .* values, not numbers"),
     (lambda: A.curve_frame(None), "must be a pandas DataFrame, got NoneType"),
     (lambda: A.curve_frame(_results().to_dict("list")), "must be a pandas DataFrame, got dict"),
     (lambda: A.t_interval([0.1, 0.2], level=1.5), "level=1.5 is not valid"),

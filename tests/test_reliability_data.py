@@ -676,3 +676,12 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(tmp_path, arg):
 def test_fetch_without_a_url_says_so(tmp_path):
     with pytest.raises(DataError, match="no URL given: pass at least one URL"):
         dd.fetch([], tmp_path / "x.bin", progress=False)
+
+
+def test_standardizing_a_constant_channel_is_refused(tmp_path):
+    """It used to divide by a std of 0 and return NaN inputs without a word."""
+    folder = tmp_path / "mnist"
+    tiny_mnist(folder)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(idx_header((6, 28, 28)) + bytes(6 * 784)))
+    with pytest.raises(DataError, match=r"channel 0 .* is constant \(std 0\).*use preprocess='unit'"):
+        load_dataset("mnist", root=tmp_path, cache_dir=tmp_path / "cache", verify=False, preprocess="standardize")

@@ -101,6 +101,7 @@ def test_train_config_refuses_values_of_the_wrong_type(kwargs, match):
     (lambda: train_one(None, _data(), CFG), TypeError, "model 0 is a NoneType, not a torch.nn.Module"),
     (lambda: train_many([_model(), "m"], _data(), CFG, seeds=[0, 1]), TypeError, "model 1 is a str"),
     (lambda: train_one(_model(), _data(), {"lr": 0.1}), TypeError, "config must be a depthinit.train.TrainConfig"),
+    (lambda: train_one(_model(), _data(), CFG, seed=2**64), ValueError, r"expected an integer in 0\.\.2\*\*64-1"),
     (lambda: train_one(_model(), _data(), TrainConfig(epochs=1, device="meta")), ValueError, "holds no data"),
     (lambda: train_many([_model()], _data(), TrainConfig(epochs=1, device="cuda:7"), seeds=[0]), ValueError,
      "cuda:7"),

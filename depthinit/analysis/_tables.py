@@ -51,6 +51,10 @@ def _check(results: pd.DataFrame, need: Sequence[str] = ("run_id", "epoch", "tes
     missing = set(need) - set(results.columns)
     if missing:
         raise ValueError(f"the results table lacks column(s) {sorted(missing)}; pass the sweep's results table")
+    if not pd.api.types.is_numeric_dtype(results["epoch"]) or pd.api.types.is_bool_dtype(results["epoch"]):
+        raise ValueError(f"the results column 'epoch' holds {results['epoch'].dtype} values, not numbers (the last "
+                         "epoch would be found by text order); read the table with depthinit.sweep.load, or cast it "
+                         "with .astype(int)")
     for col in _ACC:
         if col in results.columns:
             v = pd.to_numeric(results[col], errors="coerce")

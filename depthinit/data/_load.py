@@ -257,6 +257,13 @@ def load_dataset(
     mean = std = None
     if preprocess == "standardize":
         mean, std = channel_stats(raw.x_train)
+        flat = [c for c, s in enumerate(std) if not s > 0]
+        if flat:
+            raise DataError(
+                f"{source.path}: channel {flat[0]} of the {info.name} training images is constant (std 0), so "
+                "preprocess='standardize' would divide by zero and give NaN inputs; use preprocess='unit', or check "
+                "the files (a constant channel is not an image data set)"
+            )
     return Dataset(
         name=info.name,
         x_train=to_float(raw.x_train, device=device, mean=mean, std=std),

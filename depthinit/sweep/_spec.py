@@ -266,9 +266,9 @@ class Experiment:
         if dup:
             raise SweepError(f"experiment {self.name!r} has duplicate init labels {dup}; give each a distinct label")
         seeds = tuple(self.seeds)
-        if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds) \
+        if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**64 for s in seeds) \
                 or len(set(seeds)) != len(seeds):
-            raise SweepError(f"seeds={self.seeds!r} is not valid; expected distinct integers >= 0")
+            raise SweepError(f"seeds={self.seeds!r} is not valid; expected distinct integers in 0..2**64-1")
         variants = tuple(self.variants) or (Variant("base"),)
         names = [v.name for v in variants]
         if len(set(names)) != len(names):

@@ -175,8 +175,8 @@ def check_models(models: Any) -> None:
 
 def data_generator(seed: int) -> torch.Generator:
     """The CPU generator that draws a run's batch order: ``torch.Generator().manual_seed(seed)``."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed={seed!r} is not valid; expected an integer >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed={seed!r} is not valid; expected an integer in 0..2**64-1 (a torch.Generator seed)")
     return torch.Generator().manual_seed(seed)
 
 
