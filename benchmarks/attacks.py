@@ -307,11 +307,11 @@ def tiny_data(n: int = 96, n_test: int = 32, shape: tuple[int, ...] = (1, 4, 4),
 
 
 def tiny_spec(name: str = "tiny", **kw: Any) -> sw.Experiment:
-    base: dict[str, Any] = dict(
-        name=name, dataset="mnist", model=sw.ModelConfig("mlp", depth=3, width=8),
-        train=TrainConfig(lr=0.05, epochs=1, batch_size=32),
-        inits=(sw.init("he"), sw.init("glorot")), seeds=(0, 1),
-    )
+    base: dict[str, Any] = {
+        "name": name, "dataset": "mnist", "model": sw.ModelConfig("mlp", depth=3, width=8),
+        "train": TrainConfig(lr=0.05, epochs=1, batch_size=32),
+        "inits": (sw.init("he"), sw.init("glorot")), "seeds": (0, 1),
+    }
     base.update(kw)
     return sw.Experiment(**base)
 

@@ -512,7 +512,7 @@ class TestAttackFindings:
             model = make()
         for scheme in ("he", "glorot"):
             _raises_unchanged(model, ValueError, r"has an empty weight of shape \(.*0.*\).*Remove the layer",
-                              lambda: depthinit.init_(model, scheme))
+                              lambda scheme=scheme: depthinit.init_(model, scheme))
 
     @pytest.mark.parametrize("fail_on", [2, 5])
     def test_a_forward_failing_during_lsuv_is_reported_like_the_first_pass(self, fail_on, gen):
