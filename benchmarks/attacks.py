@@ -70,6 +70,8 @@ from depthinit.train import Tensors, TrainConfig, train_many, train_one
 CLASSES = ("clear error", "handled", "unclear", "silently wrong", "data lost")
 SURFACES = ("init", "data", "train", "sweep", "cli", "analysis")
 DATA_ROOT = Path(os.environ.get("DEPTHINIT_DATA", ROOT.parent / "shared" / "data"))
+#: A CUDA device this machine lacks: "cuda" without CUDA, else the index after the last device.
+ABSENT_CUDA = "cuda" if not torch.cuda.is_available() else f"cuda:{torch.cuda.device_count()}"
 
 #: Words of a message that says what to do (or what was expected instead).
 ADVICE = re.compile(
@@ -1781,7 +1783,7 @@ def _data_load() -> None:
                                ("preprocess=None", {"preprocess": None}, "preprocess")]:
         add("data", f"load_dataset {label}", "error",
             lambda ctx, kw=kw: L(**{"name": "mnist", "root": ctx.tmp, **kw}), mentions=(mention,))
-    for dev in ("cuda", "cuda:7", "mps", "meta", "gpu", 5, None, True, "cpu:0:1", torch.device("meta")):
+    for dev in (ABSENT_CUDA, "cuda:7", "mps", "meta", "gpu", 5, None, True, "cpu:0:1", torch.device("meta")):
         def fn(ctx: Ctx, dev=dev) -> None:
             tiny_mnist(ctx.tmp / "mnist")
             cache = ctx.tmp / "cache"
@@ -2156,7 +2158,8 @@ def _train_calls() -> None:
         ("train_many logit_scales with 0", lambda: train_many([tmlp()], tiny_data(), cfg, seeds=[0], logit_scales=[0.0]), "logit"),
         ("train_many cuda_graph='yes'", lambda: train_many([tmlp()], tiny_data(), cfg, seeds=[0], cuda_graph="yes"), "cuda_graph"),
         ("train_many lr_scales a mapping", lambda: train_many([tmlp()], tiny_data(), cfg, seeds=[0], lr_scales={"a": 1.0}), "lr_scales"),
-        ("device cuda without CUDA", lambda: train_one(tmlp(), tiny_data(), TrainConfig(epochs=1, device="cuda")), "cuda"),
+        ("device cuda without CUDA", lambda: train_one(tmlp(), tiny_data(), TrainConfig(epochs=1, device=ABSENT_CUDA)),
+         "cuda"),
         ("device meta", lambda: train_one(tmlp(), tiny_data(), TrainConfig(epochs=1, device="meta")), "meta"),
     ]:
         add("train", label, "error", refuse(call), mentions=(mention,))
@@ -3042,7 +3045,7 @@ def _sweep_reading() -> None:
                                  ("resolve unknown profile", lambda: tiny_spec().resolve("smoke"), "smoke"),
                                  ("stacks max_members=0", lambda: sw.stacks(tiny_spec().runs(), 0), "max_members"),
                                  ("parse_shard('x')", lambda: sw.parse_shard("x"), "x"),
-                                 ("resolve_device('cuda')", lambda: sw.resolve_device("cuda"), "cuda")]:
+                                 ("resolve_device('cuda')", lambda: sw.resolve_device(ABSENT_CUDA), "cuda")]:
         add("sweep", label, "error", refuse(call), mentions=(mention,))
 
 
@@ -3091,7 +3094,7 @@ def _cli() -> None:
         ("sweep --device mps", ["sweep", "E2", "--device", "mps", "--out", f"{T}/o"], "mps"),
         ("sweep --device meta", ["sweep", "E2", "--device", "meta", "--out", f"{T}/o"], "meta"),
         ("sweep --device cuda:7", ["sweep", "E2", "--device", "cuda:7", "--out", f"{T}/o"], "cuda"),
-        ("sweep --device cuda", ["sweep", "E2", "--device", "cuda", "--out", f"{T}/o"], "cuda"),
+        ("sweep --device cuda", ["sweep", "E2", "--device", ABSENT_CUDA, "--out", f"{T}/o"], "cuda"),
         ("sweep --device gpu", ["sweep", "E2", "--device", "gpu", "--out", f"{T}/o"], "gpu"),
         ("sweep --device ''", ["sweep", "E2", "--device", "", "--out", f"{T}/o"], "device"),
         ("sweep --shard 5/2", ["sweep", "E2", "--shard", "5/2", "--out", f"{T}/o"], "5/2"),
@@ -3187,7 +3190,7 @@ def _cli() -> None:
         ("bench --mlp-k x", ["bench", "--mlp-k", "x", "--no-throughput"], "mlp-k"),
         ("bench --rounds 0", ["bench", "--rounds", "0", "--no-throughput"], "rounds"),
         ("bench --methods nope", ["bench", "--methods", "nope", "--no-throughput"], "nope"),
-        ("bench --device cuda", ["bench", "--device", "cuda", "--no-throughput"], "cuda"),
+        ("bench --device cuda", ["bench", "--device", ABSENT_CUDA, "--no-throughput"], "cuda"),
     ]:
         def fn(ctx: Ctx, argv=argv) -> None:
             (ctx.tmp / "f").write_text("x")
