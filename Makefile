@@ -13,7 +13,7 @@ DEPTHINIT_DATA ?= $(abspath ../shared/data)
 export DEPTHINIT_DATA
 endif
 
-.PHONY: install test book execute chapter html mathjax pdf check-book bench clean
+.PHONY: install test lint book execute chapter html mathjax pdf check-book bench clean
 
 install: $(STAMP)
 
@@ -25,6 +25,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# ruff (lint, the notebooks included) and mypy, configured in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check depthinit/analysis depthinit/sweep
+	$(VENV)/bin/mypy
 
 # Execute every chapter with papermill into book/_executed/, then build the site.
 # JOBS runs independent chapters in parallel (each with cores/JOBS threads); the run

@@ -580,7 +580,7 @@ GPU_TARGETS: dict[str, str] = {
 def check_targets(result: Mapping[str, Any], *, baseline: Mapping[str, Any] | None = None,
                   sweep_seconds: float | None = None, sweep_runs: int | None = None,
                   sweep_epochs: int | None = None) -> list[dict[str, Any]]:
-    """Each of :data:`GPU_TARGETS` measured from a benchmark ``result`` (and ``baseline``,
+    """Each of ``GPU_TARGETS`` measured from a benchmark ``result`` (and ``baseline``,
     the stored result of the earlier engine, and the wall time, run count and epochs of
     the E1 sweep): ``{"target", "what", "measured", "needed", "ok"}``, ``ok`` None where
     the inputs lack the measurement. The conditions:

@@ -55,7 +55,7 @@ def _both(*masks):
 def paper_claims(*, chance: float = CHANCE, trains_margin: float = TRAINS_MARGIN, V: float = 22.0,
                  glorot_reading: str = "multiplier") -> list[Claim]:
     """The seven claims of the paper, numbered as everywhere in the book, each with the
-    measure and the rule that decides it (rules of :mod:`depthinit.analysis._verdicts`).
+    measure and the rule that decides it (rules of "The verdicts" (:func:`depthinit.analysis.verdict_table`)).
 
     ``experiment`` keys: ``"E1"`` (54 x 64 MLP, CIFAR-10) and ``"E4"`` (the uniform-He
     stall, more seeds; claim 3 falls back to E1 when E4 did not run). "Trains" means a

@@ -88,7 +88,7 @@ def p_less(est: Estimate, bound: float) -> float:
 
 
 def p_equivalent(est: Estimate, delta: float) -> float:
-    """TOST (Schuirmann 1987) p-value of H0: |mean| >= ``delta``: the larger of the two one-sided
+    """TOST (Schuirmann 1987) p-value of H0: abs(mean) >= ``delta``: the larger of the two one-sided
     p-values; below alpha exactly when the (1 - 2 alpha) interval lies inside (-delta, delta)."""
     return max(p_greater(est, -delta), p_less(est, delta))
 

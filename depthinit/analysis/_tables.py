@@ -137,7 +137,7 @@ def _groups(frame: pd.DataFrame, keys: list[str]):
 
 def summary(results: pd.DataFrame, *, by: Sequence[str] | None = None, measure: str = "test_acc",
             chance: float = CHANCE, level: float = 0.95) -> pd.DataFrame:
-    """One row per configuration (``by``; default the columns of :data:`CONFIG_KEYS` that
+    """One row per configuration (``by``; default the columns of ``CONFIG_KEYS`` that
     vary): ``seeds``, ``diverged``, ``failed`` with its Wilson interval (``failed_low``,
     ``failed_high``), the mean, median and std over seeds of the final ``measure`` with the
     t interval (``low``, ``high``, clipped to [0, 1] for accuracies), the mean best
@@ -210,7 +210,7 @@ def tuned(results: pd.DataFrame, *, group: Sequence[str] = ("variant", "optimize
 
 def best_epochs(results: pd.DataFrame, *, measure: str = "test_acc", chance: float = CHANCE) -> pd.DataFrame:
     """Per run: the epoch of its best ``measure`` (diverged runs: NaN), the number of epochs,
-    and whether the run is on its plateau (:data:`PLATEAU_GAIN`)."""
+    and whether the run is on its plateau (``PLATEAU_GAIN``)."""
     curves = filled_curves(results, chance=chance)
     keep = [c for c in ("variant", "optimizer", "lr", "init", "seed") if c in curves]
     rows = []

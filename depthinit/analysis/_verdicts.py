@@ -101,7 +101,7 @@ class Tests:
 
 
 def tests_of(est: Estimate, *, delta: float, level_margin: bool = False) -> Tests:
-    """p-values of e <= delta (supported), e >= 0 (contradicted) and |e| >= delta (TOST)."""
+    """p-values of e <= delta (supported), e >= 0 (contradicted) and abs(e) >= delta (TOST)."""
     up = 0.0 if level_margin else delta
     return Tests(p_greater(est, up), p_less(est, 0.0), p_equivalent(est, delta))
 
@@ -147,8 +147,8 @@ class Comparison:
     With ``b`` None the comparison is ``a``'s level against ``threshold``
     (``sign=-1``: the claim is that the level lies *below* the threshold).
     ``expect="equivalent"`` states the opposite kind of claim, that a and b do not
-    differ by delta: ``supported`` then means the TOST shows |a - b| < delta and
-    ``contradicted`` that |a - b| > delta (one-sided tests, Bonferroni over the two
+    differ by delta: ``supported`` then means the TOST shows abs(a - b) < delta and
+    ``contradicted`` that abs(a - b) > delta (one-sided tests, Bonferroni over the two
     sides); ``equivalent`` is not used.
     """
 

@@ -1,9 +1,9 @@
 """Initialization schemes, depth schedules and their application to any model.
 
 Chapter: "The schemes at a glance" and "Use it in your model". Core API:
-:func:`init_`, :func:`plan` (an :class:`InitPlan`), :func:`schemes` and
-:func:`describe`; the paper's depth factors :func:`alphas`; the mean-field
-edge of chaos :func:`critical_init`. Needs torch and numpy only.
+:func:`depthinit.init_`, :func:`depthinit.plan` (an :class:`depthinit.InitPlan`),
+:func:`depthinit.schemes` and :func:`depthinit.describe`; the paper's depth factors
+:func:`depthinit.alphas`; the mean-field edge of chaos :func:`critical_init`. Needs torch and numpy only.
 """
 
 from ._apply import InitPlan, LayerPlan, NormalizationCancelsDepthWarning, init_, plan

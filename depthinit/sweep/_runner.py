@@ -2,7 +2,7 @@
 
 Chapter: "Reproducibility". Resumable: run ids hash each run's configuration,
 finished runs are skipped when the sweep starts again, and every stack commits
-its own parts atomically (see :mod:`depthinit.sweep._store`), so killing the
+its own parts atomically (see ``depthinit.sweep._store``), so killing the
 process at any moment loses at most the stack in progress and a restart
 completes the grid with every run exactly once. ``shard=(i, n)`` runs a
 deterministic 1/n of the runs (:func:`shard_runs`) into its own folder;
@@ -250,9 +250,9 @@ def run(
     """Run (or finish) an experiment's sweep; return its results table.
 
     ``spec`` is an :class:`Experiment` or the name of a registered one
-    (:data:`depthinit.sweep.EXPERIMENTS`). ``profile`` picks its overrides
+    (``depthinit.sweep.EXPERIMENTS``). ``profile`` picks its overrides
     (``"smoke"``, ``"default"``, ``"paper"``). Results go to ``out`` (see
-    :mod:`depthinit.sweep._store`); runs already there are skipped. ``device``:
+    ``depthinit.sweep._store``); runs already there are skipped. ``device``:
     ``"auto"`` (CUDA, MPS, CPU), or a torch device. Data come from
     :func:`depthinit.data.load_dataset` with ``data_root``/``cache_dir``, or
     from ``data`` (any object with x_train, y_train, x_test, y_test tensors).
@@ -262,7 +262,7 @@ def run(
 
     Everything is checked (spec, profile, device, shard, the folder, the data)
     before anything is written. Returns one row per run and epoch with the
-    columns of :data:`depthinit.sweep._schema.RESULTS`.
+    columns of ``depthinit.sweep._schema.RESULTS``.
     """
     exp = resolve_spec(spec, profile)
     dev = resolve_device(device)

@@ -191,7 +191,7 @@ class ModelConfig:
 
     @property
     def layers(self) -> int:
-        """Number of weight layers L (ResMLP: stem, two per block, classifier)."""
+        """The number of weight layers L (for the ResMLP the stem, two per block and the classifier)."""
         if self.kind == "mlp":
             return self.depth
         if self.kind == "resmlp":

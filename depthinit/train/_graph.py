@@ -73,12 +73,12 @@ class TrainStep:
     is None, a number, or ``[K, 1, 1]``.
 
     With ``graph``, steps of batch size ``capture_batch`` are captured after
-    :data:`WARMUP_STEPS` eager ones and replayed from then on (``opt`` must then
+    ``WARMUP_STEPS`` eager ones and replayed from then on (``opt`` must then
     keep device scalars). Call with ``idx`` ``[G, b]`` (the step's example
     indices per group). The state
-    after an epoch: :attr:`alive`, :attr:`died` (the 1-based step at which a member's
-    loss stopped being finite, 0 if it did not), :attr:`loss_sum` (sum of b times the
-    loss over the steps while alive), :attr:`correct`.
+    after an epoch: ``alive``, ``died`` (the 1-based step at which a member's
+    loss stopped being finite, 0 if it did not), ``loss_sum`` (sum of b times the
+    loss over the steps while alive), ``correct``.
     """
 
     def __init__(self, stack: Stack, opt: FlatOptimizer, x_train: torch.Tensor, y_train: torch.Tensor,

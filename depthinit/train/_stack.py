@@ -102,7 +102,7 @@ def default_strategy(model: nn.Module, device: torch.device | str, members: int 
       other devices ``"loop"``;
     * any other model: ``"func"`` with 4 or more members, else ``"loop"``.
 
-    Measured (chapter "Reproducibility"; :func:`depthinit.bench.measure_strategies`
+    Measured (chapter "Reproducibility"; ``depthinit.bench.measure_strategies``
     re-measures it on any machine): on an H200 the CNN at K = 16 took 1.00 ms per
     model-step with torch.func against 2.58 with grouped convolutions and 3.40 with
     the loop (K = 80: 0.97, 4.20, 3.21), the loop won at K = 1; on a 2-core CPU (one
@@ -157,7 +157,7 @@ class Stack:
     """K models of the same architecture as one flat parameter tensor (see module doc).
 
     ``members`` are left untouched until :meth:`write_back`. ``strategy`` is one of
-    :data:`KIND_STRATEGIES` for the models' kind (:func:`stack_kind`), or ``"auto"``
+    ``KIND_STRATEGIES`` for the models' kind (:func:`stack_kind`), or ``"auto"``
     (:func:`default_strategy`). ``example`` (one input batch ``[B, ...]``) orders the
     weight layers by their first call when the model has no ``weight_layers()``.
     """
@@ -284,7 +284,7 @@ class Stack:
 
     def member_vector(self, values: torch.Tensor) -> torch.Tensor:
         """Expand one number per member ``[K]`` (or per parameter and member ``[P, K]``, P the
-        parameter tensors in :attr:`names` order) to one per flat entry ``[T]`` (per-member,
+        parameter tensors in ``names`` order) to one per flat entry ``[T]`` (per-member,
         per-parameter learning rates)."""
         values = values.to(device=self.device, dtype=self.dtype)
         if values.dim() == 1:
