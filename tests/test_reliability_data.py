@@ -624,24 +624,26 @@ def _cifar_folder(folder: Path, label: int | None = None, meta: str = "\n".join(
 
 
 def test_cifar_content_errors_say_what_to_do(tmp_path):
-    with pytest.raises(DataError, match="label 12 is not below the 10 classes .* delete it and get it again"):
+    with pytest.raises(DataError, match=r"label 12 is not below the 10 classes .* delete it and get it again"):
         dd.read_cifar_binary(_cifar_folder(tmp_path / "a", label=12))
     with pytest.raises(DataError, match="no class names found; expected one class name per line"):
         dd.read_cifar_binary(_cifar_folder(tmp_path / "b", meta="\n\n"))
     f = _cifar_folder(tmp_path / "c")
     (f / "test_batch.bin").write_bytes(b"")
-    with pytest.raises(DataError, match="not a positive multiple .* delete it and get it again"):
+    with pytest.raises(DataError, match=r"not a positive multiple .* delete it and get it again"):
         dd.read_cifar_binary(f)
 
 
 def test_image_folder_layout_errors_say_what_to_do(tmp_path):
     png = png_bytes(image(0, 8))
-    with pytest.raises(DataError, match="holds no images under train/<class>/ .*; put the images in that tree"):
+    with pytest.raises(DataError, match=r"holds no images under train/<class>/ .*; put the images in that tree"):
         dd.read_image_folder(raw_zip(tmp_path / "a.zip", [stored("readme.txt", b"hi")]))
     with pytest.raises(DataError, match=r"test classes \['bird'\] have no train/ folder.*Add train/<class>/ images"):
-        dd.read_image_folder(raw_zip(tmp_path / "b.zip", [stored("train/cat/0.png", png), stored("test/bird/0.png", png)]))
-    with pytest.raises(DataError, match="cannot decode train/cat/1.png .*: remove it, or get the data set again"):
-        dd.read_image_folder(raw_zip(tmp_path / "c.zip", [stored("train/cat/0.png", png), stored("train/cat/1.png", b"text"),
+        dd.read_image_folder(raw_zip(tmp_path / "b.zip", [stored("train/cat/0.png", png),
+                                                          stored("test/bird/0.png", png)]))
+    with pytest.raises(DataError, match=r"cannot decode train/cat/1\.png .*: remove it, or get the data set again"):
+        dd.read_image_folder(raw_zip(tmp_path / "c.zip", [stored("train/cat/0.png", png),
+                                                          stored("train/cat/1.png", b"text"),
                                                           stored("test/cat/0.png", png)]))
 
 

@@ -546,7 +546,7 @@ class TestAttackFindings:
             def forward(self, x):
                 return self.b(torch.relu(self.a(x)))
 
-        with pytest.raises(ValueError, match="holds ReLU, not a weight layer .*; list only the weight modules"):
+        with pytest.raises(ValueError, match=r"holds ReLU, not a weight layer .*; list only the weight modules"):
             depthinit.init_(Bad(lambda s: [[nn.ReLU()]]), "fixup")
         with pytest.raises(ValueError, match=r"leave the classifier out of residual_branches\(\)"):
             depthinit.init_(Bad(lambda s: [[s.a, s.b]]), "fixup")

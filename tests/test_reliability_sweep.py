@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from test_sweep import tiny_data, tiny_spec
 
 import depthinit.sweep as sw
 from depthinit.sweep import _store as store
 from depthinit.train import Tensors, TrainConfig
-
-from test_sweep import tiny_data, tiny_spec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -323,7 +322,7 @@ class TestFolderIdentity:
     @pytest.mark.parametrize("content", ["[1, 2]", '"hello"'])
     def test_a_provenance_that_is_not_an_object_is_a_clear_error(self, folder, content):
         (folder / "provenance.json").write_text(content)
-        with pytest.raises(sw.SweepError, match="not a provenance record .* move it away"):
+        with pytest.raises(sw.SweepError, match=r"not a provenance record .* move it away"):
             _small_sweep(folder)
 
     def test_without_provenance_the_results_rows_say_whose_folder_it_is(self, folder):
@@ -347,7 +346,7 @@ class TestFolderIdentity:
         make(f)
         if any(f.iterdir()):
             for call in (sw.load, sw.report):
-                with pytest.raises(sw.SweepError, match="is not a depthinit sweep folder .* pass the --out folder"):
+                with pytest.raises(sw.SweepError, match=r"is not a depthinit sweep folder .* pass the --out folder"):
                     call(f)
         else:
             assert "no finished runs yet" in sw.report(f)  # an empty folder is a sweep that has not started
@@ -408,7 +407,7 @@ class TestMergeAndMigrate:
             return real(src, dst, **kw)
 
         monkeypatch.setattr(shutil, "copy2", copy)
-        with pytest.raises(sw.SweepError, match="no space left on the device holding .* shard folders are unchanged"):
+        with pytest.raises(sw.SweepError, match=r"no space left on the device holding .* shard folders are unchanged"):
             sw.merge(tmp_path / "m", shards)
         monkeypatch.undo()
         assert not (tmp_path / "m").exists() and not list(tmp_path.glob(".m.merge-tmp-*"))
@@ -464,7 +463,8 @@ class TestSecondPass:
 
     def test_a_lock_or_provenance_that_is_a_directory_is_a_clear_error(self, folder):
         (folder / ".lock").mkdir()
-        with pytest.raises(sw.SweepError, match=r"cannot open the lock file .*\.lock .* if it is not a file, remove it"):
+        with pytest.raises(sw.SweepError, match=r"cannot open the lock file .*\.lock .* if it is not a file, "
+                           "remove it"):
             _small_sweep(folder, _small(seeds=(0, 1, 2)))
         (folder / ".lock").rmdir()
         (folder / "provenance.json").unlink()

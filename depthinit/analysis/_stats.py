@@ -120,7 +120,8 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     try:
         p = [float(x) for x in pvalues]
     except (TypeError, ValueError) as err:
-        raise ValueError(f"pvalues {pvalues!r:.80} are not numbers ({err}); pass a sequence of p-values in [0, 1]") from None
+        raise ValueError(f"pvalues {pvalues!r:.80} are not numbers ({err}); pass a sequence of p-values in "
+                         "[0, 1]") from None
     bad = [x for x in p if not 0.0 <= x <= 1.0]  # NaN fails both comparisons
     if bad:
         raise ValueError(f"p-value {bad[0]!r} is not in [0, 1]; pass p-values (a NaN p-value is no test: leave it out)")

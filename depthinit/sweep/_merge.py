@@ -77,13 +77,16 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
         raise SweepError(f"{dirs[shards.index(None)]} is a whole sweep, not a shard; nothing to merge")
     from ._runner import parse_shard
 
-    pairs = []
+    pairs: list[tuple[int, int]] = []
     for d, text in zip(dirs, shards):
         try:
-            pairs.append(parse_shard(text))
+            pair = parse_shard(text)
         except SweepError:
+            pair = None
+        if pair is None:
             raise SweepError(f"{d / store.PROVENANCE} names the shard {text!r}, not I/N; the folder was not written "
-                             "by `depthinit sweep --shard I/N` (or its record was edited): run that shard again") from None
+                             "by `depthinit sweep --shard I/N` (or its record was edited): run that shard again")
+        pairs.append(pair)
     n = {b for _, b in pairs}
     if len(n) != 1:
         raise SweepError(f"the folders are shards of different splits ({sorted(shards)}); use one N")

@@ -272,7 +272,8 @@ class Experiment:
         variants = tuple(self.variants) or (Variant("base"),)
         names = [v.name for v in variants]
         if len(set(names)) != len(names):
-            raise SweepError(f"experiment {self.name!r} has duplicate variant names {names}; give each variant its own name")
+            raise SweepError(f"experiment {self.name!r} has duplicate variant names {names}; give each variant its "
+                             "own name")
         lrs = tuple(self.lrs)
         for v in lrs:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):

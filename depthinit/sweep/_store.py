@@ -292,9 +292,9 @@ def _load_parts(out: Path, *, probes: bool) -> Results:
     whole: set[str] = set()  # runs with complete results rows somewhere
     for stem in sorted(stacks):
         t = stacks[stem]
-        ids = {name: set(t[name]["run_id"]) if name in t else set() for name in CSV_TABLES}
-        whole |= ids["results"]
-        for rid in ids["results"] & ids["runs"] & ids["plans"]:
+        present = {name: set(t[name]["run_id"]) if name in t else set() for name in CSV_TABLES}
+        whole |= present["results"]
+        for rid in present["results"] & present["runs"] & present["plans"]:
             chosen.setdefault(rid, stem)
     done = set(chosen)
     for rid in sorted(whole - done):

@@ -168,7 +168,8 @@ def check_models(models: Any) -> None:
         if not isinstance(m, nn.Module):
             raise TypeError(f"model {k} is a {type(m).__name__}, not a torch.nn.Module; pass the models to train")
         if not any(p.requires_grad for p in m.parameters()):
-            what = "no parameter" if next(iter(m.parameters()), None) is None else "no parameter with requires_grad=True"
+            none = next(iter(m.parameters()), None) is None
+            what = "no parameter" if none else "no parameter with requires_grad=True"
             raise ValueError(f"model {k} ({type(m).__name__}) has {what}, so there is nothing to train; pass a model "
                              "with parameters (or unfreeze them with requires_grad_(True))")
 
