@@ -29,17 +29,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def busiest(n: int = 8) -> list[str]:
     """The n processes using the most CPU (``ps``), as lines."""
     try:
-        out = subprocess.run(["ps", "-eo", "pid,pcpu,etime,comm", "--sort=-pcpu"], capture_output=True, text=True,
-                             timeout=10).stdout
+        out = subprocess.run(
+            ["ps", "-eo", "pid,pcpu,etime,comm", "--sort=-pcpu"], capture_output=True, text=True, timeout=10
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    return [line.strip() for line in out.splitlines()[1:n + 1]]
+    return [line.strip() for line in out.splitlines()[1 : n + 1]]
 
 
 def bench(args: list[str]) -> dict:
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "depthinit.bench", "--json", *args], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "depthinit.bench", "--json", *args], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     result = json.loads(out)
     result["wall_s"] = time.perf_counter() - start
     return result
@@ -47,11 +49,20 @@ def bench(args: list[str]) -> dict:
 
 def summary(result: dict) -> dict:
     row = result["mlp"]["16"]
-    return {"loop_over_vectorised": row["loop_over_vectorised"], "min": row["loop_over_vectorised_min"],
-            "max": row["loop_over_vectorised_max"], "loop_ms": row["loop_ms"], "vectorised_ms": row["vectorised_ms"],
-            "loop_spread": row["loop_spread"], "vectorised_spread": row["vectorised_spread"],
-            "flagged": result.get("flagged", []), "load_before": result.get("load_before"),
-            "load_after": result.get("load_after"), "threads": result.get("threads"), "wall_s": result["wall_s"]}
+    return {
+        "loop_over_vectorised": row["loop_over_vectorised"],
+        "min": row["loop_over_vectorised_min"],
+        "max": row["loop_over_vectorised_max"],
+        "loop_ms": row["loop_ms"],
+        "vectorised_ms": row["vectorised_ms"],
+        "loop_spread": row["loop_spread"],
+        "vectorised_spread": row["vectorised_spread"],
+        "flagged": result.get("flagged", []),
+        "load_before": result.get("load_before"),
+        "load_after": result.get("load_after"),
+        "threads": result.get("threads"),
+        "wall_s": result["wall_s"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     extra: list[str] = []
     if "--" in argv:
         i = argv.index("--")
-        argv, extra = argv[:i], argv[i + 1:]
+        argv, extra = argv[:i], argv[i + 1 :]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=None, help="also write the result as JSON here")
     ap.add_argument("--quick", action="store_true", help="time only the MLP at K = 16 (no CNN, no throughput)")
@@ -93,9 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     record["change"] = change
     record["ok"] = change < BOUND
     for name, s in (("without burner", quiet), ("with burner", loaded)):
-        print(f"{name}: loop/vectorised at K=16 = {s['loop_over_vectorised']:.2f} (rounds {s['min']:.2f} to "
-              f"{s['max']:.2f}; loop {s['loop_ms']:.2f} ms, vectorised {s['vectorised_ms']:.2f} ms; threads "
-              f"{s['threads']}; load {s['load_before']} -> {s['load_after']}; {s['wall_s']:.0f} s)")
+        print(
+            f"{name}: loop/vectorised at K=16 = {s['loop_over_vectorised']:.2f} (rounds {s['min']:.2f} to "
+            f"{s['max']:.2f}; loop {s['loop_ms']:.2f} ms, vectorised {s['vectorised_ms']:.2f} ms; threads "
+            f"{s['threads']}; load {s['load_before']} -> {s['load_after']}; {s['wall_s']:.0f} s)"
+        )
     print(f"change {100 * change:.1f} % (bound {100 * BOUND:.0f} %): {'PASS' if record['ok'] else 'FAIL'}")
     print("busiest processes before run 1:", *record["busiest_before_quiet"], sep="\n  ")
     print("busiest processes before run 2:", *record["busiest_before_burner"], sep="\n  ")

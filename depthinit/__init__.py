@@ -21,7 +21,19 @@ from .init import (
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("analysis", "bench", "book", "data", "init", "models", "plotting", "provenance", "sweep", "theory", "train")
+_SUBMODULES = (
+    "analysis",
+    "bench",
+    "book",
+    "data",
+    "init",
+    "models",
+    "plotting",
+    "provenance",
+    "sweep",
+    "theory",
+    "train",
+)
 
 
 def __getattr__(name: str):
@@ -32,7 +44,19 @@ def __getattr__(name: str):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
-    "DEPTH_FNS", "SCHEDULES", "InitPlan", "LSUVConvergenceWarning", "LayerPlan",
-    "NormalizationCancelsDepthWarning", "__version__", "alphas", "describe", "fans", "init_", "plan", "schemes",
+    "DEPTH_FNS",
+    "SCHEDULES",
+    "InitPlan",
+    "LSUVConvergenceWarning",
+    "LayerPlan",
+    "NormalizationCancelsDepthWarning",
+    "__version__",
+    "alphas",
+    "describe",
+    "fans",
+    "init_",
+    "plan",
+    "schemes",
 ]

@@ -49,7 +49,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -64,8 +64,12 @@ SPREAD_BOUND = 0.2
 ROUNDS = 5
 #: Seconds each method is timed for in each round (at least one call).
 MIN_TIME = 0.1
-METHOD_LABELS: dict[str, str] = {"loop": "loop", "torch_func": "torch.func", "vectorised": "vectorised",
-                                 "vectorised_eager": "vectorised, no CUDA graph"}
+METHOD_LABELS: dict[str, str] = {
+    "loop": "loop",
+    "torch_func": "torch.func",
+    "vectorised": "vectorised",
+    "vectorised_eager": "vectorised, no CUDA graph",
+}
 
 
 def _sync(device: torch.device) -> None:
@@ -73,8 +77,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_call(fn: Callable[[], Any], device: torch.device, *, min_time: float = 0.5, min_reps: int = 1,
-              max_reps: int = 1000, warmup: int = 0) -> float:
+def time_call(
+    fn: Callable[[], Any],
+    device: torch.device,
+    *,
+    min_time: float = 0.5,
+    min_reps: int = 1,
+    max_reps: int = 1000,
+    warmup: int = 0,
+) -> float:
     """Mean seconds per call of ``fn``: after ``warmup`` calls, repeat until ``min_time``
     seconds and ``min_reps`` calls have passed (at most ``max_reps``), synchronising the
     device before reading the clock."""
@@ -95,8 +106,14 @@ def time_call(fn: Callable[[], Any], device: torch.device, *, min_time: float = 
     return (time.perf_counter() - start) / reps
 
 
-def interleaved(fns: Mapping[str, Callable[[], Any]], device: torch.device, *, rounds: int = ROUNDS,
-                min_time: float = MIN_TIME, warmup: int = 1) -> dict[str, list[float]]:
+def interleaved(
+    fns: Mapping[str, Callable[[], Any]],
+    device: torch.device,
+    *,
+    rounds: int = ROUNDS,
+    min_time: float = MIN_TIME,
+    warmup: int = 1,
+) -> dict[str, list[float]]:
     """Seconds per call of every function in every round: ``rounds`` rounds, each timing
     every function for ``min_time`` seconds (:func:`time_call`), the order rotating by one
     from round to round (round r starts with function r mod n). Each function is first
@@ -181,9 +198,9 @@ class _PeakMemory:
 
 def _models(kind: str, K: int, device: torch.device) -> list[nn.Module]:
     g = torch.Generator().manual_seed(0)
-    out = []
+    out: list[nn.Module] = []
     for _ in range(K):
-        m = MLP(3072, 10, depth=54, width=64) if kind == "mlp" else CNN(3, 10, depth=10, channels=16)
+        m: nn.Module = MLP(3072, 10, depth=54, width=64) if kind == "mlp" else CNN(3, 10, depth=10, channels=16)
         for p in m.parameters():
             with torch.no_grad():
                 p.copy_(torch.randn(p.shape, generator=g) * (0.05 if p.dim() > 1 else 0.0))
@@ -296,8 +313,17 @@ def _fp32(device: torch.device):
     return b.flags(enabled=b.enabled, benchmark=b.benchmark, deterministic=b.deterministic, allow_tf32=False)
 
 
-def _row(kind: str, K: int, methods: Sequence[str], device: torch.device, *, rounds: int, min_time: float,
-         sgemm: tuple[Callable[[], Any], float], bound: float) -> tuple[dict[str, Any], list[float]]:
+def _row(
+    kind: str,
+    K: int,
+    methods: Sequence[str],
+    device: torch.device,
+    *,
+    rounds: int,
+    min_time: float,
+    sgemm: tuple[Callable[[], Any], float],
+    bound: float,
+) -> tuple[dict[str, Any], list[float]]:
     """One (model, K) of the benchmark: every method and sgemm interleaved in rounds; the
     row and the sgemm GFLOP/s of each round."""
     with _fp32(device):
@@ -312,10 +338,18 @@ def _row(kind: str, K: int, methods: Sequence[str], device: torch.device, *, rou
     for m in methods:
         s = summarise(per[m])
         row[f"{m}_ms"], row[f"{m}_min_ms"], row[f"{m}_max_ms"], row[f"{m}_spread"] = (
-            s["median"], s["min"], s["max"], s["spread"])
+            s["median"],
+            s["min"],
+            s["max"],
+            s["spread"],
+        )
     s = summarise(sg)
     row["sgemm_gflops"], row["sgemm_min_gflops"], row["sgemm_max_gflops"], row["sgemm_spread"] = (
-        s["median"], s["min"], s["max"], s["spread"])
+        s["median"],
+        s["min"],
+        s["max"],
+        s["spread"],
+    )
     if "vectorised" in methods:
         vec = per["vectorised"]
         with _fp32(device), _PeakMemory(device) as mem:
@@ -334,14 +368,22 @@ def _row(kind: str, K: int, methods: Sequence[str], device: torch.device, *, rou
     return row, sg
 
 
-def measure_strategies(kind: str, ks: Sequence[int], device: str | torch.device = "cpu", *,
-                       rounds: int = 3, min_time: float = MIN_TIME, batch_size: int = BATCH,
-                       graphs: bool | None = None, loop_max_k: int | None = None) -> dict[str, dict[str, Any]]:
+def measure_strategies(
+    kind: str,
+    ks: Sequence[int],
+    device: str | torch.device = "cpu",
+    *,
+    rounds: int = 3,
+    min_time: float = MIN_TIME,
+    batch_size: int = BATCH,
+    graphs: bool | None = None,
+    loop_max_k: int | None = None,
+) -> dict[str, dict[str, Any]]:
     """Time every strategy the engine has for ``kind`` (``"mlp"`` or ``"cnn"``) at each K,
     interleaved in rounds; with ``graphs`` (default: on CUDA) each also without its CUDA
-    graph (``"<strategy>/eager"``); ``"loop"`` only up to ``loop_max_k``. Returns, per K, the median ms per model-step of each,
-    the ``fastest`` and the strategy ``"auto"`` picks (:func:`depthinit.train.default_strategy`),
-    so a measured table can be checked against the one the engine ships."""
+    graph (``"<strategy>/eager"``); ``"loop"`` only up to ``loop_max_k``. Returns, per K,
+    the median ms per model-step of each, the ``fastest`` and the strategy ``"auto"`` picks
+    (:func:`depthinit.train.default_strategy`), so a measured table can be checked against the one the engine ships."""
     from .train import KIND_STRATEGIES, benchmark_step, default_strategy
 
     device = torch.device(device)
@@ -356,10 +398,11 @@ def measure_strategies(kind: str, ks: Sequence[int], device: str | torch.device 
             for s in KIND_STRATEGIES[kind]:
                 if s == "loop" and loop_max_k is not None and K > loop_max_k:
                     continue
-                fns[s] = _warm(benchmark_step(kind, K, device=device, batch_size=batch_size, strategy=s))
+                fns[s] = _warm(benchmark_step(kind, K, device=device, batch_size=batch_size, strategy=cast(Any, s)))
                 if graphs:
-                    fns[f"{s}/eager"] = benchmark_step(kind, K, device=device, batch_size=batch_size, strategy=s,
-                                                       cuda_graph=False)
+                    fns[f"{s}/eager"] = benchmark_step(
+                        kind, K, device=device, batch_size=batch_size, strategy=cast(Any, s), cuda_graph=False
+                    )
             times = interleaved(fns, device, rounds=rounds, min_time=min_time)
         row: dict[str, Any] = {n: 1e3 * statistics.median(t) / K for n, t in times.items()}
         row["fastest"] = min(times, key=lambda n: row[n])
@@ -390,14 +433,27 @@ def _e1_stack(device: torch.device, experiment: str, profile: str) -> dict[str, 
             sizes.append(1)
     info = DATASETS[runs[0].dataset]
     model = runs[0].model.build(tuple(info.input_shape), info.num_classes)
-    return {"model": model, "input_shape": tuple(info.input_shape), "batch_size": runs[0].train.batch_size,
-            "K": len(biggest), "max_members": K, "groups": sizes, "kind": kind,
-            "source": f"{experiment} [{profile}]: {len(runs)} runs, largest stack of {len(biggest)}"}
+    return {
+        "model": model,
+        "input_shape": tuple(info.input_shape),
+        "batch_size": runs[0].train.batch_size,
+        "K": len(biggest),
+        "max_members": K,
+        "groups": sizes,
+        "kind": kind,
+        "source": f"{experiment} [{profile}]: {len(runs)} runs, largest stack of {len(biggest)}",
+    }
 
 
-def sweep_throughput(device: str | torch.device = "cpu", *, experiment: str = "fcnn-cifar10",
-                     profile: str = "paper", rounds: int = ROUNDS, min_time: float = MIN_TIME,
-                     K: int | None = None) -> dict[str, Any]:
+def sweep_throughput(
+    device: str | torch.device = "cpu",
+    *,
+    experiment: str = "fcnn-cifar10",
+    profile: str = "paper",
+    rounds: int = ROUNDS,
+    min_time: float = MIN_TIME,
+    K: int | None = None,
+) -> dict[str, Any]:
     """Training images per second summed over the members of one stack of ``experiment``'s
     model (E1: the 54 x 64 MLP, batch 128), at the K the sweep runner would choose
     (``default_max_members``; ``K`` overrides it) with its seed groups (members sharing a
@@ -416,38 +472,67 @@ def sweep_throughput(device: str | torch.device = "cpu", *, experiment: str = "f
         from .sweep import default_max_members
 
         kmax = default_max_members("mlp", device)
-        st = {"model": MLP(3072, 10, depth=54, width=64), "input_shape": MLP_SHAPE, "batch_size": BATCH, "K": kmax,
-              "max_members": kmax, "groups": [1] * kmax, "kind": "mlp",
-              "source": f"54 x 64 MLP, one batch per member ({experiment} [{profile}] not readable: {exc})"}
+        st = {
+            "model": MLP(3072, 10, depth=54, width=64),
+            "input_shape": MLP_SHAPE,
+            "batch_size": BATCH,
+            "K": kmax,
+            "max_members": kmax,
+            "groups": [1] * kmax,
+            "kind": "mlp",
+            "source": f"54 x 64 MLP, one batch per member ({experiment} [{profile}] not readable: {exc})",
+        }
     if K is not None:
         _check_int("K", K, 1)
         g = max(st["groups"]) if st["groups"] else 1
         st["K"], st["groups"] = K, [min(g, K - i) for i in range(0, K, g)]
-    step = _warm(benchmark_step(st["kind"], st["K"], device=device, batch_size=st["batch_size"],
-                                input_shape=st["input_shape"], model=st["model"], groups=st["groups"]))
+    step: Any = _warm(
+        benchmark_step(
+            st["kind"],
+            st["K"],
+            device=device,
+            batch_size=st["batch_size"],
+            input_shape=st["input_shape"],
+            model=st["model"],
+            groups=st["groups"],
+        )
+    )
     fn, flops = _sgemm_fn(device)
     times = interleaved({"step": step, "sgemm": fn}, device, rounds=rounds, min_time=min_time)
     images = [st["K"] * st["batch_size"] / t for t in times["step"]]
     s = summarise(images)
-    return {"images_per_s": s["median"], "images_per_s_min": s["min"], "images_per_s_max": s["max"],
-            "spread": s["spread"], "K": st["K"], "max_members": st["max_members"], "groups": st["groups"],
-            "batch": st["batch_size"], "strategy": step.stack.strategy, "cuda_graph": step.runner.graph,
-            "rounds": rounds, "source": st["source"],
-            "sgemm_gflops": statistics.median(flops / t / 1e9 for t in times["sgemm"])}
+    return {
+        "images_per_s": s["median"],
+        "images_per_s_min": s["min"],
+        "images_per_s_max": s["max"],
+        "spread": s["spread"],
+        "K": st["K"],
+        "max_members": st["max_members"],
+        "groups": st["groups"],
+        "batch": st["batch_size"],
+        "strategy": step.stack.strategy,
+        "cuda_graph": step.runner.graph,
+        "rounds": rounds,
+        "source": st["source"],
+        "sgemm_gflops": statistics.median(flops / t / 1e9 for t in times["sgemm"]),
+    }
 
 
 def _field(run: Any, name: str) -> float:
     value = run.get(name) if isinstance(run, Mapping) else getattr(run, name, None)
     if value is None:
-        raise ValueError(f"run {run!r} has no {name}; give epochs, n_train, n_val and n_test per run "
-                         "(n_val 0 without validation; sizes as numbers, not None)")
+        raise ValueError(
+            f"run {run!r} has no {name}; give epochs, n_train, n_val and n_test per run "
+            "(n_val 0 without validation; sizes as numbers, not None)"
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name}={value!r} of run {run!r} is not valid; expected a number >= 0")
     return float(value)
 
 
-def predict_wall_time(throughput: float | Mapping[str, Any], runs: Iterable[Any], *, eval_init: bool = True,
-                      eval_cost: float = 1 / 3) -> float:
+def predict_wall_time(
+    throughput: float | Mapping[str, Any], runs: Iterable[Any], *, eval_init: bool = True, eval_cost: float = 1 / 3
+) -> float:
     """Predicted seconds to train ``runs`` at ``throughput`` training images per second
     (a number, or :func:`sweep_throughput`'s result):
 
@@ -462,8 +547,10 @@ def predict_wall_time(throughput: float | Mapping[str, Any], runs: Iterable[Any]
     predicted beside measured."""
     rate = throughput.get("images_per_s") if isinstance(throughput, Mapping) else throughput
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not (math.isfinite(rate) and rate > 0):
-        raise ValueError(f"throughput={throughput!r} is not valid; expected images per second > 0 "
-                         "(or the result of sweep_throughput)")
+        raise ValueError(
+            f"throughput={throughput!r} is not valid; expected images per second > 0 "
+            "(or the result of sweep_throughput)"
+        )
     if isinstance(eval_cost, bool) or not isinstance(eval_cost, (int, float)) or not eval_cost >= 0:
         raise ValueError(f"eval_cost={eval_cost!r} is not valid; expected a number >= 0")
     if hasattr(runs, "columns") and hasattr(runs, "to_dict"):  # a DataFrame: one run per row
@@ -478,11 +565,21 @@ def predict_wall_time(throughput: float | Mapping[str, Any], runs: Iterable[Any]
     return images / rate
 
 
-def run(*, device: str | torch.device = "cpu", mlp_ks: tuple[int, ...] = (1, 4, 16, 64),
-        cnn_ks: tuple[int, ...] = (1, 4), methods: tuple[str, ...] | None = None,
-        min_time: float = MIN_TIME, rounds: int = ROUNDS, spread_bound: float = SPREAD_BOUND,
-        loop_max_k: int | None = None, throughput: bool = True, strategies: bool = False,
-        threads: int | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run(
+    *,
+    device: str | torch.device = "cpu",
+    mlp_ks: tuple[int, ...] = (1, 4, 16, 64),
+    cnn_ks: tuple[int, ...] = (1, 4),
+    methods: tuple[str, ...] | None = None,
+    min_time: float = MIN_TIME,
+    rounds: int = ROUNDS,
+    spread_bound: float = SPREAD_BOUND,
+    loop_max_k: int | None = None,
+    throughput: bool = True,
+    strategies: bool = False,
+    threads: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Run the benchmark (see module doc); return one JSON-able dict:
 
     ``device``, ``threads``, ``batch``, ``rounds``, ``min_time``, ``spread_bound``,
@@ -532,12 +629,27 @@ def run(*, device: str | torch.device = "cpu", mlp_ks: tuple[int, ...] = (1, 4, 
     return out
 
 
-def _compare(device: torch.device, mlp_ks: Sequence[int], cnn_ks: Sequence[int], methods: Sequence[str],
-             min_time: float, rounds: int, spread_bound: float, loop_max_k: int | None, strategies: bool,
-             say: Callable[[str], None]) -> dict[str, Any]:
-    out: dict[str, Any] = {"device": _device_name(device), "threads": torch.get_num_threads(), "batch": BATCH,
-                           "rounds": rounds, "min_time": min_time, "spread_bound": spread_bound,
-                           "load_before": load_average()}
+def _compare(
+    device: torch.device,
+    mlp_ks: Sequence[int],
+    cnn_ks: Sequence[int],
+    methods: Sequence[str],
+    min_time: float,
+    rounds: int,
+    spread_bound: float,
+    loop_max_k: int | None,
+    strategies: bool,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "device": _device_name(device),
+        "threads": torch.get_num_threads(),
+        "batch": BATCH,
+        "rounds": rounds,
+        "min_time": min_time,
+        "spread_bound": spread_bound,
+        "load_before": load_average(),
+    }
     sgemm = _sgemm_fn(device)
     sg_all: list[float] = []
     flagged: list[str] = []
@@ -550,19 +662,24 @@ def _compare(device: torch.device, mlp_ks: Sequence[int], cnn_ks: Sequence[int],
             sg_all += sg
             flagged += [f"{kind} K={K} {m}" for m in row["flagged"]]
             out[kind][str(K)] = row
-            say(f"{kind} K={K}: " + ", ".join(
-                f"{m} {row[f'{m}_ms']:.3f} ms (spread {100 * row[f'{m}_spread']:.0f} %)" for m in ms))
+            say(
+                f"{kind} K={K}: "
+                + ", ".join(f"{m} {row[f'{m}_ms']:.3f} ms (spread {100 * row[f'{m}_spread']:.0f} %)" for m in ms)
+            )
     if not sg_all:
         fn, flops = sgemm
-        sg_all = [flops / t / 1e9 for t in interleaved({"sgemm": fn}, device, rounds=rounds,
-                                                        min_time=min_time)["sgemm"]]
+        sg_all = [
+            flops / t / 1e9 for t in interleaved({"sgemm": fn}, device, rounds=rounds, min_time=min_time)["sgemm"]
+        ]
     out["sgemm_gflops"] = statistics.median(sg_all)
     out["sgemm_min_gflops"], out["sgemm_max_gflops"] = min(sg_all), max(sg_all)
     say(f"sgemm: {out['sgemm_gflops']:.1f} GFLOP/s")
     if strategies:
-        out["strategies"] = {kind: measure_strategies(kind, ks, device, rounds=rounds, min_time=min_time,
-                                                      loop_max_k=loop_max_k)
-                             for kind, ks in (("mlp", mlp_ks), ("cnn", cnn_ks)) if ks}
+        out["strategies"] = {
+            kind: measure_strategies(kind, ks, device, rounds=rounds, min_time=min_time, loop_max_k=loop_max_k)
+            for kind, ks in (("mlp", mlp_ks), ("cnn", cnn_ks))
+            if ks
+        }
     out["flagged"] = flagged
     return out
 
@@ -577,9 +694,14 @@ GPU_TARGETS: dict[str, str] = {
 }
 
 
-def check_targets(result: Mapping[str, Any], *, baseline: Mapping[str, Any] | None = None,
-                  sweep_seconds: float | None = None, sweep_runs: int | None = None,
-                  sweep_epochs: int | None = None) -> list[dict[str, Any]]:
+def check_targets(
+    result: Mapping[str, Any],
+    *,
+    baseline: Mapping[str, Any] | None = None,
+    sweep_seconds: float | None = None,
+    sweep_runs: int | None = None,
+    sweep_epochs: int | None = None,
+) -> list[dict[str, Any]]:
     """Each of ``GPU_TARGETS`` measured from a benchmark ``result`` (and ``baseline``,
     the stored result of the earlier engine, and the wall time, run count and epochs of
     the E1 sweep): ``{"target", "what", "measured", "needed", "ok"}``, ``ok`` None where
@@ -590,6 +712,7 @@ def check_targets(result: Mapping[str, Any], *, baseline: Mapping[str, Any] | No
     * ``cnn[16].torch_func_over_vectorised >= 1``;
     * ``sweep_runs >= 475``, ``sweep_epochs >= 30`` and ``sweep_seconds <= 600``.
     """
+
     def get(d: Mapping[str, Any] | None, kind: str, K: str, key: str) -> float | None:
         v = (d or {}).get(kind, {}).get(K, {}).get(key)
         return None if v is None else float(v)
@@ -606,8 +729,14 @@ def check_targets(result: Mapping[str, Any], *, baseline: Mapping[str, Any] | No
         out.append(("e1_lr_grid_in_10_min", sweep_seconds, "<= 600 s with >= 475 runs x 30 epochs", None))
     else:
         ok = sweep_runs >= 475 and (sweep_epochs or 0) >= 30 and sweep_seconds <= 600
-        out.append(("e1_lr_grid_in_10_min", float(sweep_seconds),
-                    f"<= 600 s with >= 475 runs x 30 epochs (got {sweep_runs} runs x {sweep_epochs} epochs)", ok))
+        out.append(
+            (
+                "e1_lr_grid_in_10_min",
+                float(sweep_seconds),
+                f"<= 600 s with >= 475 runs x 30 epochs (got {sweep_runs} runs x {sweep_epochs} epochs)",
+                ok,
+            )
+        )
     return [{"target": t, "what": GPU_TARGETS[t], "measured": m, "needed": n, "ok": ok} for t, m, n, ok in out]
 
 
@@ -637,26 +766,52 @@ def benchmark_table(result: Mapping[str, Any]):
     rows = []
     for kind in ("mlp", "cnn"):
         for K, r in result.get(kind, {}).items():
-            def pct(key: str) -> float:
+
+            def pct(key: str, r: Mapping[str, Any] = r) -> float:
                 v = r.get(key)
                 return math.nan if v is None else 100.0 * v
 
-            rows.append({
-                "model": kind, "K": int(K), "rounds": int(r.get("rounds", 1)),
-                "loop ms": r.get("loop_ms"), "loop spread %": pct("loop_spread"),
-                "torch.func ms": r.get("torch_func_ms"), "torch.func spread %": pct("torch_func_spread"),
-                "vectorised ms": r.get("vectorised_ms"), "vectorised spread %": pct("vectorised_spread"),
-                "loop / vectorised": r.get("loop_over_vectorised"),
-                "loop / vectorised min": r.get("loop_over_vectorised_min"),
-                "loop / vectorised max": r.get("loop_over_vectorised_max"),
-                "torch.func / vectorised": r.get("torch_func_over_vectorised"),
-                "share of sgemm": r.get("sgemm_fraction"), "peak MB": r.get("peak_mb"),
-                "flag": _flag(r, bound),
-            })
-    frame = pd.DataFrame(rows, columns=[
-        "model", "K", "rounds", "loop ms", "loop spread %", "torch.func ms", "torch.func spread %", "vectorised ms",
-        "vectorised spread %", "loop / vectorised", "loop / vectorised min", "loop / vectorised max",
-        "torch.func / vectorised", "share of sgemm", "peak MB", "flag"])
+            rows.append(
+                {
+                    "model": kind,
+                    "K": int(K),
+                    "rounds": int(r.get("rounds", 1)),
+                    "loop ms": r.get("loop_ms"),
+                    "loop spread %": pct("loop_spread"),
+                    "torch.func ms": r.get("torch_func_ms"),
+                    "torch.func spread %": pct("torch_func_spread"),
+                    "vectorised ms": r.get("vectorised_ms"),
+                    "vectorised spread %": pct("vectorised_spread"),
+                    "loop / vectorised": r.get("loop_over_vectorised"),
+                    "loop / vectorised min": r.get("loop_over_vectorised_min"),
+                    "loop / vectorised max": r.get("loop_over_vectorised_max"),
+                    "torch.func / vectorised": r.get("torch_func_over_vectorised"),
+                    "share of sgemm": r.get("sgemm_fraction"),
+                    "peak MB": r.get("peak_mb"),
+                    "flag": _flag(r, bound),
+                }
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "K",
+            "rounds",
+            "loop ms",
+            "loop spread %",
+            "torch.func ms",
+            "torch.func spread %",
+            "vectorised ms",
+            "vectorised spread %",
+            "loop / vectorised",
+            "loop / vectorised min",
+            "loop / vectorised max",
+            "torch.func / vectorised",
+            "share of sgemm",
+            "peak MB",
+            "flag",
+        ],
+    )
     num = [c for c in frame.columns if c not in ("model", "K", "rounds", "flag")]
     frame[num] = frame[num].astype(float)
     return frame.set_index(["model", "K"])
@@ -669,16 +824,22 @@ to_frame = benchmark_table
 def format_table(result: Mapping[str, Any]) -> str:
     """A plain-text table of the benchmark result: medians over rounds, spreads, flags."""
     bound = float(result.get("spread_bound", SPREAD_BOUND))
-    lines = [f"device: {result['device']}, threads {result['threads']}, batch {result['batch']}, "
-             f"rounds {result.get('rounds', 1)}, spread bound {100 * bound:.0f} %",
-             f"load average before {result.get('load_before')}, after {result.get('load_after')}",
-             f"sgemm: {result['sgemm_gflops']:.1f} GFLOP/s (median; "
-             f"{result.get('sgemm_min_gflops', math.nan):.1f} to {result.get('sgemm_max_gflops', math.nan):.1f})", ""]
-    lines.append(f"{'model':5} {'K':>4} {'loop ms':>9} {'±%':>4} {'func ms':>9} {'±%':>4} {'vect ms':>9} {'±%':>4} "
-                 f"{'a/c':>6} {'(range)':>13} {'b/c':>6} {'%sgemm':>7} {'peak MB':>8}  flag")
+    lines = [
+        f"device: {result['device']}, threads {result['threads']}, batch {result['batch']}, "
+        f"rounds {result.get('rounds', 1)}, spread bound {100 * bound:.0f} %",
+        f"load average before {result.get('load_before')}, after {result.get('load_after')}",
+        f"sgemm: {result['sgemm_gflops']:.1f} GFLOP/s (median; "
+        f"{result.get('sgemm_min_gflops', math.nan):.1f} to {result.get('sgemm_max_gflops', math.nan):.1f})",
+        "",
+    ]
+    lines.append(
+        f"{'model':5} {'K':>4} {'loop ms':>9} {'±%':>4} {'func ms':>9} {'±%':>4} {'vect ms':>9} {'±%':>4} "
+        f"{'a/c':>6} {'(range)':>13} {'b/c':>6} {'%sgemm':>7} {'peak MB':>8}  flag"
+    )
     for kind in ("mlp", "cnn"):
         for K, r in result.get(kind, {}).items():
-            def f(key: str, fmt: str, scale: float = 1.0) -> str:
+
+            def f(key: str, fmt: str, scale: float = 1.0, r: Mapping[str, Any] = r) -> str:
                 v = r.get(key)
                 return format(math.nan if v is None else scale * v, fmt)
 
@@ -692,9 +853,12 @@ def format_table(result: Mapping[str, Any]) -> str:
             )
     tp = result.get("throughput")
     if tp:
-        lines += ["", f"sweep throughput: {tp['images_per_s']:.0f} training images/s (median; "
-                      f"{tp['images_per_s_min']:.0f} to {tp['images_per_s_max']:.0f}) at K={tp['K']}, "
-                      f"strategy {tp['strategy']}, CUDA graph {tp['cuda_graph']}; {tp['source']}"]
+        lines += [
+            "",
+            f"sweep throughput: {tp['images_per_s']:.0f} training images/s (median; "
+            f"{tp['images_per_s_min']:.0f} to {tp['images_per_s_max']:.0f}) at K={tp['K']}, "
+            f"strategy {tp['strategy']}, CUDA graph {tp['cuda_graph']}; {tp['source']}",
+        ]
     for kind, table in result.get("strategies", {}).items():
         for K, row in table.items():
             times = ", ".join(f"{k} {v:.3f}" for k, v in row.items() if k not in ("fastest", "auto"))
@@ -705,25 +869,44 @@ def format_table(result: Mapping[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="depthinit bench", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="depthinit bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... or auto (default cpu)")
     ap.add_argument("--mlp-k", default="1,4,16,64", help="comma-separated K values for the MLP")
-    ap.add_argument("--cnn-k", default=None, help="comma-separated K values for the CNN (default 1,4 on CPU, "
-                    "1,4,16 on CUDA); 0 for none")
-    ap.add_argument("--methods", default=None,
-                    help=f"comma-separated subset of {','.join(METHODS)} (default {','.join(DEFAULT_METHODS)}, "
-                         "plus vectorised_eager on CUDA)")
+    ap.add_argument(
+        "--cnn-k",
+        default=None,
+        help="comma-separated K values for the CNN (default 1,4 on CPU, 1,4,16 on CUDA); 0 for none",
+    )
+    ap.add_argument(
+        "--methods",
+        default=None,
+        help=f"comma-separated subset of {','.join(METHODS)} (default {','.join(DEFAULT_METHODS)}, "
+        "plus vectorised_eager on CUDA)",
+    )
     ap.add_argument("--rounds", type=int, default=ROUNDS, help=f"interleaved rounds (default {ROUNDS})")
-    ap.add_argument("--min-time", type=float, default=MIN_TIME,
-                    help=f"seconds to time each method in each round, at least one call (default {MIN_TIME})")
-    ap.add_argument("--spread-bound", type=float, default=SPREAD_BOUND,
-                    help=f"flag a spread (max - min) / median above this (default {SPREAD_BOUND})")
+    ap.add_argument(
+        "--min-time",
+        type=float,
+        default=MIN_TIME,
+        help=f"seconds to time each method in each round, at least one call (default {MIN_TIME})",
+    )
+    ap.add_argument(
+        "--spread-bound",
+        type=float,
+        default=SPREAD_BOUND,
+        help=f"flag a spread (max - min) / median above this (default {SPREAD_BOUND})",
+    )
     ap.add_argument("--loop-max-k", type=int, default=None, help="time the plain loop only up to this K")
     ap.add_argument("--no-throughput", action="store_true", help="skip the sweep throughput")
     ap.add_argument("--strategies", action="store_true", help="also time every engine strategy per model and K")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch threads while comparing the methods (default 1 on a CPU; see run())")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads while comparing the methods (default 1 on a CPU; see run())",
+    )
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = ap.parse_args(argv)
     device = args.device
@@ -748,10 +931,20 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{name}={value}: expected an integer >= 1")
     methods = None if args.methods is None else tuple(m for m in args.methods.split(",") if m)
     progress = None if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
-    result = run(device=dev, mlp_ks=ints(args.mlp_k, "--mlp-k", True), cnn_ks=ints(cnn_k, "--cnn-k", True),
-                 methods=methods, min_time=args.min_time, rounds=args.rounds, spread_bound=args.spread_bound,
-                 loop_max_k=args.loop_max_k, throughput=not args.no_throughput, strategies=args.strategies,
-                 threads=args.threads, progress=progress)
+    result = run(
+        device=dev,
+        mlp_ks=ints(args.mlp_k, "--mlp-k", True),
+        cnn_ks=ints(cnn_k, "--cnn-k", True),
+        methods=methods,
+        min_time=args.min_time,
+        rounds=args.rounds,
+        spread_bound=args.spread_bound,
+        loop_max_k=args.loop_max_k,
+        throughput=not args.no_throughput,
+        strategies=args.strategies,
+        threads=args.threads,
+        progress=progress,
+    )
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 

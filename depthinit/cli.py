@@ -72,19 +72,27 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     def build() -> torch.nn.Module:
         if args.model == "mlp":
-            return MLP(math.prod(shape), 10, depth=54 if args.depth is None else args.depth,
-                       width=args.width)
-        return CNN(shape[0], 10, depth=10 if args.depth is None else args.depth, channels=args.channels,
-                   pool_every=args.pool_every)
+            return MLP(math.prod(shape), 10, depth=54 if args.depth is None else args.depth, width=args.width)
+        return CNN(
+            shape[0],
+            10,
+            depth=10 if args.depth is None else args.depth,
+            channels=args.channels,
+            pool_every=args.pool_every,
+        )
 
     with torch.device("meta"):  # sizes first, without memory: a typo must not try to allocate terabytes
         weights = sum(p.numel() for p in build().parameters())
     inputs = args.example_batch * math.prod(shape)
-    for what, n, flags in (("the model", weights, "--width/--channels/--depth"),
-                           ("the example batch", inputs, "--example-batch")):
+    for what, n, flags in (
+        ("the model", weights, "--width/--channels/--depth"),
+        ("the example batch", inputs, "--example-batch"),
+    ):
         if n * 4 > _PLAN_MEMORY:
-            raise ValueError(f"{what} would take {n * 4 / 2**30:.3g} GiB ({n:,} float32 values), more than the "
-                             f"{_PLAN_MEMORY / 2**30:g} GiB a plan may use; choose a smaller {flags}")
+            raise ValueError(
+                f"{what} would take {n * 4 / 2**30:.3g} GiB ({n:,} float32 values), more than the "
+                f"{_PLAN_MEMORY / 2**30:g} GiB a plan may use; choose a smaller {flags}"
+            )
     model = build()
     options = _options(args.option)
     for name in ("base", "distribution", "schedule", "network_variance", "depth_fn"):
@@ -104,9 +112,18 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from depthinit import sweep
 
-    sweep.run(args.experiment, profile=args.profile, out=args.out, device=args.device, data_root=args.data_root,
-              cache_dir=args.cache_dir, max_members=args.max_members, strategy=args.strategy,
-              progress=False if args.no_progress else None, shard=args.shard)
+    sweep.run(
+        args.experiment,
+        profile=args.profile,
+        out=args.out,
+        device=args.device,
+        data_root=args.data_root,
+        cache_dir=args.cache_dir,
+        max_members=args.max_members,
+        strategy=args.strategy,
+        progress=False if args.no_progress else None,
+        shard=args.shard,
+    )
     print(sweep.report(args.out))
     return 0
 
@@ -146,8 +163,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
             e = spec.resolve(profile)
             t = e.train
             lrs = ", ".join(f"{v:g}" for v in e.lrs) if e.lrs else f"{t.lr:g}"
-            print(f"  {profile:8} {len(e.runs())} runs; n_train {t.n_train or 'all'}, n_test {t.n_test or 'all'}, "
-                  f"{t.epochs} epochs, seeds {list(e.seeds)}, {t.optimizer} lr {lrs}")
+            print(
+                f"  {profile:8} {len(e.runs())} runs; n_train {t.n_train or 'all'}, n_test {t.n_test or 'all'}, "
+                f"{t.epochs} epochs, seeds {list(e.seeds)}, {t.optimizer} lr {lrs}"
+            )
     return 0
 
 
@@ -156,8 +175,11 @@ def _cmd_bench(argv: list[str]) -> int:
     from depthinit.data import usable_device
 
     for i, arg in enumerate(argv):  # the device is checked here: the benchmark would fail deep inside torch
-        value = arg.split("=", 1)[1] if arg.startswith("--device=") else (
-            argv[i + 1] if arg == "--device" and i + 1 < len(argv) else None)
+        value = (
+            arg.split("=", 1)[1]
+            if arg.startswith("--device=")
+            else (argv[i + 1] if arg == "--device" and i + 1 < len(argv) else None)
+        )
         if value is not None and value != "auto":
             usable_device(value)
     try:
@@ -180,13 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("plan", help="print a scheme's per-layer table for the MLP or CNN",
-                       description="Print what a scheme does to each weight layer (std, alpha, fans).")
-    p.add_argument("--scheme", default="depth", help="he, glorot, lecun, orthogonal, random_walk, lsuv, depth "
-                   "(default depth)")
+    p = sub.add_parser(
+        "plan",
+        help="print a scheme's per-layer table for the MLP or CNN",
+        description="Print what a scheme does to each weight layer (std, alpha, fans).",
+    )
+    p.add_argument(
+        "--scheme", default="depth", help="he, glorot, lecun, orthogonal, random_walk, lsuv, depth (default depth)"
+    )
     p.add_argument("--model", choices=("mlp", "cnn"), default="mlp", help="default mlp")
     p.add_argument("--input", choices=("cifar10", "mnist"), default="cifar10", help="input shape (default cifar10)")
-    p.add_argument("--depth", type=int, default=None, help="weight layers of the MLP (54) or convolutions of the CNN (10)")
+    p.add_argument(
+        "--depth", type=int, default=None, help="weight layers of the MLP (54) or convolutions of the CNN (10)"
+    )
     p.add_argument("--width", type=int, default=64, help="MLP width (default 64)")
     p.add_argument("--channels", type=int, default=16, help="CNN channels (default 16)")
     p.add_argument("--pool-every", type=int, default=None, help="CNN: max-pool after every N convolutions")
@@ -195,37 +223,61 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default=None, help="depth scheme: unit, constant, increasing, decreasing")
     p.add_argument("--network-variance", type=float, default=None, help="depth scheme: V (default 22)")
     p.add_argument("--depth-fn", default=None, help="depth scheme: log, power, linear, geometric")
-    p.add_argument("--option", "-o", action="append", default=[], metavar="KEY=VALUE",
-                   help="any other scheme option, e.g. -o offset=2 -o mode=fan_out")
+    p.add_argument(
+        "--option",
+        "-o",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other scheme option, e.g. -o offset=2 -o mode=fan_out",
+    )
     p.add_argument("--example-batch", type=int, default=256, help="random inputs for LSUV and layer order")
     p.add_argument("--seed", type=int, default=0, help="seed of the example batch")
     p.set_defaults(func=_cmd_plan)
 
-    s = sub.add_parser("sweep", help="run (or finish) an experiment's sweep",
-                       description="Train an experiment's grid of initializations; resumable.")
-    s.add_argument("experiment", help="a registered experiment's name or key, e.g. fcnn-cifar10 or E1 "
-                                      "(see `depthinit list`)")
+    s = sub.add_parser(
+        "sweep",
+        help="run (or finish) an experiment's sweep",
+        description="Train an experiment's grid of initializations; resumable.",
+    )
+    s.add_argument(
+        "experiment", help="a registered experiment's name or key, e.g. fcnn-cifar10 or E1 (see `depthinit list`)"
+    )
     s.add_argument("--profile", default="default", help="smoke, default or paper (default: default)")
     s.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     s.add_argument("--out", required=True, help="output folder (results.csv, provenance.json, ...)")
     s.add_argument("--data-root", default=None, help="folder with the data files (default $DEPTHINIT_DATA)")
     s.add_argument("--cache-dir", default=None, help="decoded-data cache (default $DEPTHINIT_CACHE)")
     s.add_argument("--max-members", type=int, default=None, help="most runs trained together in one stack")
-    s.add_argument("--strategy", default="auto", choices=("auto", "bmm", "grouped", "func", "loop"),
-                   help="how a stack runs (default auto)")
+    s.add_argument(
+        "--strategy",
+        default="auto",
+        choices=("auto", "bmm", "grouped", "func", "loop"),
+        help="how a stack runs (default auto)",
+    )
     s.add_argument("--no-progress", action="store_true", help="no progress bar or progress lines")
-    s.add_argument("--shard", default=None, metavar="I/N",
-                   help="run only shard I of N (0 <= I < N) into its own --out folder; combine with `depthinit merge`")
+    s.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only shard I of N (0 <= I < N) into its own --out folder; combine with `depthinit merge`",
+    )
     s.set_defaults(func=_cmd_sweep)
 
-    m = sub.add_parser("merge", help="combine the folders of a sharded sweep",
-                       description="Combine shard folders (`depthinit sweep ... --shard I/N`) into one new folder.")
+    m = sub.add_parser(
+        "merge",
+        help="combine the folders of a sharded sweep",
+        description="Combine shard folders (`depthinit sweep ... --shard I/N`) into one new folder.",
+    )
     m.add_argument("out", help="the new, merged folder")
     m.add_argument("folders", nargs="+", help="the shard folders, one per shard")
     m.set_defaults(func=_cmd_merge)
 
-    mi = sub.add_parser("migrate", help="convert a sweep folder written by depthinit 0.1",
-                        description="Convert sweep folders of the older layout (results.csv at the top) in place.")
+    mi = sub.add_parser(
+        "migrate",
+        help="convert a sweep folder written by depthinit 0.1",
+        description="Convert sweep folders of the older layout (results.csv at the top) in place.",
+    )
     mi.add_argument("folders", nargs="+", help="the folders to convert")
     mi.set_defaults(func=_cmd_migrate)
 
@@ -233,12 +285,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("out", help="the sweep's output folder")
     r.set_defaults(func=_cmd_report)
 
-    li = sub.add_parser("list", help="list every registered experiment, its chapter and profiles",
-                        description="List every registered experiment, its chapter and its profiles.")
+    li = sub.add_parser(
+        "list",
+        help="list every registered experiment, its chapter and profiles",
+        description="List every registered experiment, its chapter and its profiles.",
+    )
     li.set_defaults(func=_cmd_list)
 
-    b = sub.add_parser("bench", help="benchmark the vectorised trainer (see `depthinit bench --help`)",
-                       add_help=False, description="Benchmark; options are those of depthinit.bench.")
+    b = sub.add_parser(
+        "bench",
+        help="benchmark the vectorised trainer (see `depthinit bench --help`)",
+        add_help=False,
+        description="Benchmark; options are those of depthinit.bench.",
+    )
     b.set_defaults(func=None)
     return ap
 
@@ -247,8 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``depthinit`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = bool(argv) and argv[0] == "--debug"
-    if argv[debug:debug + 1] == ["bench"]:  # the benchmark parses its own options
-        rest = argv[debug + 1:]
+    if argv[debug : debug + 1] == ["bench"]:  # the benchmark parses its own options
+        rest = argv[debug + 1 :]
         return _run("bench", debug, lambda: _cmd_bench(rest))
     args = build_parser().parse_args(argv)
     return _run(args.command, args.debug, lambda: args.func(args))
@@ -260,8 +319,10 @@ def _run(command: str, debug: bool, call: Any) -> int:
     try:
         return call()
     except KeyboardInterrupt:
-        print(f"depthinit {command}: interrupted; finished runs are saved, run the same command to resume",
-              file=sys.stderr)
+        print(
+            f"depthinit {command}: interrupted; finished runs are saved, run the same command to resume",
+            file=sys.stderr,
+        )
         return 130
     except (ValueError, TypeError, OSError, ImportError) as err:  # the library's errors say what to do
         if debug:
@@ -271,8 +332,11 @@ def _run(command: str, debug: bool, call: Any) -> int:
     except Exception as err:  # a bug: one line, and the way to see more
         if debug:
             raise
-        print(f"depthinit {command}: internal error: {type(err).__name__}: {_one_line(err)} (run again with "
-              "`depthinit --debug ...` for the traceback, and please report it)", file=sys.stderr)
+        print(
+            f"depthinit {command}: internal error: {type(err).__name__}: {_one_line(err)} (run again with "
+            "`depthinit --debug ...` for the traceback, and please report it)",
+            file=sys.stderr,
+        )
         return 1
 
 

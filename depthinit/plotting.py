@@ -30,21 +30,34 @@ MIN_FONT_PT: float = 9.0
 
 #: The Okabe-Ito colour-blind-safe palette by name.
 PALETTE: Mapping[str, str] = {
-    "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
-    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "grey": "#999999",
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "grey": "#999999",
 }
 #: The colour of each depth schedule (``depthinit.init.SCHEDULES``; "unit" is the plain scheme).
 SCHEDULE_COLORS: Mapping[str, str] = {
-    "unit": PALETTE["black"], "constant": PALETTE["green"], "increasing": PALETTE["vermillion"],
+    "unit": PALETTE["black"],
+    "constant": PALETTE["green"],
+    "increasing": PALETTE["vermillion"],
     "decreasing": PALETTE["blue"],
 }
 #: The colour of each reference scheme.
 REFERENCE_COLORS: Mapping[str, str] = {
-    "orthogonal": PALETTE["orange"], "random_walk": PALETTE["purple"], "lsuv": PALETTE["sky"],
+    "orthogonal": PALETTE["orange"],
+    "random_walk": PALETTE["purple"],
+    "lsuv": PALETTE["sky"],
 }
 #: The colour of each verdict of :mod:`depthinit.analysis` (the site's CSS uses the same).
 VERDICT_COLORS: Mapping[str, str] = {
-    "supported": PALETTE["green"], "contradicted": PALETTE["vermillion"], "equivalent": PALETTE["blue"],
+    "supported": PALETTE["green"],
+    "contradicted": PALETTE["vermillion"],
+    "equivalent": PALETTE["blue"],
     "inconclusive": PALETTE["grey"],
 }
 
@@ -52,14 +65,30 @@ VERDICT_COLORS: Mapping[str, str] = {
 def book_rc(**overrides: Any) -> dict[str, Any]:
     """The rcParams of the book's style (plain matplotlib, no seaborn needed), with ``overrides``."""
     rc: dict[str, Any] = {
-        "figure.figsize": (FIG_WIDTH, 3.6), "figure.dpi": DPI, "savefig.dpi": DPI,
-        "font.size": 10.0, "axes.titlesize": 10.0, "axes.labelsize": 10.0, "xtick.labelsize": MIN_FONT_PT,
-        "ytick.labelsize": MIN_FONT_PT, "legend.fontsize": MIN_FONT_PT, "legend.title_fontsize": MIN_FONT_PT,
-        "figure.titlesize": 11.0, "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-        "grid.color": "0.9", "grid.linewidth": 0.8, "axes.edgecolor": "0.3", "axes.titlelocation": "left",
-        "legend.frameon": False, "lines.linewidth": 1.8, "image.cmap": "viridis",
-        "axes.prop_cycle": _cycler([PALETTE[k] for k in ("blue", "vermillion", "green", "orange", "purple",
-                                                             "sky", "black", "yellow", "grey")]),
+        "figure.figsize": (FIG_WIDTH, 3.6),
+        "figure.dpi": DPI,
+        "savefig.dpi": DPI,
+        "font.size": 10.0,
+        "axes.titlesize": 10.0,
+        "axes.labelsize": 10.0,
+        "xtick.labelsize": MIN_FONT_PT,
+        "ytick.labelsize": MIN_FONT_PT,
+        "legend.fontsize": MIN_FONT_PT,
+        "legend.title_fontsize": MIN_FONT_PT,
+        "figure.titlesize": 11.0,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "axes.grid": True,
+        "grid.color": "0.9",
+        "grid.linewidth": 0.8,
+        "axes.edgecolor": "0.3",
+        "axes.titlelocation": "left",
+        "legend.frameon": False,
+        "lines.linewidth": 1.8,
+        "image.cmap": "viridis",
+        "axes.prop_cycle": _cycler(
+            [PALETTE[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky", "black", "yellow", "grey")]
+        ),
     }
     rc.update(overrides)
     return rc
@@ -78,8 +107,9 @@ def use_book_style(**overrides: Any) -> None:
     mpl.rcParams.update(book_rc(**overrides))  # type: ignore[arg-type]
 
 
-def figure(nrows: int = 1, ncols: int = 1, *, height: float = 3.6, width: float = FIG_WIDTH,
-           **subplot_kw: Any) -> tuple[Any, Any]:
+def figure(
+    nrows: int = 1, ncols: int = 1, *, height: float = 3.6, width: float = FIG_WIDTH, **subplot_kw: Any
+) -> tuple[Any, Any]:
     """``plt.subplots`` at the book's size and style: ``width`` (at most ``FIG_WIDTH``) by
     ``height`` inches at ``DPI``, constrained layout, the axes always a 2-d array.
     The style applies to this figure only (global rcParams are left as they are)."""
@@ -88,8 +118,9 @@ def figure(nrows: int = 1, ncols: int = 1, *, height: float = 3.6, width: float 
     if not 0 < width <= FIG_WIDTH:
         raise ValueError(f"width={width!r} is not valid; expected 0 < width <= {FIG_WIDTH} inches (the page)")
     with plt.rc_context(book_rc()):  # type: ignore[arg-type]
-        fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), dpi=DPI, squeeze=False,
-                                 layout="constrained", **subplot_kw)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(width, height), dpi=DPI, squeeze=False, layout="constrained", **subplot_kw
+        )
     _restyle(fig, axes)
     return fig, axes
 
@@ -108,8 +139,14 @@ def _restyle(fig: Any, axes: Any) -> None:
             ax.spines[side].set_visible(False)
 
 
-def direct_labels(ax: Any, ends: Mapping[str, tuple[float, float]], colors: Mapping[str, Any], *,
-                  min_gap: float = 0.075, pad: float = 0.02) -> None:
+def direct_labels(
+    ax: Any,
+    ends: Mapping[str, tuple[float, float]],
+    colors: Mapping[str, Any],
+    *,
+    min_gap: float = 0.075,
+    pad: float = 0.02,
+) -> None:
     """Write each line's name at its right end (``ends[name] = (x, y)``) in its colour,
     instead of a legend. Labels closer than ``min_gap`` (a fraction of the y range)
     are pushed apart, so they never overlap; they sit just right of the axes."""
@@ -138,11 +175,29 @@ def direct_labels(ax: Any, ends: Mapping[str, tuple[float, float]], colors: Mapp
             placed[i] = min(placed[i], placed[i + 1] - min_gap)
     trans = mtransforms.blended_transform_factory(ax.transAxes, ax.transAxes)
     for (_, name), y in zip(items, placed):
-        ax.text(1 + pad, y, name, transform=trans, color=colors.get(name, "0.2"), fontsize=MIN_FONT_PT,
-                va="center", ha="left", clip_on=False)
+        ax.text(
+            1 + pad,
+            y,
+            name,
+            transform=trans,
+            color=colors.get(name, "0.2"),
+            fontsize=MIN_FONT_PT,
+            va="center",
+            ha="left",
+            clip_on=False,
+        )
 
 
 __all__ = [
-    "DPI", "FIG_WIDTH", "MIN_FONT_PT", "PALETTE", "REFERENCE_COLORS", "SCHEDULE_COLORS", "VERDICT_COLORS",
-    "book_rc", "direct_labels", "figure", "use_book_style",
+    "DPI",
+    "FIG_WIDTH",
+    "MIN_FONT_PT",
+    "PALETTE",
+    "REFERENCE_COLORS",
+    "SCHEDULE_COLORS",
+    "VERDICT_COLORS",
+    "book_rc",
+    "direct_labels",
+    "figure",
+    "use_book_style",
 ]

@@ -19,8 +19,18 @@ from typing import Any
 
 #: The distributions whose versions the book reports, in display order.
 BOOK_PACKAGES: tuple[str, ...] = (
-    "torch", "numpy", "scipy", "sympy", "pandas", "matplotlib", "seaborn",
-    "papermill", "jupyter-book", "myst-nb", "sphinx", "depthinit",
+    "torch",
+    "numpy",
+    "scipy",
+    "sympy",
+    "pandas",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "jupyter-book",
+    "myst-nb",
+    "sphinx",
+    "depthinit",
 )
 
 #: The data sets the experiments read.
@@ -70,9 +80,7 @@ def hardware() -> dict[str, Any]:
         usable = os.cpu_count()
     ram = _ram_bytes()
     gpus = (
-        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        if torch.cuda.is_available()
-        else []
+        [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     )
     return {
         "cpu": _cpu_model(),
@@ -137,14 +145,30 @@ def data_provenance(
     for name in names:
         source = find_source(name, base)
         if source is None:
-            records.append({"dataset": name, "kind": "missing", "description": None, "file": None,
-                            "bytes": None, "sha256": None, "verified": None})
+            records.append(
+                {
+                    "dataset": name,
+                    "kind": "missing",
+                    "description": None,
+                    "file": None,
+                    "bytes": None,
+                    "sha256": None,
+                    "verified": None,
+                }
+            )
             continue
         common = {"dataset": name, "kind": source.kind, "description": source.description}
         if source.tree is not None:  # an unpacked image folder: one digest over all its files
             files = image_folder_files(source.path)
-            records.append({**common, "file": source.tree, "bytes": sum(p.stat().st_size for p in files),
-                            "sha256": tree_digest(source.path, files), "verified": None})
+            records.append(
+                {
+                    **common,
+                    "file": source.tree,
+                    "bytes": sum(p.stat().st_size for p in files),
+                    "sha256": tree_digest(source.path, files),
+                    "verified": None,
+                }
+            )
             continue
         for path in sorted(source.files.values()):
             digest = file_digest(path)
@@ -160,6 +184,7 @@ def data_provenance(
                 shown = path.resolve().relative_to(base.resolve()).as_posix()
             except ValueError:
                 shown = str(path)
-            records.append({**common, "file": shown, "bytes": path.stat().st_size, "sha256": digest,
-                            "verified": verified})
+            records.append(
+                {**common, "file": shown, "bytes": path.stat().st_size, "sha256": digest, "verified": verified}
+            )
     return records

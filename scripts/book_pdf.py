@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import check_book as cb  # noqa: E402  (the sibling script: browser, server, site parsing)
+import check_book as cb
 
 ROOT = cb.ROOT
 PDF_NAME = cb.PDF_NAME
@@ -50,9 +50,11 @@ PRINT_OPTIONS = {
     "printBackground": True,
     "displayHeaderFooter": True,
     "headerTemplate": "<span></span>",
-    "footerTemplate": ('<div style="width: 100%; font-size: 8px; color: #555; text-align: center;">'
-                       '<span class="title"></span> &middot; <span class="pageNumber"></span> / '
-                       '<span class="totalPages"></span></div>'),
+    "footerTemplate": (
+        '<div style="width: 100%; font-size: 8px; color: #555; text-align: center;">'
+        '<span class="title"></span> &middot; <span class="pageNumber"></span> / '
+        '<span class="totalPages"></span></div>'
+    ),
     "generateDocumentOutline": True,
     "transferMode": "ReturnAsStream",
 }
@@ -252,9 +254,17 @@ def build(site: Path, out: Path, *, chromium: str, timeout: float, copy: bool) -
     out.write_bytes(pdf)
     if copy:
         shutil.copyfile(out, site / PDF_NAME)
-    return {"pdf": str(out), "bytes": len(pdf), "pages_in_book": len(order), "pdf_pages": pdf_page_count(pdf),
-            "math": merged["math"], "images": merged["images"], "explorables": merged.get("explorables", 0),
-            "order": [p.as_posix() for p in order], "seconds": round(time.monotonic() - start, 1)}
+    return {
+        "pdf": str(out),
+        "bytes": len(pdf),
+        "pages_in_book": len(order),
+        "pdf_pages": pdf_page_count(pdf),
+        "math": merged["math"],
+        "images": merged["images"],
+        "explorables": merged.get("explorables", 0),
+        "order": [p.as_posix() for p in order],
+        "seconds": round(time.monotonic() - start, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,9 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     except cb.CheckError as exc:
         print(f"[book-pdf] could not print: {exc}", file=sys.stderr)
         return 2
-    print(f"[book-pdf] {summary['pages_in_book']} pages of the book -> {summary['pdf']} "
-          f"({summary['pdf_pages']} PDF pages, {summary['bytes'] / 1e6:.1f} MB, {summary['math']} math, "
-          f"{summary['images']} images) in {summary['seconds']} s")
+    print(
+        f"[book-pdf] {summary['pages_in_book']} pages of the book -> {summary['pdf']} "
+        f"({summary['pdf_pages']} PDF pages, {summary['bytes'] / 1e6:.1f} MB, {summary['math']} math, "
+        f"{summary['images']} images) in {summary['seconds']} s"
+    )
     if not args.no_copy:
         print(f"[book-pdf] copied to {site / PDF_NAME} (the site's .pdf button)")
     return 0

@@ -136,11 +136,7 @@ class InPageError(RuntimeError):
 
 def site_pages(site: Path) -> list[Path]:
     """Every HTML page of the built site, relative to ``site``, sorted; asset folders excluded."""
-    pages = [
-        p.relative_to(site)
-        for p in site.rglob("*.html")
-        if p.relative_to(site).parts[0] not in ASSET_DIRS
-    ]
+    pages = [p.relative_to(site) for p in site.rglob("*.html") if p.relative_to(site).parts[0] not in ASSET_DIRS]
     return sorted(pages, key=lambda p: p.as_posix())
 
 
@@ -235,14 +231,15 @@ def check_internal_links(site: Path, page: Path, hrefs: list[str], rules: Rules 
             continue
         if not target.is_file():
             rel = target.relative_to(site).as_posix()
-            hint = ("; the .pdf button links the book's PDF: run `make pdf` (or set depthinit_pdf: \"\" "
-                    "in _config.yml)") if rules is not None and rel == rules.pdf_name else ""
+            hint = (
+                ('; the .pdf button links the book\'s PDF: run `make pdf` (or set depthinit_pdf: "" in _config.yml)')
+                if rules is not None and rel == rules.pdf_name
+                else ""
+            )
             problems.append(f"broken link {href!r}: {rel} is not in the build{hint}")
             continue
         if fragment and target.suffix == ".html" and fragment not in parse_page(target).anchors:
-            problems.append(
-                f"broken anchor {href!r}: {target.relative_to(site).as_posix()} has no id {fragment!r}"
-            )
+            problems.append(f"broken anchor {href!r}: {target.relative_to(site).as_posix()} has no id {fragment!r}")
     return problems
 
 
@@ -322,8 +319,10 @@ def alt_problem(alt: str | None, src: str, keys: frozenset[str] = frozenset()) -
         return "has empty alt text"
     words = text.split()
     if (len(words) == 1 and re.search(r"[/\\]", text)) or any(
-            re.match(r"(\.{0,2}/[\w.\-]|_images/|_static/|[A-Za-z]:\\)", w)
-            or ("/" in w and w.lower().rstrip(".,;:)").endswith(IMAGE_SUFFIXES)) for w in words):
+        re.match(r"(\.{0,2}/[\w.\-]|_images/|_static/|[A-Za-z]:\\)", w)
+        or ("/" in w and w.lower().rstrip(".,;:)").endswith(IMAGE_SUFFIXES))
+        for w in words
+    ):
         return f"alt text {alt!r} is a file path"
     if text.lower().endswith(IMAGE_SUFFIXES):
         return f"alt text {alt!r} is a file name"
@@ -360,17 +359,22 @@ def image_problems(images: list[dict[str, Any]], rules: Rules) -> list[str]:
         container, column = img.get("container_width") or 0.0, img.get("column_width") or 0.0
         if img.get("visible"):
             if container and width > container + 1:
-                problems.append(f"image {src} is {width:.0f} px wide, wider than its container "
-                                f"({container:.0f} px) at {DESKTOP_WIDTH} px")
+                problems.append(
+                    f"image {src} is {width:.0f} px wide, wider than its container "
+                    f"({container:.0f} px) at {DESKTOP_WIDTH} px"
+                )
             if column and width > column + 1:
-                problems.append(f"image {src} is {width:.0f} px wide, wider than the content column "
-                                f"({column:.0f} px) at {DESKTOP_WIDTH} px")
+                problems.append(
+                    f"image {src} is {width:.0f} px wide, wider than the content column "
+                    f"({column:.0f} px) at {DESKTOP_WIDTH} px"
+                )
         if column and natural > rules.max_natural_ratio * column:
             problems.append(
                 f"image {src} is {natural} px wide (natural size, device-pixel-ratio 1), more than "
                 f"{rules.max_natural_ratio:g} x the {column:.0f} px content column at {DESKTOP_WIDTH} px: "
                 f"it is shrunk {natural / column:.1f}x with its fonts; save it at most "
-                f"{int(rules.max_natural_ratio * column)} px wide")
+                f"{int(rules.max_natural_ratio * column)} px wide"
+            )
     return problems
 
 
@@ -399,10 +403,17 @@ def phone_problems(phone: dict[str, Any]) -> tuple[list[str], list[str]]:
     viewport, scroll_width = phone.get("viewport", 0), phone.get("scroll_width", 0)
     scrolls = scroll_width > viewport + 1
     for item in phone.get("overflow", []):
-        effect = ("is cut off by its container" if item.get("clipped")
-                  else "makes the page scroll horizontally" if scrolls else "is cut off at the screen's edge")
-        text = (f"at {viewport} px (phone) the {item['kind']} {item['what']} is {item['width']:.0f} px wide "
-                f"and reaches x = {item['right']:.0f}: it {effect}")
+        effect = (
+            "is cut off by its container"
+            if item.get("clipped")
+            else "makes the page scroll horizontally"
+            if scrolls
+            else "is cut off at the screen's edge"
+        )
+        text = (
+            f"at {viewport} px (phone) the {item['kind']} {item['what']} is {item['width']:.0f} px wide "
+            f"and reaches x = {item['right']:.0f}: it {effect}"
+        )
         if item["kind"] == "figure":
             problems.append(text + "; keep figures at most the content width (max-width: 100%)")
         elif item["kind"] == "table":
@@ -410,8 +421,7 @@ def phone_problems(phone: dict[str, Any]) -> tuple[list[str], list[str]]:
         else:
             warnings.append(text)
     if scrolls and not phone.get("overflow"):
-        warnings.append(f"at {viewport} px (phone) the page scrolls horizontally "
-                        f"({scroll_width} px of content)")
+        warnings.append(f"at {viewport} px (phone) the page scrolls horizontally ({scroll_width} px of content)")
     return problems, warnings
 
 
@@ -469,8 +479,9 @@ def download_problems(site: Path, page: Path, rules: Rules) -> list[str]:
         parts = urlsplit(href.strip())
         resolved = internal_target(site, page, href)
         if parts.scheme or parts.netloc:
-            problems.append(f"{what} {href!r} points outside the build; ship the file with the site "
-                            "(MyST's {download} role)")
+            problems.append(
+                f"{what} {href!r} points outside the build; ship the file with the site (MyST's {{download}} role)"
+            )
             continue
         if resolved is None:
             problems.append(f"{what} {href!r} has no target")
@@ -494,7 +505,8 @@ def download_problems(site: Path, page: Path, rules: Rules) -> list[str]:
         problems.append(
             f"no CSV download on this experiment chapter: a page matching {rules.download_pages!r} "
             "needs at least one <a> whose href ends in .csv and resolves to a CSV file in the build "
-            "(MyST: {download}`results (CSV) <path/to/file.csv>`)")
+            "(MyST: {download}`results (CSV) <path/to/file.csv>`)"
+        )
     return problems
 
 
@@ -504,7 +516,7 @@ def download_problems(site: Path, page: Path, rules: Rules) -> list[str]:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -560,9 +572,17 @@ class Browser:
         args = [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "about:blank"]
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                ["/bin/bash", "-c", f'exec "$@" 3<&{child_in} 4>&{child_out} {child_in}<&- {child_out}>&-',
-                 "chromium", *args],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, pass_fds=(child_in, child_out),
+                [
+                    "/bin/bash",
+                    "-c",
+                    f'exec "$@" 3<&{child_in} 4>&{child_out} {child_in}<&- {child_out}>&-',
+                    "chromium",
+                    *args,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                pass_fds=(child_in, child_out),
             )
         os.close(child_in)
         os.close(child_out)
@@ -599,8 +619,14 @@ class Browser:
                 else:
                     self.events.put(message)
 
-    def send(self, method: str, params: dict[str, Any] | None = None, *, session: str | None = None,
-             timeout: float | None = None) -> dict[str, Any]:
+    def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """Send one command and wait for its result; raise CheckError on a protocol error."""
         with self._lock:
             self._next_id += 1
@@ -909,14 +935,16 @@ class Tab:
     def set_viewport(self, width: int) -> None:
         """Desktop (1280 x 900) or, for a narrower width, a phone (mobile, 844 px high); DPR 1."""
         phone = width < 800
-        self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": 844 if phone else 900, "deviceScaleFactor": 1, "mobile": phone})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": 844 if phone else 900, "deviceScaleFactor": 1, "mobile": phone},
+        )
 
     def evaluate(self, expression: str, timeout: float) -> Any:
         """Run ``expression`` in the page (awaiting a promise) and return its JSON value."""
-        result = self.send("Runtime.evaluate",
-                           {"expression": expression, "awaitPromise": True, "returnByValue": True},
-                           timeout=timeout)
+        result = self.send(
+            "Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True}, timeout=timeout
+        )
         if "exceptionDetails" in result:
             d = result["exceptionDetails"]
             text = d.get("exception", {}).get("description") or d.get("text")
@@ -955,9 +983,11 @@ class Tab:
         events += self._events(deadline, stop="Page.loadEventFired")
         if not any(e["method"] == "Page.loadEventFired" for e in events):
             return {}, [f"the page did not finish loading within {timeout:.0f} s"]
-        result = self.send("Runtime.evaluate",
-                           {"expression": PAGE_CHECK_JS, "awaitPromise": True, "returnByValue": True},
-                           timeout=timeout)
+        result = self.send(
+            "Runtime.evaluate",
+            {"expression": PAGE_CHECK_JS, "awaitPromise": True, "returnByValue": True},
+            timeout=timeout,
+        )
         if "exceptionDetails" in result:
             return {}, [f"the in-page check threw: {result['exceptionDetails'].get('text')}"]
         # Let late requests (fonts, MathJax extensions) finish and be seen.
@@ -996,8 +1026,9 @@ class Tab:
 
 def _pending_requests(events: list[dict[str, Any]]) -> set[str]:
     started = {e["params"]["requestId"] for e in events if e["method"] == "Network.requestWillBeSent"}
-    ended = {e["params"]["requestId"] for e in events
-             if e["method"] in ("Network.loadingFinished", "Network.loadingFailed")}
+    ended = {
+        e["params"]["requestId"] for e in events if e["method"] in ("Network.loadingFinished", "Network.loadingFailed")
+    }
     return started - ended
 
 
@@ -1034,12 +1065,15 @@ def problems_from_events(events: list[dict[str, Any]]) -> list[str]:
             # A failed request is also logged here; the Network events above already report it.
             if entry.get("source") == "network" and entry.get("url"):
                 continue
-            problems.append(f"console error ({entry.get('source')}): {entry['text'][:300]} {entry.get('url', '')}".strip())
+            problems.append(
+                f"console error ({entry.get('source')}): {entry['text'][:300]} {entry.get('url', '')}".strip()
+            )
     return list(dict.fromkeys(problems))
 
 
-def check_page(tab: Tab, site: Path, base_url: str, page: Path, timeout: float,
-               rules: Rules = Rules(), *, landing: bool = False) -> PageResult:
+def check_page(
+    tab: Tab, site: Path, base_url: str, page: Path, timeout: float, rules: Rules = Rules(), *, landing: bool = False
+) -> PageResult:
     """Load one page and apply every check to it (see the module docstring)."""
     start = time.monotonic()
     result = PageResult(page.as_posix())
@@ -1110,24 +1144,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "_build" / "check"), help="where the screenshot and report go")
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", DEFAULT_CHROMIUM))
     ap.add_argument("--no-install", action="store_true", help="do not apt-get install a missing Chromium")
-    ap.add_argument("--install-only", action="store_true",
-                    help=f"only make sure Chromium is there (apt-get install {' '.join(APT_PACKAGES)}), then exit")
+    ap.add_argument(
+        "--install-only",
+        action="store_true",
+        help=f"only make sure Chromium is there (apt-get install {' '.join(APT_PACKAGES)}), then exit",
+    )
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per page")
-    ap.add_argument("--only", metavar="GLOB", action="append",
-                    help="check only pages whose path matches GLOB (repeatable), e.g. 'book/intro*'")
-    ap.add_argument("--shots", action="store_true",
-                    help="also save a full-page screenshot of every checked page under <out>/pages/")
-    ap.add_argument("--max-natural-ratio", type=float, default=MAX_NATURAL_RATIO, metavar="F",
-                    help="an image's natural width may be at most F x the content column "
-                         f"(default {MAX_NATURAL_RATIO:g})")
-    ap.add_argument("--download-pages", default=DOWNLOAD_PAGES, metavar="REGEX",
-                    help="pages (path in the site) that must offer a CSV download "
-                         f"(default {DOWNLOAD_PAGES!r}: e<digit>... and verdicts)")
-    ap.add_argument("--no-require-explorable", action="store_true",
-                    help=f"do not require a page with the explorable schedule ({EXPLORABLE})")
+    ap.add_argument(
+        "--only",
+        metavar="GLOB",
+        action="append",
+        help="check only pages whose path matches GLOB (repeatable), e.g. 'book/intro*'",
+    )
+    ap.add_argument(
+        "--shots", action="store_true", help="also save a full-page screenshot of every checked page under <out>/pages/"
+    )
+    ap.add_argument(
+        "--max-natural-ratio",
+        type=float,
+        default=MAX_NATURAL_RATIO,
+        metavar="F",
+        help=f"an image's natural width may be at most F x the content column (default {MAX_NATURAL_RATIO:g})",
+    )
+    ap.add_argument(
+        "--download-pages",
+        default=DOWNLOAD_PAGES,
+        metavar="REGEX",
+        help="pages (path in the site) that must offer a CSV download "
+        f"(default {DOWNLOAD_PAGES!r}: e<digit>... and verdicts)",
+    )
+    ap.add_argument(
+        "--no-require-explorable",
+        action="store_true",
+        help=f"do not require a page with the explorable schedule ({EXPLORABLE})",
+    )
     ap.add_argument("--phone-width", type=int, default=PHONE_WIDTH, help="the phone viewport width (px)")
-    ap.add_argument("--pdf-name", default=PDF_NAME,
-                    help="the book's PDF at the site root that the .pdf button links (for the hint)")
+    ap.add_argument(
+        "--pdf-name", default=PDF_NAME, help="the book's PDF at the site root that the .pdf button links (for the hint)"
+    )
     args = ap.parse_args(argv)
     try:
         re.compile(args.download_pages)
@@ -1149,8 +1203,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[check-book] no built site at {site} (index.html missing); run `make book` first", file=sys.stderr)
         return 2
     landing = landing_page(site)
-    pages = [p for p in site_pages(site)
-             if not args.only or any(fnmatch.fnmatch(p.as_posix(), g) for g in args.only)]
+    pages = [p for p in site_pages(site) if not args.only or any(fnmatch.fnmatch(p.as_posix(), g) for g in args.only)]
     if not pages:
         print(f"[check-book] no page of {site} matches {args.only}", file=sys.stderr)
         return 2
@@ -1160,9 +1213,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[check-book] {exc}", file=sys.stderr)
         return 2
 
-    rules = Rules(max_natural_ratio=args.max_natural_ratio, download_pages=args.download_pages,
-                  require_explorable=not args.no_require_explorable and not args.only,
-                  phone_width=args.phone_width, pdf_name=args.pdf_name, glue_keys=glue_keys(site))
+    rules = Rules(
+        max_natural_ratio=args.max_natural_ratio,
+        download_pages=args.download_pages,
+        require_explorable=not args.no_require_explorable and not args.only,
+        phone_width=args.phone_width,
+        pdf_name=args.pdf_name,
+        glue_keys=glue_keys(site),
+    )
     if landing in pages:
         (out / "landing.png").unlink(missing_ok=True)  # never report a stale screenshot
     start = time.monotonic()
@@ -1178,8 +1236,11 @@ def main(argv: list[str] | None = None) -> int:
             status = "ok" if not result.problems else f"{len(result.problems)} problem(s)"
             if result.warnings:
                 status += f", {len(result.warnings)} warning(s)"
-            print(f"[check-book] {result.page}: {status} ({result.images} images, {result.math} math, "
-                  f"{result.seconds:.1f} s)", flush=True)
+            print(
+                f"[check-book] {result.page}: {status} ({result.images} images, {result.math} math, "
+                f"{result.seconds:.1f} s)",
+                flush=True,
+            )
             if page == landing:
                 tab.screenshot(out / "landing.png")
                 tab.screenshot(out / "landing-phone.png", width=rules.phone_width)
@@ -1198,7 +1259,8 @@ def main(argv: list[str] | None = None) -> int:
     if rules.require_explorable and not any(r.explorables for r in results):
         site_problems.append(
             f"no page has the explorable schedule ({EXPLORABLE}); embed it with the "
-            "depthinit-explorable directive (or pass --no-require-explorable)")
+            "depthinit-explorable directive (or pass --no-require-explorable)"
+        )
     out.mkdir(parents=True, exist_ok=True)
     report = {
         "site": str(site),
@@ -1206,9 +1268,14 @@ def main(argv: list[str] | None = None) -> int:
         "failed_pages": len(failed),
         "site_problems": site_problems,
         "warnings": sum(len(r.warnings) for r in results),
-        "rules": {"max_natural_ratio": rules.max_natural_ratio, "download_pages": rules.download_pages,
-                  "require_explorable": rules.require_explorable, "phone_width": rules.phone_width,
-                  "desktop_width": DESKTOP_WIDTH, "glue_keys": len(rules.glue_keys)},
+        "rules": {
+            "max_natural_ratio": rules.max_natural_ratio,
+            "download_pages": rules.download_pages,
+            "require_explorable": rules.require_explorable,
+            "phone_width": rules.phone_width,
+            "desktop_width": DESKTOP_WIDTH,
+            "glue_keys": len(rules.glue_keys),
+        },
         "landing": landing.as_posix(),
         "screenshot": str(out / "landing.png"),
         "seconds": round(time.monotonic() - start, 1),
@@ -1217,8 +1284,10 @@ def main(argv: list[str] | None = None) -> int:
     (out / "report.json").write_text(json.dumps(report, indent=2))
     totals = (sum(r.images for r in results), sum(r.math for r in results), sum(r.links for r in results))
     shot = f"; landing page {landing.as_posix()} -> {out / 'landing.png'}" if landing in pages else ""
-    print(f"[check-book] checked {len(results)} pages in {report['seconds']} s: {totals[0]} images, "
-          f"{totals[1]} math elements, {totals[2]} links{shot}")
+    print(
+        f"[check-book] checked {len(results)} pages in {report['seconds']} s: {totals[0]} images, "
+        f"{totals[1]} math elements, {totals[2]} links{shot}"
+    )
     if landing in pages and not (out / "landing.png").is_file():
         print(f"[check-book] FAILED: no screenshot of the landing page {landing.as_posix()}", file=sys.stderr)
         return 1

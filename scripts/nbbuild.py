@@ -18,13 +18,19 @@ def build(cells: list[tuple], path: str) -> None:
     nb = nbf.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
-    out = [nbf.v4.new_code_cell('profile = "default"  # smoke | default | paper',
-                                metadata={"tags": ["parameters", "remove-cell"]})]
+    out = [
+        nbf.v4.new_code_cell(
+            'profile = "default"  # smoke | default | paper', metadata={"tags": ["parameters", "remove-cell"]}
+        )
+    ]
     for kind, source, *rest in cells:
         tags = rest[0] if rest else []
         meta = {"tags": list(tags)} if tags else {}
-        cell = nbf.v4.new_markdown_cell(source.strip("\n"), metadata=meta) if kind == "md" \
+        cell = (
+            nbf.v4.new_markdown_cell(source.strip("\n"), metadata=meta)
+            if kind == "md"
             else nbf.v4.new_code_cell(source.strip("\n"), metadata=meta)
+        )
         out.append(cell)
     nb.cells = out
     nbf.write(nb, path)

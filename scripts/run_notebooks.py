@@ -78,10 +78,17 @@ def plan_chapter(name: str, params: Mapping[str, Any], *, src: Path = SRC) -> Ch
         return Chapter(name, own, dict(params))
     key = book.template_key(name)
     if key is None:
-        sys.exit(f"chapter {name!r} has no source: notebooks/{name}.ipynb does not exist and no registered "
-                 f"experiment has chapter={name!r} (depthinit.sweep.EXPERIMENTS)")
-    return Chapter(name, src / f"{book.TEMPLATE}.ipynb", {**params, "key": key}, book.chapter_title(name),
-                   book.chapter_sections(name))
+        sys.exit(
+            f"chapter {name!r} has no source: notebooks/{name}.ipynb does not exist and no registered "
+            f"experiment has chapter={name!r} (depthinit.sweep.EXPERIMENTS)"
+        )
+    return Chapter(
+        name,
+        src / f"{book.TEMPLATE}.ipynb",
+        {**params, "key": key},
+        book.chapter_title(name),
+        book.chapter_sections(name),
+    )
 
 
 def order(names: Sequence[str]) -> list[str]:
@@ -100,9 +107,13 @@ def parameter_names(source: Path) -> set[str]:
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             tree = ast.parse(cell.source)
-            return {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
-                    for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
-                    if isinstance(t, ast.Name)}
+            return {
+                t.id
+                for node in tree.body
+                if isinstance(node, (ast.Assign, ast.AnnAssign))
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(t, ast.Name)
+            }
     return set()
 
 
@@ -119,9 +130,11 @@ def check_parameters(chapter: Chapter, given: Mapping[str, Any]) -> None:
     known = parameter_names(chapter.source)
     unknown = sorted(set(given) - known)
     if unknown:
-        sys.exit(f"chapter {chapter.name!r} has no parameter {', '.join(map(repr, unknown))}; its parameters cell "
-                 f"({chapter.source.relative_to(ROOT) if chapter.source.is_relative_to(ROOT) else chapter.source}) "
-                 f"defines {', '.join(sorted(known)) or 'none'}")
+        sys.exit(
+            f"chapter {chapter.name!r} has no parameter {', '.join(map(repr, unknown))}; its parameters cell "
+            f"({chapter.source.relative_to(ROOT) if chapter.source.is_relative_to(ROOT) else chapter.source}) "
+            f"defines {', '.join(sorted(known)) or 'none'}"
+        )
 
 
 def finish_copy(path: Path, chapter: Chapter) -> None:
@@ -135,7 +148,7 @@ def finish_copy(path: Path, chapter: Chapter) -> None:
         tags = list(cell.metadata.get("tags", []))
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
-        wanted = {t[len("section-"):] for t in tags if t.startswith("section-")}
+        wanted = {t[len("section-") :] for t in tags if t.startswith("section-")}
         if chapter.sections is not None and not wanted <= chapter.sections and "remove-cell" not in tags:
             tags.append("remove-cell")
         cell.metadata["tags"] = tags
@@ -150,8 +163,14 @@ def execute(chapter: Chapter, out: Path = OUT) -> float:
     import papermill as pm
 
     start = time.perf_counter()
-    pm.execute_notebook(str(chapter.source), str(out / f"{chapter.name}.ipynb"), parameters=chapter.parameters,
-                        kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    pm.execute_notebook(
+        str(chapter.source),
+        str(out / f"{chapter.name}.ipynb"),
+        parameters=chapter.parameters,
+        kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+    )
     seconds = time.perf_counter() - start
     finish_copy(out / f"{chapter.name}.ipynb", chapter)
     return seconds
@@ -171,8 +190,9 @@ def run_benchmark(profile: str, out: Path = OUT) -> float:
     args = ["--mlp-k", "1,4", "--cnn-k", "1", "--min-time", "0.2"] if profile == "smoke" else []
     start = time.perf_counter()
     print(f"[book] benchmark {' '.join(args)}", flush=True)
-    text = subprocess.run([sys.executable, "-m", "depthinit.bench", "--json", *args], cwd=ROOT, check=True,
-                          capture_output=True, text=True).stdout
+    text = subprocess.run(
+        [sys.executable, "-m", "depthinit.bench", "--json", *args], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
     (out / "bench.json").write_text(text)
     return time.perf_counter() - start
 
@@ -201,12 +221,19 @@ def write_stub(chapter: Chapter, out: Path = OUT) -> Path:
     for cell in nb_src.cells:
         if cell.cell_type == "markdown":
             labels += re.findall(r"^\((\S+)\)=\s*\n(#+\s+.+)$", cell.source, flags=re.MULTILINE)
-    body = [f"# {title}", "", ":::{admonition} Not executed in this build", ":class: warning",
-            (f"This chapter was not executed when this site was built, so it has no results. Execute it with "
-             f"`make chapter NAME={chapter.name}` (or every chapter with `make book`)."), ":::"]
+    body = [
+        f"# {title}",
+        "",
+        ":::{admonition} Not executed in this build",
+        ":class: warning",
+        (
+            f"This chapter was not executed when this site was built, so it has no results. Execute it with "
+            f"`make chapter NAME={chapter.name}` (or every chapter with `make book`)."
+        ),
+        ":::",
+    ]
     for label, heading in labels:
-        body += ["", f"({label})=", heading.rstrip(),
-                 "", "Not executed in this build."]
+        body += ["", f"({label})=", heading.rstrip(), "", "Not executed in this build."]
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_markdown_cell("\n".join(body))]
@@ -240,13 +267,25 @@ def budget_table(timings: Mapping[str, Mapping[str, Any]], names: Sequence[str])
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profile", default="default", choices=PROFILES)
-    ap.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
-                    help="set a variable of the chapters' parameters cells (repeatable)")
+    ap.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a variable of the chapters' parameters cells (repeatable)",
+    )
     ap.add_argument("--jobs", type=int, default=1, help="run up to N independent chapters at once (default 1)")
-    ap.add_argument("--missing", choices=("stub", "skip"), default="skip",
-                    help="stub: write a placeholder page for every chapter of _toc.yml not executed yet")
-    ap.add_argument("--no-bench", action="store_true",
-                    help="do not run the CPU benchmark before the reproducibility appendix")
+    ap.add_argument(
+        "--missing",
+        choices=("stub", "skip"),
+        default="skip",
+        help="stub: write a placeholder page for every chapter of _toc.yml not executed yet",
+    )
+    ap.add_argument(
+        "--no-bench", action="store_true", help="do not run the CPU benchmark before the reproducibility appendix"
+    )
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("names", nargs="*", help="run only these chapters (default: every chapter of _toc.yml)")
     args = ap.parse_args(argv)
@@ -295,8 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub = ["--profile", args.profile] + [x for k, v in args.parameter if k != "profile" for x in ("-p", k, v)]
         print(f"[book] executing {len(parallel)} chapters, {args.jobs} at a time, {threads} thread(s) each", flush=True)
         with ThreadPoolExecutor(args.jobs) as pool:
-            for name, seconds in zip(parallel, pool.map(lambda n: execute_in_subprocess(chapters[n], threads, sub),
-                                                        parallel)):
+            for name, seconds in zip(
+                parallel, pool.map(lambda n: execute_in_subprocess(chapters[n], threads, sub), parallel)
+            ):
                 record(name, seconds)
         rest = [n for n in names if n in SUMMARY_CHAPTERS]
     else:

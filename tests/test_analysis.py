@@ -13,18 +13,37 @@ from depthinit import analysis as A
 def _results(acc_of, seeds=(0, 1, 2, 3), epochs=2, noise=0.002):
     rng = np.random.default_rng(0)
     rows = []
-    grid = [("depth", b, d, s, 22.0) for b in ("he", "glorot") for d in ("normal", "uniform")
-            for s in ("unit", "constant", "increasing", "decreasing")]
-    grid += [("orthogonal", None, None, None, None), ("random_walk", None, "normal", None, None),
-             ("lsuv", None, None, None, None)]
+    grid = [
+        ("depth", b, d, s, 22.0)
+        for b in ("he", "glorot")
+        for d in ("normal", "uniform")
+        for s in ("unit", "constant", "increasing", "decreasing")
+    ]
+    grid += [
+        ("orthogonal", None, None, None, None),
+        ("random_walk", None, "normal", None, None),
+        ("lsuv", None, None, None, None),
+    ]
     for scheme, base, dist, sched, V in grid:
         for seed in seeds:
             run = f"{scheme}-{base}-{dist}-{sched}-{seed}"
             final = acc_of(scheme, base, dist, sched)
             for epoch in range(1, epochs + 1):
-                rows.append(dict(run_id=run, scheme=scheme, base=base, distribution=dist, schedule=sched,
-                                 network_variance=V, seed=seed, epoch=epoch, preprocess="unit",
-                                 test_acc=final * epoch / epochs + rng.normal(0, noise), status="ok"))
+                rows.append(
+                    dict(
+                        run_id=run,
+                        scheme=scheme,
+                        base=base,
+                        distribution=dist,
+                        schedule=sched,
+                        network_variance=V,
+                        seed=seed,
+                        epoch=epoch,
+                        preprocess="unit",
+                        test_acc=final * epoch / epochs + rng.normal(0, noise),
+                        status="ok",
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -52,8 +71,9 @@ def test_one_sided_tests_and_tost_match_scipy():
     e = A.t_interval(v)
     assert A.p_greater(e, 0.02) == pytest.approx(stats.ttest_1samp(v, 0.02, alternative="greater").pvalue)
     assert A.p_less(e, 0.0) == pytest.approx(stats.ttest_1samp(v, 0.0, alternative="less").pvalue)
-    tost = max(stats.ttest_1samp(v, -0.1, alternative="greater").pvalue,
-               stats.ttest_1samp(v, 0.1, alternative="less").pvalue)
+    tost = max(
+        stats.ttest_1samp(v, -0.1, alternative="greater").pvalue, stats.ttest_1samp(v, 0.1, alternative="less").pvalue
+    )
     assert A.p_equivalent(e, 0.1) == pytest.approx(tost)
     # TOST at alpha is the (1 - 2 alpha) interval inside (-delta, delta)
     lo, hi = stats.t.interval(0.90, 4, loc=v.mean(), scale=stats.sem(v))
@@ -81,8 +101,15 @@ def test_wilson_interval_matches_the_closed_form_and_counts():
 
 
 def test_diverged_runs_count_at_chance():
-    r = pd.DataFrame(dict(run_id=["a", "a", "b"], epoch=[1, 2, 1], test_acc=[0.3, float("nan"), 0.4],
-                          status=["diverged", "diverged", "ok"], seed=[0, 0, 0]))
+    r = pd.DataFrame(
+        dict(
+            run_id=["a", "a", "b"],
+            epoch=[1, 2, 1],
+            test_acc=[0.3, float("nan"), 0.4],
+            status=["diverged", "diverged", "ok"],
+            seed=[0, 0, 0],
+        )
+    )
     f = A.final_rows(r, chance=0.1).set_index("run_id")
     assert f.loc["a", "test_acc"] == 0.1 and f.loc["b", "test_acc"] == 0.4
     assert f.loc["a", "failed"] and not f.loc["b", "failed"]
@@ -128,18 +155,29 @@ def test_paper_claims_can_fail():
 def test_holm_can_turn_a_lone_effect_inconclusive():
     rng = np.random.default_rng(3)
     diffs = 0.03 + rng.normal(0, 0.012, size=4)  # a modest effect on 4 seeds
-    rows = [dict(run_id=f"{g}{s}", seed=s, epoch=1, status="ok", test_acc=0.3 + (d if g == "a" else 0.0), grp=g)
-            for s, d in enumerate(diffs) for g in ("a", "b")]
+    rows = [
+        dict(run_id=f"{g}{s}", seed=s, epoch=1, status="ok", test_acc=0.3 + (d if g == "a" else 0.0), grp=g)
+        for s, d in enumerate(diffs)
+        for g in ("a", "b")
+    ]
     res = pd.DataFrame(rows)
     claim = A.Claim(1, "a beats b", "X", "test_acc", "a - b", (A.Comparison("a - b", {"grp": "a"}, {"grp": "b"}),))
     alone, _ = A.verdict_table({"X": res}, [claim], delta=0.0)
-    many, details = A.verdict_table({"X": res}, [claim] + [
-        A.Claim(k, "noise", "X", "test_acc", "", (A.Comparison("n", {"grp": "b"}, {"grp": "b"}),))
-        for k in range(2, 12)], delta=0.0)
+    many, details = A.verdict_table(
+        {"X": res},
+        [claim]
+        + [
+            A.Claim(k, "noise", "X", "test_acc", "", (A.Comparison("n", {"grp": "b"}, {"grp": "b"}),))
+            for k in range(2, 12)
+        ],
+        delta=0.0,
+    )
     raw = details.loc[0, "p_supported"]
     assert alone.loc[0, "verdict"] == A.SUPPORTED and raw < 0.05
-    assert details.loc[0, "p_supported_adj"] == pytest.approx(min(1.0, 11 * raw)) or \
-        details.loc[0, "p_supported_adj"] >= raw
+    assert (
+        details.loc[0, "p_supported_adj"] == pytest.approx(min(1.0, 11 * raw))
+        or details.loc[0, "p_supported_adj"] >= raw
+    )
     assert (many.loc[0, "verdict"] == A.SUPPORTED) == (details.loc[0, "p_supported_adj"] < 0.05)
 
 
@@ -147,8 +185,20 @@ def test_learning_rates_are_chosen_on_validation_never_on_test():
     rows = []
     for lr, val, test in ((0.01, 0.30, 0.50), (0.1, 0.40, 0.20)):  # the test set would pick the other rate
         for s in range(3):
-            rows.append(dict(run_id=f"{lr}-{s}", init="x", optimizer="sgd", variant="v", lr=lr, seed=s, epoch=1,
-                             val_acc=val, test_acc=test, status="ok"))
+            rows.append(
+                dict(
+                    run_id=f"{lr}-{s}",
+                    init="x",
+                    optimizer="sgd",
+                    variant="v",
+                    lr=lr,
+                    seed=s,
+                    epoch=1,
+                    val_acc=val,
+                    test_acc=test,
+                    status="ok",
+                )
+            )
     res = pd.DataFrame(rows)
     choice = A.tune(res)
     assert choice.loc[0, "lr"] == 0.1 and choice.loc[0, "edge"]
@@ -189,6 +239,7 @@ def test_bad_tables():
 def test_claim_4_reads_glorot_under_either_reading_of_v():
     def world(scheme, base, dist, sched):
         return 0.30 if base == "he" or scheme != "depth" else 0.10  # Glorot at chance (V multiplies)
+
     res = _results(world, seeds=range(4))
     res["v_reading"] = np.where(res["scheme"].eq("depth"), "multiplier", None)
     gain = res[(res["base"] == "glorot") & (res["schedule"] == "increasing")].copy()
@@ -200,7 +251,11 @@ def test_claim_4_reads_glorot_under_either_reading_of_v():
     assert lit.set_index("claim").loc[4, "verdict"] == A.CONTRADICTED
     assert alt.set_index("claim").loc[4, "verdict"] == A.SUPPORTED
     # the other claims never read the gain-reading runs
-    assert (lit.drop(columns="rule").set_index("claim").drop(4) == alt.drop(columns="rule").set_index("claim").drop(4)).all().all()
+    assert (
+        (lit.drop(columns="rule").set_index("claim").drop(4) == alt.drop(columns="rule").set_index("claim").drop(4))
+        .all()
+        .all()
+    )
     with pytest.raises(ValueError, match="glorot_reading"):
         A.paper_claims(glorot_reading="both")
 
@@ -209,15 +264,28 @@ def test_decide_claims_reads_one_optimizer_at_tuned_rates():
     rows = []
     for opt, lr, val, test in (("sgd", 0.01, 0.2, 0.25), ("sgd", 0.1, 0.4, 0.45), ("adam", 0.001, 0.3, 0.9)):
         for s in range(3):
-            rows.append(dict(run_id=f"{opt}{lr}{s}", init="x", scheme="he", optimizer=opt, variant=opt, lr=lr,
-                             seed=s, epoch=1, val_acc=val, test_acc=test + 0.001 * s, status="ok"))
+            rows.append(
+                dict(
+                    run_id=f"{opt}{lr}{s}",
+                    init="x",
+                    scheme="he",
+                    optimizer=opt,
+                    variant=opt,
+                    lr=lr,
+                    seed=s,
+                    epoch=1,
+                    val_acc=val,
+                    test_acc=test + 0.001 * s,
+                    status="ok",
+                )
+            )
     res = pd.DataFrame(rows)
     picked = A.prepare(res, optimizer="sgd")
     assert set(picked["lr"]) == {0.1} and set(picked["optimizer"]) == {"sgd"}
     claim = A.Claim(1, "x trains", "E1", "test_acc", "", (A.Comparison("acc - 0.3", {"init": "x"}, threshold=0.3),))
-    s_sgd, d = A.decide_claims({"E1": res}, [claim], optimizer="sgd")
+    _, d = A.decide_claims({"E1": res}, [claim], optimizer="sgd")
     assert d.loc[0, "mean"] == pytest.approx(0.151)
-    s_adam, d = A.decide_claims({"E1": res}, [claim], optimizer="adam")
+    _, d = A.decide_claims({"E1": res}, [claim], optimizer="adam")
     assert d.loc[0, "mean"] == pytest.approx(0.601)
 
 
@@ -229,8 +297,15 @@ def test_a_claim_of_no_difference_is_supported_by_equivalence_and_contradicted_b
                 rows.append(dict(run_id=f"{g}{s}", seed=s, epoch=1, status="ok", test_acc=acc, grp=g))
         return pd.DataFrame(rows)
 
-    claim = A.Claim("B9", "a equals b", "X", "test_acc", "",
-                    (A.Comparison("a - b", {"grp": "a"}, {"grp": "b"}, expect="equivalent"),), source="book")
+    claim = A.Claim(
+        "B9",
+        "a equals b",
+        "X",
+        "test_acc",
+        "",
+        (A.Comparison("a - b", {"grp": "a"}, {"grp": "b"}, expect="equivalent"),),
+        source="book",
+    )
     same, _ = A.verdict_table({"X": frame(0.0)}, [claim])
     apart, _ = A.verdict_table({"X": frame(-0.08)}, [claim])
     assert same.loc[0, "verdict"] == A.SUPPORTED and apart.loc[0, "verdict"] == A.CONTRADICTED
@@ -244,8 +319,17 @@ def test_a_contrast_compares_two_effects_seed_by_seed():
     for s in range(5):
         for width, inc, he in ((32, 0.20, 0.30), (256, 0.27, 0.30)):  # the deficit shrinks from 10 to 3 points
             for init, acc in (("inc", inc), ("he", he)):
-                rows.append(dict(run_id=f"{width}{init}{s}", seed=s, epoch=1, status="ok", width=width, init=init,
-                                 test_acc=acc + 0.002 * s))
+                rows.append(
+                    dict(
+                        run_id=f"{width}{init}{s}",
+                        seed=s,
+                        epoch=1,
+                        status="ok",
+                        width=width,
+                        init=init,
+                        test_acc=acc + 0.002 * s,
+                    )
+                )
     f = A.final_rows(pd.DataFrame(rows))
     c = A.Contrast({"width": 256, "init": "inc"}, {"width": 256, "init": "he"})
     d = A.Contrast({"width": 32, "init": "inc"}, {"width": 32, "init": "he"})
@@ -261,7 +345,12 @@ def test_the_books_own_claims_are_labelled_and_read_e6_to_e8():
 
 
 def test_several_rates_without_validation_cannot_be_decided():
-    rows = [dict(run_id=f"{lr}{s}", init="x", optimizer="sgd", variant="v", lr=lr, seed=s, epoch=1,
-                 test_acc=0.3, status="ok") for lr in (0.01, 0.1) for s in range(2)]
+    rows = [
+        dict(
+            run_id=f"{lr}{s}", init="x", optimizer="sgd", variant="v", lr=lr, seed=s, epoch=1, test_acc=0.3, status="ok"
+        )
+        for lr in (0.01, 0.1)
+        for s in range(2)
+    ]
     with pytest.raises(ValueError, match="no validation"):
         A.prepare(pd.DataFrame(rows))

@@ -13,8 +13,10 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_bench_json_shape(capsys):
-    assert bench.main(["--json", "--mlp-k", "2", "--cnn-k", "1", "--min-time", "0", "--rounds", "2",
-                       "--no-throughput"]) == 0
+    assert (
+        bench.main(["--json", "--mlp-k", "2", "--cnn-k", "1", "--min-time", "0", "--rounds", "2", "--no-throughput"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["sgemm_gflops"] > 0 and out["sgemm_min_gflops"] <= out["sgemm_gflops"] <= out["sgemm_max_gflops"]
     assert out["rounds"] == 2 and out["threads"] == 1 and out["spread_bound"] == bench.SPREAD_BOUND
@@ -40,7 +42,7 @@ def test_interleaved_rotates_the_order_and_summarise():
     calls = []
     fns = {name: (lambda name=name: calls.append(name)) for name in "abc"}
     times = bench.interleaved(fns, torch.device("cpu"), rounds=3, min_time=0, warmup=0)
-    assert calls == list("abc" "bca" "cab")
+    assert calls == list("abcbcacab")
     assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3, "c": 3}
     s = bench.summarise([1.0, 3.0, 2.0, 10.0])
     assert s == {"median": 2.5, "min": 1.0, "max": 10.0, "spread": pytest.approx(9 / 2.5)}
@@ -51,13 +53,37 @@ def test_interleaved_rotates_the_order_and_summarise():
 
 
 def _result(**row):
-    base = {"rounds": 5, "loop_ms": 4.0, "loop_min_ms": 3.9, "loop_max_ms": 6.0, "loop_spread": 0.525,
-            "torch_func_ms": 2.0, "torch_func_spread": 0.05, "vectorised_ms": 1.0, "vectorised_spread": 0.1,
-            "loop_over_vectorised": 4.0, "loop_over_vectorised_min": 3.5, "loop_over_vectorised_max": 4.4,
-            "torch_func_over_vectorised": 2.0, "sgemm_fraction": 0.6, "peak_mb": 10.0, "flagged": ["loop"]}
+    base = {
+        "rounds": 5,
+        "loop_ms": 4.0,
+        "loop_min_ms": 3.9,
+        "loop_max_ms": 6.0,
+        "loop_spread": 0.525,
+        "torch_func_ms": 2.0,
+        "torch_func_spread": 0.05,
+        "vectorised_ms": 1.0,
+        "vectorised_spread": 0.1,
+        "loop_over_vectorised": 4.0,
+        "loop_over_vectorised_min": 3.5,
+        "loop_over_vectorised_max": 4.4,
+        "torch_func_over_vectorised": 2.0,
+        "sgemm_fraction": 0.6,
+        "peak_mb": 10.0,
+        "flagged": ["loop"],
+    }
     base.update(row)
-    return {"device": "cpu", "threads": 1, "batch": 128, "rounds": 5, "spread_bound": 0.2, "sgemm_gflops": 50.0,
-            "load_before": [1, 1, 1], "load_after": [2, 1, 1], "mlp": {"16": base}, "cnn": {}}
+    return {
+        "device": "cpu",
+        "threads": 1,
+        "batch": 128,
+        "rounds": 5,
+        "spread_bound": 0.2,
+        "sgemm_gflops": 50.0,
+        "load_before": [1, 1, 1],
+        "load_after": [2, 1, 1],
+        "mlp": {"16": base},
+        "cnn": {},
+    }
 
 
 def test_benchmark_table_shows_medians_spread_and_flags():
@@ -77,8 +103,10 @@ def test_benchmark_table_shows_medians_spread_and_flags():
 
 
 def test_predict_wall_time_formula_and_errors():
-    runs = [{"epochs": 2, "n_train": 100, "n_val": 10, "n_test": 20},
-            {"epochs": 1, "n_train": 50, "n_val": 0, "n_test": 20}]
+    runs = [
+        {"epochs": 2, "n_train": 100, "n_val": 10, "n_test": 20},
+        {"epochs": 1, "n_train": 50, "n_val": 0, "n_test": 20},
+    ]
     # run 1: 200 + (3 * 30 + 100) / 3; run 2: 50 + (2 * 20 + 50) / 3
     expect = (200 + 190 / 3 + 50 + 90 / 3) / 10.0
     assert bench.predict_wall_time(10.0, runs) == pytest.approx(expect)
@@ -115,11 +143,15 @@ def test_sweep_throughput_of_the_e1_stack():
 
 
 def test_check_targets():
-    result = {"mlp": {"16": {"vectorised_ms": 0.05}, "320": {"sgemm_fraction": 0.55}},
-              "cnn": {"16": {"torch_func_over_vectorised": 0.9}}}
+    result = {
+        "mlp": {"16": {"vectorised_ms": 0.05}, "320": {"sgemm_fraction": 0.55}},
+        "cnn": {"16": {"torch_func_over_vectorised": 0.9}},
+    }
     base = {"mlp": {"16": {"vectorised_ms": 0.433}}}
-    got = {t["target"]: t for t in bench.check_targets(result, baseline=base, sweep_seconds=590, sweep_runs=475,
-                                                       sweep_epochs=30)}
+    got = {
+        t["target"]: t
+        for t in bench.check_targets(result, baseline=base, sweep_seconds=590, sweep_runs=475, sweep_epochs=30)
+    }
     assert set(got) == set(bench.GPU_TARGETS)
     assert got["mlp_k320_sgemm_share"]["ok"] is True
     assert got["mlp_k16_speedup"]["measured"] == pytest.approx(8.66) and got["mlp_k16_speedup"]["ok"] is True

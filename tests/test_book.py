@@ -44,24 +44,46 @@ def _train(**kw) -> TrainConfig:
 def grid_spec(name: str = "fcnn-cifar10", *, seeds=(0, 1, 2)) -> sw.Experiment:
     """E1's shape in miniature: the He-normal schedules, He uniform, Glorot, LSUV; two
     optimizers, each with its own learning-rate grid."""
-    inits = (sw.init("he"), sw.init("he", distribution="uniform"),
-             sw.init("depth", schedule="constant", network_variance=V),
-             sw.init("depth", schedule="increasing", network_variance=V),
-             sw.init("depth", schedule="decreasing", network_variance=V), sw.init("glorot"), sw.init("lsuv"))
+    inits = (
+        sw.init("he"),
+        sw.init("he", distribution="uniform"),
+        sw.init("depth", schedule="constant", network_variance=V),
+        sw.init("depth", schedule="increasing", network_variance=V),
+        sw.init("depth", schedule="decreasing", network_variance=V),
+        sw.init("glorot"),
+        sw.init("lsuv"),
+    )
     return sw.Experiment(
-        name=name, dataset="mnist", model=sw.ModelConfig("mlp", depth=4, width=8), train=_train(), inits=inits,
-        seeds=seeds, lrs=(0.01, 0.05),
-        variants=(sw.Variant("sgd", {"train.optimizer": "sgd"}),
-                  sw.Variant("adam", {"train.optimizer": "adam", "lrs": (0.003, 0.01)})),
-        key="E1", chapter="e1_cifar10_mlp", title="E1: tiny")
+        name=name,
+        dataset="mnist",
+        model=sw.ModelConfig("mlp", depth=4, width=8),
+        train=_train(),
+        inits=inits,
+        seeds=seeds,
+        lrs=(0.01, 0.05),
+        variants=(
+            sw.Variant("sgd", {"train.optimizer": "sgd"}),
+            sw.Variant("adam", {"train.optimizer": "adam", "lrs": (0.003, 0.01)}),
+        ),
+        key="E1",
+        chapter="e1_cifar10_mlp",
+        title="E1: tiny",
+    )
 
 
 def diverging_spec(name: str = "fcnn-mnist") -> sw.Experiment:
     """One learning rate; the "hot" variant diverges (lr 1e20)."""
     return sw.Experiment(
-        name=name, dataset="mnist", model=sw.ModelConfig("mlp", depth=4, width=8), train=_train(epochs=2, probe_epochs=(0, 2)),
-        inits=(sw.init("he"), sw.init("depth", schedule="increasing", network_variance=V)), seeds=(0, 1, 2),
-        variants=(sw.Variant("ok"), sw.Variant("hot", {"train.lr": 1e20})), key="E2", chapter="e2_mnist_mlp")
+        name=name,
+        dataset="mnist",
+        model=sw.ModelConfig("mlp", depth=4, width=8),
+        train=_train(epochs=2, probe_epochs=(0, 2)),
+        inits=(sw.init("he"), sw.init("depth", schedule="increasing", network_variance=V)),
+        seeds=(0, 1, 2),
+        variants=(sw.Variant("ok"), sw.Variant("hot", {"train.lr": 1e20})),
+        key="E2",
+        chapter="e2_mnist_mlp",
+    )
 
 
 def run_into(root: Path, spec: sw.Experiment, profile: str = "default") -> Path:
@@ -228,20 +250,34 @@ def ablation_spec() -> sw.Experiment:
     """The schedule ablation in miniature: He, He + logit scale, He + layer lrs, He + both and the
     schedule itself, for increasing and decreasing (SGD; float64 so that both match to rounding)."""
     L, V_ = 4, 5.0
-    arms = [sw.Variant("He", {"inits": (sw.init("he"),)}),
-            sw.Variant("He + logit scale", {"inits": (sw.init("he"),), "train.logit_scale": math.sqrt(V_)})]
+    arms = [
+        sw.Variant("He", {"inits": (sw.init("he"),)}),
+        sw.Variant("He + logit scale", {"inits": (sw.init("he"),), "train.logit_scale": math.sqrt(V_)}),
+    ]
     for sched in ("increasing", "decreasing"):
         a = depthinit.alphas(L, schedule=sched, network_variance=V_)
         prefix = np.cumprod(a)  # a bias after layer l is scaled by the product of the alphas up to l
         w = tuple((f"layers.{i}.weight", float(1 / a[i])) for i in range(L))
         b = tuple((f"layers.{i}.bias", float(1 / prefix[i])) for i in range(L))
-        arms += [sw.Variant(f"He + layer lrs ({sched})", {"inits": (sw.init("he"),), "train.lr_scales": w + b}),
-                 sw.Variant(f"He + both ({sched})", {"inits": (sw.init("he"),), "train.lr_scales": w + b,
-                                                      "train.logit_scale": math.sqrt(V_)}),
-                 sw.Variant(sched, {"inits": (sw.init("depth", schedule=sched, network_variance=V_),)})]
-    return sw.Experiment(name="schedule-ablation", dataset="mnist", model=sw.ModelConfig("mlp", depth=L, width=8),
-                         train=_train(dtype="float64", probe_epochs=()), inits=(sw.init("he"),), seeds=(0, 1, 2),
-                         variants=tuple(arms), lrs=(0.02, 0.05), chapter="e1_cifar10_mlp")
+        arms += [
+            sw.Variant(f"He + layer lrs ({sched})", {"inits": (sw.init("he"),), "train.lr_scales": w + b}),
+            sw.Variant(
+                f"He + both ({sched})",
+                {"inits": (sw.init("he"),), "train.lr_scales": w + b, "train.logit_scale": math.sqrt(V_)},
+            ),
+            sw.Variant(sched, {"inits": (sw.init("depth", schedule=sched, network_variance=V_),)}),
+        ]
+    return sw.Experiment(
+        name="schedule-ablation",
+        dataset="mnist",
+        model=sw.ModelConfig("mlp", depth=L, width=8),
+        train=_train(dtype="float64", probe_epochs=()),
+        inits=(sw.init("he"),),
+        seeds=(0, 1, 2),
+        variants=tuple(arms),
+        lrs=(0.02, 0.05),
+        chapter="e1_cifar10_mlp",
+    )
 
 
 def test_ablation_both_pieces_reproduce_the_schedule(tmp_path, one_thread):
@@ -270,14 +306,30 @@ def test_arm_names_and_errors():
 
 
 def test_sensitivity_reads_depth_from_the_layers_column(tmp_path, one_thread):
-    grid = sw.depth_grid(base=("he",), distribution=("normal",), schedule=("unit", "constant", "increasing"),
-                         network_variance=(1.0, V))
+    grid = sw.depth_grid(
+        base=("he",), distribution=("normal",), schedule=("unit", "constant", "increasing"), network_variance=(1.0, V)
+    )
     spec = sw.Experiment(
-        name="sensitivity", dataset="mnist", model=sw.ModelConfig("mlp", depth=4, width=8), train=_train(),
-        inits=grid, seeds=(0, 1),
+        name="sensitivity",
+        dataset="mnist",
+        model=sw.ModelConfig("mlp", depth=4, width=8),
+        train=_train(),
+        inits=grid,
+        seeds=(0, 1),
         # misleading names: the depth must come from the runs, not from "L=99"
-        variants=(sw.Variant("L=99", {"inits": grid}), sw.Variant("deep", {"model.depth": 6, "inits": sw.depth_grid(
-            base=("he",), distribution=("normal",), schedule=("unit", "increasing"), network_variance=(V,))})))
+        variants=(
+            sw.Variant("L=99", {"inits": grid}),
+            sw.Variant(
+                "deep",
+                {
+                    "model.depth": 6,
+                    "inits": sw.depth_grid(
+                        base=("he",), distribution=("normal",), schedule=("unit", "increasing"), network_variance=(V,)
+                    ),
+                },
+            ),
+        ),
+    )
     out = run_into(tmp_path, spec)
     res = sw.load(out).results
     configs = book.configurations(res)
@@ -298,9 +350,14 @@ def test_sensitivity_reads_depth_from_the_layers_column(tmp_path, one_thread):
 
 def test_stall_findings_read_the_input_scaling_column(tmp_path, one_thread):
     spec = sw.Experiment(
-        name="he-uniform-stall", dataset="mnist", model=sw.ModelConfig("mlp", depth=4, width=8), train=_train(),
-        inits=(sw.init("he"), sw.init("he", distribution="uniform")), seeds=(0, 1, 2),
-        variants=(sw.Variant("a", {"preprocess": "unit"}), sw.Variant("b", {"preprocess": "standardize"})))
+        name="he-uniform-stall",
+        dataset="mnist",
+        model=sw.ModelConfig("mlp", depth=4, width=8),
+        train=_train(),
+        inits=(sw.init("he"), sw.init("he", distribution="uniform")),
+        seeds=(0, 1, 2),
+        variants=(sw.Variant("a", {"preprocess": "unit"}), sw.Variant("b", {"preprocess": "standardize"})),
+    )
     res = sw.load(run_into(tmp_path, spec)).results
     f = book.stall_findings(res)
     assert set(f.he_uniform) == {"unit", "standardize"} and f.runs == 3
@@ -312,8 +369,9 @@ def test_stall_findings_read_the_input_scaling_column(tmp_path, one_thread):
 
 def test_signals_at_init_follow_homogeneity_and_the_theory():
     x = torch.rand(32, 1, 6, 6, generator=torch.Generator().manual_seed(0))
-    sig = book.signals_at_init({"unit": x, "standardize": (x - x.mean()) / x.std()}, seeds=range(4), depth=6, width=16,
-                               classes=4)
+    sig = book.signals_at_init(
+        {"unit": x, "standardize": (x - x.mean()) / x.std()}, seeds=range(4), depth=6, width=16, classes=4
+    )
     assert set(sig["inputs"]) == {"unit", "standardize"} and set(sig["init"]) == {"He normal", "He uniform"}
     summary = book.signal_summary(sig)
     first = summary[(summary["depth"] == 1) & (summary["init"] == "He normal")]
@@ -341,15 +399,30 @@ def test_verdicts_are_decided_per_optimizer_at_the_tuned_rates(grid_root, tiny_r
 
 
 def _table(verdicts: dict[int, str]) -> book.VerdictTable:
-    summary = pd.DataFrame([{"claim": n, "source": "paper", "text": f"claim {n}", "experiment": "E1",
-                             "estimate": "", "verdict": verdicts.get(n, analysis.INCONCLUSIVE)} for n in range(1, 8)])
+    summary = pd.DataFrame(
+        [
+            {
+                "claim": n,
+                "source": "paper",
+                "text": f"claim {n}",
+                "experiment": "E1",
+                "estimate": "",
+                "verdict": verdicts.get(n, analysis.INCONCLUSIVE),
+            }
+            for n in range(1, 8)
+        ]
+    )
     return book.VerdictTable("sgd", summary, pd.DataFrame(columns=["claim"]), True, ("E1",))
 
 
 def test_advice_and_answer_follow_the_verdicts():
-    cases = [({6: analysis.SUPPORTED, 7: analysis.SUPPORTED}, book.HELPS),
-             ({6: analysis.CONTRADICTED}, book.HURTS), ({7: analysis.CONTRADICTED}, book.HURTS),
-             ({6: analysis.EQUIVALENT}, book.UNDECIDED), ({}, book.UNDECIDED)]
+    cases = [
+        ({6: analysis.SUPPORTED, 7: analysis.SUPPORTED}, book.HELPS),
+        ({6: analysis.CONTRADICTED}, book.HURTS),
+        ({7: analysis.CONTRADICTED}, book.HURTS),
+        ({6: analysis.EQUIVALENT}, book.UNDECIDED),
+        ({}, book.UNDECIDED),
+    ]
     for verdicts, expected in cases:
         bv = book.BookVerdicts("test run", "default", (_table(verdicts),))
         assert book.helps(bv.primary) == expected
@@ -367,8 +440,12 @@ def test_advice_and_answer_follow_the_verdicts():
 
 def test_verdict_html_has_one_class_per_verdict_and_no_cut_text():
     long = "x" * 400
-    summary = pd.DataFrame([{"claim": i + 1, "source": "paper", "text": long + v, "experiment": "E1",
-                             "estimate": "e", "verdict": v} for i, v in enumerate(analysis.VERDICTS)])
+    summary = pd.DataFrame(
+        [
+            {"claim": i + 1, "source": "paper", "text": long + v, "experiment": "E1", "estimate": "e", "verdict": v}
+            for i, v in enumerate(analysis.VERDICTS)
+        ]
+    )
     html = book.verdict_html(summary)
     assert html.startswith('<table class="verdict-table">')
     for v in analysis.VERDICTS:
@@ -388,8 +465,12 @@ def test_budgets_are_stated_once_and_read_through_the_registry():
     assert book.budget_of("theory_forward") == 25 and book.budget_of("theory_new_chapter") == book.THEORY_BUDGET
     assert math.isnan(book.budget_of("unknown_page"))
     assert [book.status_of(s, 100.0) for s in (90, 150, 201)] == ["within", "over", "fails"]
-    t = book.timing_table({"e2_mnist_mlp": {"seconds": 300.0, "profile": "default"},
-                           "e3_cifar10_cnn": {"seconds": 3.0, "profile": "smoke"}})
+    t = book.timing_table(
+        {
+            "e2_mnist_mlp": {"seconds": 300.0, "profile": "default"},
+            "e3_cifar10_cnn": {"seconds": 3.0, "profile": "smoke"},
+        }
+    )
     assert list(t["status"]) == ["fails", "(smoke profile)"] and t.loc[0, "ratio"] == pytest.approx(2.5)
 
 

@@ -34,18 +34,45 @@ def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("figs")
     grid = sw.load(run_into(root, grid_spec()))
     stall = sw.Experiment(
-        name="he-uniform-stall", dataset="mnist", model=sw.ModelConfig("mlp", depth=4, width=8), train=_train(),
-        inits=sw.depth_grid(base=("he",), schedule=("unit", "increasing"), network_variance=(V,)), seeds=(0, 1),
-        variants=(sw.Variant("a", {"preprocess": "unit"}), sw.Variant("b", {"preprocess": "standardize"})))
-    grid5 = sw.depth_grid(base=("he",), distribution=("normal",), network_variance=(1.0, 5.0, V),
-                          offset=(0.0, 1.0), depth_fn=("log", "power"))
+        name="he-uniform-stall",
+        dataset="mnist",
+        model=sw.ModelConfig("mlp", depth=4, width=8),
+        train=_train(),
+        inits=sw.depth_grid(base=("he",), schedule=("unit", "increasing"), network_variance=(V,)),
+        seeds=(0, 1),
+        variants=(sw.Variant("a", {"preprocess": "unit"}), sw.Variant("b", {"preprocess": "standardize"})),
+    )
+    grid5 = sw.depth_grid(
+        base=("he",),
+        distribution=("normal",),
+        network_variance=(1.0, 5.0, V),
+        offset=(0.0, 1.0),
+        depth_fn=("log", "power"),
+    )
     sens = sw.Experiment(
-        name="sensitivity", dataset="mnist", model=sw.ModelConfig("mlp", depth=4, width=8), train=_train(),
-        inits=grid5, seeds=(0, 1),
-        variants=(sw.Variant("v", {}), sw.Variant("deep", {"model.depth": 6, "inits": sw.depth_grid(
-            base=("he",), distribution=("normal",), network_variance=(V,))})))
-    out = {"grid": grid, "stall": sw.load(run_into(root, stall)), "sens": sw.load(run_into(root, sens)),
-           "ablation": sw.load(run_into(root, ablation_spec()), probes=False)}
+        name="sensitivity",
+        dataset="mnist",
+        model=sw.ModelConfig("mlp", depth=4, width=8),
+        train=_train(),
+        inits=grid5,
+        seeds=(0, 1),
+        variants=(
+            sw.Variant("v", {}),
+            sw.Variant(
+                "deep",
+                {
+                    "model.depth": 6,
+                    "inits": sw.depth_grid(base=("he",), distribution=("normal",), network_variance=(V,)),
+                },
+            ),
+        ),
+    )
+    out = {
+        "grid": grid,
+        "stall": sw.load(run_into(root, stall)),
+        "sens": sw.load(run_into(root, sens)),
+        "ablation": sw.load(run_into(root, ablation_spec()), probes=False),
+    }
     torch.set_num_threads(before)
     return out
 
@@ -69,16 +96,25 @@ def figures(runs) -> dict[str, object]:
     e5 = runs["sens"]
     configs = book.configurations(e5.results)
     x = torch.rand(16, 1, 6, 6, generator=torch.Generator().manual_seed(0))
-    signals = book.signal_summary(book.signals_at_init({"unit": x, "standardize": (x - 0.5) / 0.3}, seeds=range(3),
-                                                       depth=5, width=8, classes=4))
+    signals = book.signal_summary(
+        book.signals_at_init({"unit": x, "standardize": (x - 0.5) / 0.3}, seeds=range(3), depth=5, width=8, classes=4)
+    )
     verdicts = book.book_verdicts({"E1": g.results}, source="synthetic", profile="default")
-    times = book.timing_table({n: {"seconds": 10.0 * (i + 1), "profile": "default"} for i, n in enumerate(
-        ["index", "e1_cifar10_mlp", "e2_mnist_mlp", "verdicts", "theory_forward"])})
+    times = book.timing_table(
+        {
+            n: {"seconds": 10.0 * (i + 1), "profile": "default"}
+            for i, n in enumerate(["index", "e1_cifar10_mlp", "e2_mnist_mlp", "verdicts", "theory_forward"])
+        }
+    )
     (abl,) = book.ablation_findings(runs["ablation"].results)
     return {
         "accuracy dots (two sources)": lambda: book.plot_accuracy_dots(
-            {"stored": book.at_chosen_lr(sgd)[0], "live, SGD": book.at_chosen_lr(sgd)[0],
-             "live, Adam": book.at_chosen_lr(g.results[g.results["optimizer"] == "adam"])[0]}),
+            {
+                "stored": book.at_chosen_lr(sgd)[0],
+                "live, SGD": book.at_chosen_lr(sgd)[0],
+                "live, Adam": book.at_chosen_lr(g.results[g.results["optimizer"] == "adam"])[0],
+            }
+        ),
         "hero": lambda: book.plot_hero(sgd, title="synthetic run"),
         "curves": lambda: book.plot_curves(sgd),
         "best epochs": lambda: book.plot_best_epochs(g.results),

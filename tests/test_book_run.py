@@ -40,8 +40,14 @@ def test_template_chapters_come_from_the_registry():
 
 def test_summary_chapters_run_last_in_their_order():
     names = ["index", "e1_cifar10_mlp", "reproducibility", "verdicts", "theory_forward", "use_in_your_model"]
-    assert rn.order(names) == ["e1_cifar10_mlp", "theory_forward", "verdicts", "use_in_your_model", "index",
-                               "reproducibility"]
+    assert rn.order(names) == [
+        "e1_cifar10_mlp",
+        "theory_forward",
+        "verdicts",
+        "use_in_your_model",
+        "index",
+        "reproducibility",
+    ]
 
 
 def test_parameters_are_checked_against_the_chapters_cell():
@@ -50,8 +56,7 @@ def test_parameters_are_checked_against_the_chapters_cell():
     rn.check_parameters(c, {"seeds": (0, 1)})
     with pytest.raises(SystemExit, match="chapter 'e5_sensitivity' has no parameter 'V'"):
         rn.check_parameters(c, {"V": 5})
-    assert rn.parameter_names(rn.plan_chapter("e1_cifar10_mlp", {}).source) >= {"key", "profile", "seeds",
-                                                                                "threshold"}
+    assert rn.parameter_names(rn.plan_chapter("e1_cifar10_mlp", {}).source) >= {"key", "profile", "seeds", "threshold"}
     assert rn.parse_value("5") == 5 and rn.parse_value("(0, 1)") == (0, 1) and rn.parse_value("smoke") == "smoke"
     args = rn.parse_args(["-p", "profile", "smoke", "-p", "seeds", "(0, 1)", "e5_sensitivity"])
     assert args.profile == "smoke" and args.given == {"seeds": (0, 1)}
@@ -63,11 +68,13 @@ def test_parameters_are_checked_against_the_chapters_cell():
 
 def test_executed_copies_get_their_title_and_only_their_sections(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["injected-parameters"]}),
-                nbformat.v4.new_markdown_cell("# Template title\n\ntext"),
-                nbformat.v4.new_markdown_cell("## Why", metadata={"tags": ["section-why"]}),
-                nbformat.v4.new_markdown_cell("### Ablation", metadata={"tags": ["section-why", "section-ablation"]}),
-                nbformat.v4.new_markdown_cell("# not the title")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_markdown_cell("# Template title\n\ntext"),
+        nbformat.v4.new_markdown_cell("## Why", metadata={"tags": ["section-why"]}),
+        nbformat.v4.new_markdown_cell("### Ablation", metadata={"tags": ["section-why", "section-ablation"]}),
+        nbformat.v4.new_markdown_cell("# not the title"),
+    ]
     path = tmp_path / "e.ipynb"
     nbformat.write(nb, path)
     rn.finish_copy(path, rn.Chapter("e", path, {}, "E9: a title", frozenset({"why"})))
@@ -92,8 +99,9 @@ def test_placeholder_pages_keep_the_title_and_labels(tmp_path):
 def test_budget_table_fails_past_twice_the_budget():
     ok, failed = rn.budget_table({"e2_mnist_mlp": {"seconds": 100.0, "profile": "default"}}, ["e2_mnist_mlp"])
     assert not failed and "e2_mnist_mlp" in ok and "within" in ok
-    table, failed = rn.budget_table({"e2_mnist_mlp": {"seconds": 2.5 * book.BUDGETS["E2"], "profile": "default"}},
-                                    ["e2_mnist_mlp"])
+    table, failed = rn.budget_table(
+        {"e2_mnist_mlp": {"seconds": 2.5 * book.BUDGETS["E2"], "profile": "default"}}, ["e2_mnist_mlp"]
+    )
     assert failed and "fails" in table and "over 2 x budget: e2_mnist_mlp" in table
     _, failed = rn.budget_table({"e2_mnist_mlp": {"seconds": 1e6, "profile": "paper"}}, ["e2_mnist_mlp"])
     assert not failed  # the budgets are the default profile's
@@ -107,7 +115,9 @@ def test_unknown_chapter_names_are_refused():
 # -- the sources ---------------------------------------------------------------------------------
 def _logic_lines(source: str) -> int:
     """Lines that do something: not blank, not comments, not imports."""
-    return sum(1 for line in source.splitlines() if line.strip() and not line.strip().startswith(("#", "import ", "from ")))
+    return sum(
+        1 for line in source.splitlines() if line.strip() and not line.strip().startswith(("#", "import ", "from "))
+    )
 
 
 @pytest.mark.parametrize("path", MINE, ids=lambda p: p.stem)
@@ -135,8 +145,11 @@ def test_no_two_notebooks_share_their_code():
     seen: dict[str, str] = {}
     for path in MINE:
         for cell in nbformat.read(path, as_version=4).cells:
-            if cell.cell_type == "code" and _logic_lines(cell.source) >= 3 and \
-                    "parameters" not in cell.metadata.get("tags", []):
+            if (
+                cell.cell_type == "code"
+                and _logic_lines(cell.source) >= 3
+                and "parameters" not in cell.metadata.get("tags", [])
+            ):
                 key = "\n".join(line.strip() for line in cell.source.splitlines() if line.strip())
                 assert key not in seen, f"{path.name} repeats a cell of {seen.get(key)}"
                 seen[key] = path.name
@@ -144,8 +157,12 @@ def test_no_two_notebooks_share_their_code():
 
 def test_landing_page_and_verdicts_read_the_same_verdicts():
     def code(name: str) -> str:
-        return "\n".join(c.source for c in nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4).cells
-                         if c.cell_type == "code")
+        return "\n".join(
+            c.source
+            for c in nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4).cells
+            if c.cell_type == "code"
+        )
+
     for name in ("index", "verdicts", "use_in_your_model"):
         text = code(name)
         assert "book.load_paper_verdicts()" in text and ("book.load_verdicts(profile)" in text), name

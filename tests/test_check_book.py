@@ -13,8 +13,8 @@ Chromium fails the browser tests instead of skipping them.
 
 from __future__ import annotations
 
-import base64
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -65,31 +65,42 @@ def need_chromium() -> str:
     if Path(CHROMIUM).is_file():
         return CHROMIUM
     if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true but there is no Chromium at {CHROMIUM}; .ci/run must install "
-                    "Debian's chromium and fonts-dejavu-core before `make test`")
+        pytest.fail(
+            f"CI=true but there is no Chromium at {CHROMIUM}; .ci/run must install "
+            "Debian's chromium and fonts-dejavu-core before `make test`"
+        )
     pytest.skip(f"no Chromium at {CHROMIUM} (install Debian's chromium; CI fails here instead)")
 
 
 def png(width: int, height: int) -> bytes:
     """A grey PNG of the given size (stdlib only)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     rows = b"".join(b"\0" + b"\x80" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 # ----------------------------------------------------------------------------
 # The sites.
 # ----------------------------------------------------------------------------
 
+
 def page(title: str, body: str, *, head: str = "") -> str:
     """A page shaped like the book's: the content in article.bd-article."""
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<link rel="stylesheet" href="{{root}}_static/depthinit.css">{head}</head><body>'
-            f'<main><article class="bd-article" style="max-width: 700px; margin: 0 auto">{body}</article></main>'
-            "</body></html>")
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{title}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="stylesheet" href="{{root}}_static/depthinit.css">{head}</head><body>'
+        f'<main><article class="bd-article" style="max-width: 700px; margin: 0 auto">{body}</article></main>'
+        "</body></html>"
+    )
 
 
 CELL_HIDDEN = """<div class="cell tag_hide-input docutils container">
@@ -105,7 +116,9 @@ CELL_VISIBLE = """<div class="cell docutils container">
 
 WIDE_TABLE = "<table><tr>" + "".join(f"<td>column {i} value</td>" for i in range(12)) + "</tr></table>"
 
-LANDING = page("landing", f"""
+LANDING = page(
+    "landing",
+    f"""
 <h1 id="top">Does depth-aware initialization help?</h1>
 {CELL_HIDDEN}
 <figure><img src="_images/dot.png" alt="Test accuracy of each initialization, He first">
@@ -114,13 +127,18 @@ LANDING = page("landing", f"""
 <a href="#top">here</a> <a href="sub/page.html#part">sub</a> <a href="sub/">dir</a>
 <a href="https://arxiv.org/abs/2509.05018">a link out is fine</a>
 <pre>$$ code may show TeX $$</pre>
-""")
+""",
+)
 
-EXPLORABLE_PAGE = page("e1", """
+EXPLORABLE_PAGE = page(
+    "e1",
+    """
 <h1>E1</h1>
 <p><a class="reference download internal" download="" href="_downloads/0a1b/e1_results.csv">results (CSV)</a></p>
 <div class="depthinit-explorable" data-v="22" data-l="54"></div>
-""", head='<script defer src="{root}_static/depthinit-explorable.js"></script>')
+""",
+    head='<script defer src="{root}_static/depthinit-explorable.js"></script>',
+)
 
 VERDICTS = page("verdicts", '<h1>Verdicts</h1><a href="_downloads/9f/verdicts.csv">verdicts.csv</a>')
 
@@ -138,10 +156,15 @@ BAD = """<!DOCTYPE html><html><head><title>bad</title>
 <script>console.error("boom");</script>
 </body></html>"""
 
-BAD_LANDING = page("landing", f"<h1>Landing</h1>{CELL_HIDDEN}{CELL_VISIBLE}"
-                   '<details open><div class="cell"><div class="cell_input"><pre>shown()</pre></div></div></details>')
+BAD_LANDING = page(
+    "landing",
+    f"<h1>Landing</h1>{CELL_HIDDEN}{CELL_VISIBLE}"
+    '<details open><div class="cell"><div class="cell_input"><pre>shown()</pre></div></div></details>',
+)
 
-ALT = page("alt", """
+ALT = page(
+    "alt",
+    """
 <img src="_images/dot.png">
 <img src="_images/dot.png" alt="  ">
 <img src="_images/dot.png" alt="_images/dot.png">
@@ -149,29 +172,41 @@ ALT = page("alt", """
 <img src="_images/dot.png" alt="dot">
 <img src="_images/dot.png" alt="e1_accuracy_figure">
 <img src="_images/dot.png" alt="layer_norms">
-""")
+""",
+)
 
-WIDE = page("wide", """
+WIDE = page(
+    "wide",
+    """
 <img src="_images/huge.png" alt="A figure saved far larger than the column">
 <img src="_images/dot.png" alt="A figure forced wider than the column" style="width: 900px; max-width: none">
-""")
+""",
+)
 
-PHONE = page("phone", f"""
+PHONE = page(
+    "phone",
+    f"""
 <img src="_images/mid.png" alt="A figure of fixed width" style="width: 600px; max-width: none">
 {WIDE_TABLE.replace("<table>", '<table style="display: table">')}
-""")
+""",
+)
 
 NO_CSV = page("e2 no csv", "<h1>E2</h1><p>No download here.</p>")
 
-BAD_CSV = page("e3 bad csv", """
+BAD_CSV = page(
+    "e3 bad csv",
+    """
 <a href="data/missing.csv">missing</a>
 <a href="https://example.org/remote.csv">remote</a>
 <a href="_downloads/empty.csv">empty</a>
 <a href="_downloads/ragged.csv">ragged</a>
 <a class="reference download internal" href="_downloads/plans.zip">plans</a>
-""")
+""",
+)
 
-BROKEN_EXPLORABLES = page("explorables", """
+BROKEN_EXPLORABLES = page(
+    "explorables",
+    """
 <div class="depthinit-explorable" id="frozen">
   <input type="range" data-param="V" min="0" max="10" step="1" value="4">
   <svg><polyline points="0,0 10,10"></polyline></svg><div data-role="readout">V = 4</div>
@@ -188,7 +223,8 @@ BROKEN_EXPLORABLES = page("explorables", """
     box.querySelector("[data-role=readout]").textContent = "V = " + e.target.value + ", product NaN";
   });
 </script>
-""")
+""",
+)
 
 
 def make_site(root: Path, *, bad: bool) -> Path:
@@ -205,16 +241,35 @@ def make_site(root: Path, *, bad: bool) -> Path:
     (root / "_downloads" / "0a1b" / "e1_results.csv").write_text(RESULTS_CSV)
     (root / "_downloads" / "9f" / "verdicts.csv").write_text("claim,verdict\n1,supported\n")
     (root / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=landing.html" />')
-    pages = {"landing.html": BAD_LANDING if bad else LANDING, "e1_cifar10_mlp.html": EXPLORABLE_PAGE,
-             "verdicts.html": VERDICTS}
+    pages = {
+        "landing.html": BAD_LANDING if bad else LANDING,
+        "e1_cifar10_mlp.html": EXPLORABLE_PAGE,
+        "verdicts.html": VERDICTS,
+    }
     if bad:
-        pages.update({"bad.html": BAD, "alt.html": ALT, "wide.html": WIDE, "phone.html": PHONE,
-                      "e2_no_csv.html": NO_CSV, "e3_bad_csv.html": BAD_CSV,
-                      "explorables.html": BROKEN_EXPLORABLES})
+        pages.update(
+            {
+                "bad.html": BAD,
+                "alt.html": ALT,
+                "wide.html": WIDE,
+                "phone.html": PHONE,
+                "e2_no_csv.html": NO_CSV,
+                "e3_bad_csv.html": BAD_CSV,
+                "explorables.html": BROKEN_EXPLORABLES,
+            }
+        )
         (root / "_downloads" / "empty.csv").write_text("key,accuracy\n")
         (root / "_downloads" / "ragged.csv").write_text("key,accuracy\nE1,0.4,extra\n")
-        notebook = {"cells": [{"cell_type": "code", "outputs": [
-            {"output_type": "display_data", "metadata": {"scrapbook": {"name": "e1_accuracy_figure"}}}]}]}
+        notebook = {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "outputs": [
+                        {"output_type": "display_data", "metadata": {"scrapbook": {"name": "e1_accuracy_figure"}}}
+                    ],
+                }
+            ]
+        }
         (root / "_sources" / "alt.ipynb").write_text(json.dumps(notebook))
     for name, text in pages.items():
         (root / name).write_text(text.replace("{root}", ""))
@@ -227,11 +282,18 @@ def make_site(root: Path, *, bad: bool) -> Path:
 # The site on disk.
 # ----------------------------------------------------------------------------
 
+
 def test_site_pages_skip_asset_folders(cb, tmp_path):
     site = make_site(tmp_path / "site", bad=False)
     pages = [p.as_posix() for p in cb.site_pages(site)]
-    assert pages == ["e1_cifar10_mlp.html", "index.html", "landing.html", "sub/index.html", "sub/page.html",
-                     "verdicts.html"]
+    assert pages == [
+        "e1_cifar10_mlp.html",
+        "index.html",
+        "landing.html",
+        "sub/index.html",
+        "sub/page.html",
+        "verdicts.html",
+    ]
 
 
 def test_internal_target_resolution(cb, tmp_path):
@@ -249,7 +311,8 @@ def test_internal_target_resolution(cb, tmp_path):
 def test_check_internal_links_reports_missing_files_and_anchors(cb, tmp_path):
     site = make_site(tmp_path / "site", bad=False)
     problems = cb.check_internal_links(
-        site, Path("landing.html"),
+        site,
+        Path("landing.html"),
         ["#top", "sub/page.html#part", "nowhere.html", "sub/page.html#nope", "../../etc/passwd", "depthinit.pdf"],
         cb.Rules(),
     )
@@ -267,31 +330,54 @@ def test_redirect_and_landing_page(cb, tmp_path):
     assert cb.landing_page(site) == Path("landing.html")
 
 
-@pytest.mark.parametrize("url, local", [
-    ("http://127.0.0.1:8000/a.js", True),
-    ("http://localhost/a.js", True),
-    ("data:image/png;base64,AAAA", True),
-    ("https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js", False),
-    ("https://unpkg.com/thebe@0.8.2/lib/index.js", False),
-    ("wss://example.org/socket", False),
-])
+@pytest.mark.parametrize(
+    "url, local",
+    [
+        ("http://127.0.0.1:8000/a.js", True),
+        ("http://localhost/a.js", True),
+        ("data:image/png;base64,AAAA", True),
+        ("https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js", False),
+        ("https://unpkg.com/thebe@0.8.2/lib/index.js", False),
+        ("wss://example.org/socket", False),
+    ],
+)
 def test_is_local_url(cb, url, local):
     assert cb.is_local_url(url) is local
 
 
 def test_problems_from_events(cb):
     events = [
-        {"method": "Network.requestWillBeSent", "params": {"requestId": "1", "request": {"url": "https://fonts.example/x.woff"}}},
+        {
+            "method": "Network.requestWillBeSent",
+            "params": {"requestId": "1", "request": {"url": "https://fonts.example/x.woff"}},
+        },
         {"method": "Network.loadingFailed", "params": {"requestId": "1", "errorText": "net::ERR_NAME_NOT_RESOLVED"}},
-        {"method": "Network.requestWillBeSent", "params": {"requestId": "2", "request": {"url": "http://127.0.0.1:1/a.png"}}},
-        {"method": "Network.responseReceived", "params": {"requestId": "2", "type": "Image",
-                                                          "response": {"url": "http://127.0.0.1:1/a.png", "status": 404}}},
-        {"method": "Network.responseReceived", "params": {"requestId": "3", "type": "Other",
-                                                          "response": {"url": "http://127.0.0.1:1/favicon.ico", "status": 404}}},
+        {
+            "method": "Network.requestWillBeSent",
+            "params": {"requestId": "2", "request": {"url": "http://127.0.0.1:1/a.png"}},
+        },
+        {
+            "method": "Network.responseReceived",
+            "params": {
+                "requestId": "2",
+                "type": "Image",
+                "response": {"url": "http://127.0.0.1:1/a.png", "status": 404},
+            },
+        },
+        {
+            "method": "Network.responseReceived",
+            "params": {
+                "requestId": "3",
+                "type": "Other",
+                "response": {"url": "http://127.0.0.1:1/favicon.ico", "status": 404},
+            },
+        },
         {"method": "Runtime.consoleAPICalled", "params": {"type": "error", "args": [{"value": "boom"}]}},
         {"method": "Runtime.consoleAPICalled", "params": {"type": "log", "args": [{"value": "fine"}]}},
-        {"method": "Runtime.exceptionThrown", "params": {"exceptionDetails": {"text": "Uncaught",
-                                                                              "exception": {"description": "TypeError: x"}}}},
+        {
+            "method": "Runtime.exceptionThrown",
+            "params": {"exceptionDetails": {"text": "Uncaught", "exception": {"description": "TypeError: x"}}},
+        },
     ]
     problems = cb.problems_from_events(events)
     assert problems == [
@@ -321,37 +407,56 @@ def test_bad_options_are_refused(cb, tmp_path, capsys):
 # The book's rules, without a browser.
 # ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("alt, reason", [
-    (None, "has no alt attribute"),
-    ("   ", "has empty alt text"),
-    ("_images/abc123.png", "is a file path"),
-    ("..\\figures\\e1", "is a file path"),
-    ("Figure from ../figures/e1 here", "is a file path"),
-    ("Accuracy, saved as out/e1/accuracy.png", "is a file path"),
-    ("see C:\\plots", "is a file path"),
-    ("e1_accuracy.PNG", "is a file name"),
-    ("figure.svg", "is a file name"),
-    ("abc123", "is the image's file name"),
-    ("e1_fig", "is the glue key"),
-    ("layer_norm_heatmap", "is an identifier, not a description"),
-])
+
+@pytest.mark.parametrize(
+    "alt, reason",
+    [
+        (None, "has no alt attribute"),
+        ("   ", "has empty alt text"),
+        ("_images/abc123.png", "is a file path"),
+        ("..\\figures\\e1", "is a file path"),
+        ("Figure from ../figures/e1 here", "is a file path"),
+        ("Accuracy, saved as out/e1/accuracy.png", "is a file path"),
+        ("see C:\\plots", "is a file path"),
+        ("e1_accuracy.PNG", "is a file name"),
+        ("figure.svg", "is a file name"),
+        ("abc123", "is the image's file name"),
+        ("e1_fig", "is the glue key"),
+        ("layer_norm_heatmap", "is an identifier, not a description"),
+    ],
+)
 def test_alt_text_that_is_not_a_description(cb, alt, reason):
     why = cb.alt_problem(alt, "../_images/abc123.png", frozenset({"e1_fig"}))
     assert why is not None and reason in why
 
 
-@pytest.mark.parametrize("alt", ["Test accuracy per initialization", "Accuracy", "α_l per layer for V = 22",
-                                 "E1: accuracy (CIFAR-10, 5 seeds)", "He's variance 2/n against 2α_l/n_l",
-                                 "Data cifar10-jpeg.zip (image-folder zip), code 3d0889b",
-                                 "α_l = V^1/(L-1) ln l / G_L for four depths"])
+@pytest.mark.parametrize(
+    "alt",
+    [
+        "Test accuracy per initialization",
+        "Accuracy",
+        "α_l per layer for V = 22",
+        "E1: accuracy (CIFAR-10, 5 seeds)",
+        "He's variance 2/n against 2α_l/n_l",
+        "Data cifar10-jpeg.zip (image-folder zip), code 3d0889b",
+        "α_l = V^1/(L-1) ln l / G_L for four depths",
+    ],
+)
 def test_alt_text_that_describes(cb, alt):
     assert cb.alt_problem(alt, "../_images/abc123.png", frozenset({"e1_fig"})) is None
 
 
 def test_image_widths(cb):
     rules = cb.Rules()
-    fits = {"src": "a.png", "alt": "A figure", "natural_width": 1400, "width": 700.0, "visible": True,
-            "container_width": 700.0, "column_width": 700.0}
+    fits = {
+        "src": "a.png",
+        "alt": "A figure",
+        "natural_width": 1400,
+        "width": 700.0,
+        "visible": True,
+        "container_width": 700.0,
+        "column_width": 700.0,
+    }
     assert cb.image_problems([fits], rules) == []
     too_big = dict(fits, natural_width=1401)
     (problem,) = cb.image_problems([too_big], rules)
@@ -360,8 +465,10 @@ def test_image_widths(cb):
     assert cb.image_problems([too_big], cb.Rules(max_natural_ratio=2.5)) == []
     wider = dict(fits, width=720.0, container_width=650.0)
     problems = cb.image_problems([wider], rules)
-    assert problems == ["image a.png is 720 px wide, wider than its container (650 px) at 1280 px",
-                        "image a.png is 720 px wide, wider than the content column (700 px) at 1280 px"]
+    assert problems == [
+        "image a.png is 720 px wide, wider than its container (650 px) at 1280 px",
+        "image a.png is 720 px wide, wider than the content column (700 px) at 1280 px",
+    ]
     hidden = dict(wider, visible=False)  # in a collapsed toggle: not laid out, natural width still checked
     assert cb.image_problems([hidden], rules) == []
 
@@ -373,14 +480,20 @@ def test_code_cell_problems_name_the_cell(cb):
 
 
 def test_phone_figures_fail_tables_warn(cb):
-    phone = {"viewport": 390, "scroll_width": 620, "overflow": [
-        {"kind": "figure", "what": '<img src="a.png">', "width": 600.0, "right": 620.0},
-        {"kind": "table", "what": "<table>", "width": 500.0, "right": 520.0},
-    ]}
+    phone = {
+        "viewport": 390,
+        "scroll_width": 620,
+        "overflow": [
+            {"kind": "figure", "what": '<img src="a.png">', "width": 600.0, "right": 620.0},
+            {"kind": "table", "what": "<table>", "width": 500.0, "right": 520.0},
+        ],
+    }
     problems, warnings = cb.phone_problems(phone)
-    assert problems == ['at 390 px (phone) the figure <img src="a.png"> is 600 px wide and reaches x = 620: '
-                        "it makes the page scroll horizontally; keep figures at most the content width "
-                        "(max-width: 100%)"]
+    assert problems == [
+        'at 390 px (phone) the figure <img src="a.png"> is 600 px wide and reaches x = 620: '
+        "it makes the page scroll horizontally; keep figures at most the content width "
+        "(max-width: 100%)"
+    ]
     assert len(warnings) == 1 and warnings[0].startswith("at 390 px (phone) the table <table> is 500 px wide")
     edge, _ = cb.phone_problems(dict(phone, scroll_width=390))
     assert "it is cut off at the screen's edge" in edge[0]
@@ -393,10 +506,18 @@ def test_phone_figures_fail_tables_warn(cb):
 
 
 def test_explorable_problems(cb):
-    ok = {"index": 0, "has_plot": True, "has_slider": True, "slider_from": 1.34, "slider_to": -1.0,
-          "plot_changed": True, "text_changed": True, "bad": []}
+    ok = {
+        "index": 0,
+        "has_plot": True,
+        "has_slider": True,
+        "slider_from": 1.34,
+        "slider_to": -1.0,
+        "plot_changed": True,
+        "text_changed": True,
+        "bad": [],
+    }
     assert cb.explorable_problems([ok]) == []
-    frozen = dict(ok, plot_changed=False, text_changed=False, bad=["after V = -1: <polyline points=\"0,NaN\">"])
+    frozen = dict(ok, plot_changed=False, text_changed=False, bad=['after V = -1: <polyline points="0,NaN">'])
     assert cb.explorable_problems([frozen]) == [
         "explorable #1: moving the V slider from 1.34 to -1 did not change the plotted values",
         "explorable #1: moving the V slider from 1.34 to -1 did not change the text readout",
@@ -431,8 +552,10 @@ def test_csv_downloads_and_experiment_chapters(cb, tmp_path):
     assert cb.download_problems(site, Path("e2_no_csv.html"), cb.Rules(download_pages=r"results")) == []
 
 
-@pytest.mark.parametrize("href, csv", [("a/b.csv", True), ("B.CSV?x=1#top", True), ("b.csv.html", False),
-                                       ("data.tsv", False), ("%20x.csv", True)])
+@pytest.mark.parametrize(
+    "href, csv",
+    [("a/b.csv", True), ("B.CSV?x=1#top", True), ("b.csv.html", False), ("data.tsv", False), ("%20x.csv", True)],
+)
 def test_is_csv_href(cb, href, csv):
     assert cb.is_csv_href(href) is csv
 
@@ -447,9 +570,11 @@ def test_glue_keys_come_from_the_shipped_notebooks(cb, tmp_path):
 # In Chromium.
 # ----------------------------------------------------------------------------
 
+
 def run_check(cb, site: Path, out: Path, *extra: str) -> tuple[int, dict]:
-    code = cb.main([str(site), "--out", str(out), "--no-install", "--chromium", need_chromium(),
-                    "--timeout", "30", *extra])
+    code = cb.main(
+        [str(site), "--out", str(out), "--no-install", "--chromium", need_chromium(), "--timeout", "30", *extra]
+    )
     return code, json.loads((out / "report.json").read_text())
 
 
@@ -510,9 +635,12 @@ def test_browser_check_catches_every_fault(cb, tmp_path, capsys):
             "it makes the page scroll horizontally",
         ],
         "e2_no_csv.html": ["no CSV download on this experiment chapter"],
-        "e3_bad_csv.html": ["CSV download 'data/missing.csv': data/missing.csv is not in the build",
-                            "has no data row", "line 2 has 3 fields",
-                            "download link '_downloads/plans.zip'"],
+        "e3_bad_csv.html": [
+            "CSV download 'data/missing.csv': data/missing.csv is not in the build",
+            "has no data row",
+            "line 2 has 3 fields",
+            "download link '_downloads/plans.zip'",
+        ],
         "explorables.html": [
             "explorable #1: moving the V slider from 4 to 10 did not change the plotted values",
             "explorable #1: moving the V slider from 4 to 10 did not change the text readout",
@@ -540,8 +668,10 @@ def test_a_site_without_the_explorable_fails(cb, tmp_path, capsys):
     (site / "only.html").write_text(page("only", "<h1>No explorable here</h1>").replace("{root}", ""))
     code, report = run_check(cb, site, tmp_path / "out")
     assert code == 1 and report["failed_pages"] == 0
-    assert report["site_problems"] == ["no page has the explorable schedule (.depthinit-explorable); embed it with "
-                                       "the depthinit-explorable directive (or pass --no-require-explorable)"]
+    assert report["site_problems"] == [
+        "no page has the explorable schedule (.depthinit-explorable); embed it with "
+        "the depthinit-explorable directive (or pass --no-require-explorable)"
+    ]
     assert "FAILED: no page has the explorable schedule" in capsys.readouterr().err
     code, _ = run_check(cb, site, tmp_path / "out2", "--no-require-explorable")
     assert code == 0
@@ -580,19 +710,26 @@ def js_results(cases: list[dict]) -> list[dict]:
     """The explorable's alphas/products/summary for each case, from Node or else Chromium."""
     node = shutil.which("node")
     if node:
-        done = subprocess.run([node, "-e", NODE_SCRIPT, str(EXPLORABLE_JS)], input=json.dumps(cases),
-                              capture_output=True, text=True, timeout=60, check=True)
+        done = subprocess.run(
+            [node, "-e", NODE_SCRIPT, str(EXPLORABLE_JS)],
+            input=json.dumps(cases),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
         return json.loads(done.stdout)
     cb = _load("check_book_js", ROOT / "scripts" / "check_book.py")
     browser = cb.Browser(need_chromium(), timeout=30)
     try:
         tab = cb.Tab(browser)
         tab.evaluate(EXPLORABLE_JS.read_text(), 30)
-        expr = ("JSON.parse(%s).map((c) => { const api = window.depthinitExplorable;"
-                " const a = api.alphas(c.L, {schedule: c.schedule, networkVariance: c.V, depthFn: c.depth_fn,"
-                " offset: c.offset, shape: c.shape});"
-                " return {alphas: a, products: api.products(a), summary: api.summary(a)}; })") % json.dumps(
-                    json.dumps(cases))
+        expr = (
+            f"JSON.parse({json.dumps(json.dumps(cases))}).map((c) => {{ const api = window.depthinitExplorable;"
+            " const a = api.alphas(c.L, {schedule: c.schedule, networkVariance: c.V, depthFn: c.depth_fn,"
+            " offset: c.offset, shape: c.shape});"
+            " return {alphas: a, products: api.products(a), summary: api.summary(a)}; })"
+        )
         return tab.evaluate(expr, 30)
     finally:
         browser.close()
@@ -600,8 +737,14 @@ def js_results(cases: list[dict]) -> list[dict]:
 
 def test_explorable_formulas_match_the_library():
     for case, got in zip(CASES, js_results(CASES), strict=True):
-        want = alphas(case["L"], schedule=case["schedule"], network_variance=case["V"],
-                      depth_fn=case["depth_fn"], offset=case["offset"], shape=case.get("shape"))
+        want = alphas(
+            case["L"],
+            schedule=case["schedule"],
+            network_variance=case["V"],
+            depth_fn=case["depth_fn"],
+            offset=case["offset"],
+            shape=case.get("shape"),
+        )
         js = np.array(got["alphas"], dtype=np.float64)
         np.testing.assert_allclose(js, want, rtol=1e-9, atol=0, err_msg=str(case))
         # The products in log10 (they overflow a double at the extreme settings), to 1e-9 in
@@ -609,8 +752,9 @@ def test_explorable_formulas_match_the_library():
         forward = np.array(got["products"]["logForward"], dtype=np.float64)
         backward = np.array(got["products"]["logBackward"], dtype=np.float64)
         np.testing.assert_allclose(forward, np.cumsum(np.log10(want)), rtol=0, atol=1e-9, err_msg=str(case))
-        np.testing.assert_allclose(backward, np.cumsum(np.log10(want)[::-1])[::-1], rtol=0, atol=1e-9,
-                                   err_msg=str(case))
+        np.testing.assert_allclose(
+            backward, np.cumsum(np.log10(want)[::-1])[::-1], rtol=0, atol=1e-9, err_msg=str(case)
+        )
         end = np.log10(case["V"]) if case["schedule"] != "unit" else 0.0  # the products reach V at both ends
         assert got["summary"]["logForwardEnd"] == pytest.approx(end, abs=1e-9)
         assert got["summary"]["logBackwardStart"] == pytest.approx(end, abs=1e-9)
@@ -645,8 +789,9 @@ def test_explorable_rejects_bad_inputs_like_the_library():
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but node is missing (the book's `make mathjax` needs npm/node too)")
         pytest.skip("no node on this machine")
-    done = subprocess.run([node, "-e", NODE_ERRORS, str(EXPLORABLE_JS)], capture_output=True, text=True,
-                          timeout=60, check=True)
+    done = subprocess.run(
+        [node, "-e", NODE_ERRORS, str(EXPLORABLE_JS)], capture_output=True, text=True, timeout=60, check=True
+    )
     messages = json.loads(done.stdout)
     assert messages == [
         "L=1 is not valid; a depth schedule needs an integer number of weight layers L >= 2",
@@ -657,11 +802,14 @@ def test_explorable_rejects_bad_inputs_like_the_library():
         "depth_fn=cubic is not valid; expected one of log, power, linear, geometric",
         "shape=-2 is not valid; expected a finite number > 0",
     ]
-    for L, kwargs in [(1, {"schedule": "increasing"}), (5, {"schedule": "sideways"}),
-                      (5, {"schedule": "increasing", "network_variance": 0}),
-                      (5, {"schedule": "increasing", "offset": -1}),
-                      (5, {"schedule": "increasing", "depth_fn": "cubic"}),
-                      (5, {"schedule": "increasing", "depth_fn": "power", "shape": -2})]:
+    for L, kwargs in [
+        (1, {"schedule": "increasing"}),
+        (5, {"schedule": "sideways"}),
+        (5, {"schedule": "increasing", "network_variance": 0}),
+        (5, {"schedule": "increasing", "offset": -1}),
+        (5, {"schedule": "increasing", "depth_fn": "cubic"}),
+        (5, {"schedule": "increasing", "depth_fn": "power", "shape": -2}),
+    ]:
         with pytest.raises(ValueError):
             alphas(L, **kwargs)
 
@@ -669,6 +817,7 @@ def test_explorable_rejects_bad_inputs_like_the_library():
 # ----------------------------------------------------------------------------
 # The Sphinx extension.
 # ----------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def site_ext():
@@ -682,11 +831,19 @@ def test_pdf_button_points_at_the_pdf_or_goes(site_ext):
             depthinit_pdf = "depthinit.pdf"
 
     def context():
-        return {"pathto": lambda name, resource: f"../../{name}", "header_buttons": [
-            {"type": "group", "buttons": [
-                {"type": "link", "label": "download-source-button", "url": "x.md"},
-                {"type": "javascript", "javascript": "window.print()", "label": "download-pdf-button"}]},
-            {"type": "javascript", "label": "fullscreen-button"}]}
+        return {
+            "pathto": lambda name, resource: f"../../{name}",
+            "header_buttons": [
+                {
+                    "type": "group",
+                    "buttons": [
+                        {"type": "link", "label": "download-source-button", "url": "x.md"},
+                        {"type": "javascript", "javascript": "window.print()", "label": "download-pdf-button"},
+                    ],
+                },
+                {"type": "javascript", "label": "fullscreen-button"},
+            ],
+        }
 
     ctx = context()
     site_ext.pdf_button(App, "book/intro", "page.html", ctx, None)
@@ -703,23 +860,44 @@ def test_explorable_directive_writes_the_markup(site_ext, tmp_path):
 
     src = tmp_path / "src"
     src.mkdir()
-    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
-                                 "extensions = ['depthinit_site']\nhtml_static_path = []\n")
-    (src / "index.rst").write_text("Title\n=====\n\n.. depthinit-explorable::\n   :v: 22\n   :l: 54\n"
-                                   "   :depth-fn: power\n   :shape: 0.7\n\n.. depthinit-explorable::\n")
-    app = Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-                 status=None, warning=None, freshenv=True)
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+        "extensions = ['depthinit_site']\nhtml_static_path = []\n"
+    )
+    (src / "index.rst").write_text(
+        "Title\n=====\n\n.. depthinit-explorable::\n   :v: 22\n   :l: 54\n"
+        "   :depth-fn: power\n   :shape: 0.7\n\n.. depthinit-explorable::\n"
+    )
+    app = Sphinx(
+        str(src),
+        str(src),
+        str(tmp_path / "out"),
+        str(tmp_path / "doctrees"),
+        "html",
+        status=None,
+        warning=None,
+        freshenv=True,
+    )
     app.build()
     text = (tmp_path / "out" / "index.html").read_text()
-    assert ('<div class="depthinit-explorable" data-depth-fn="power" data-l="54" data-shape="0.7" '
-            'data-v="22.0">') in text
+    assert (
+        '<div class="depthinit-explorable" data-depth-fn="power" data-l="54" data-shape="0.7" data-v="22.0">'
+    ) in text
     assert text.count('class="depthinit-explorable"') == 2
-    assert '_static/depthinit-explorable.js' in text and '_static/depthinit.css' in text
+    assert "_static/depthinit-explorable.js" in text and "_static/depthinit.css" in text
     (src / "index.rst").write_text("Title\n=====\n\n.. depthinit-explorable::\n   :l: 500\n")
     warnings = tmp_path / "warnings.txt"
     with warnings.open("w") as stream:
-        Sphinx(str(src), str(src), str(tmp_path / "out2"), str(tmp_path / "doctrees2"), "html",
-               status=None, warning=stream, freshenv=True).build()
+        Sphinx(
+            str(src),
+            str(src),
+            str(tmp_path / "out2"),
+            str(tmp_path / "doctrees2"),
+            "html",
+            status=None,
+            warning=stream,
+            freshenv=True,
+        ).build()
     assert "L=500 is outside the explorable's range 2..200" in warnings.read_text()
 
 
@@ -729,13 +907,24 @@ def test_figure_images_get_their_caption_as_alt_text(site_ext, tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "dot.png").write_bytes(png(4, 3))
-    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
-                                 "extensions = ['depthinit_site']\n")
-    (src / "index.rst").write_text("Title\n=====\n\n.. figure:: dot.png\n\n   Test accuracy of  each\n"
-                                   "   scheme, :math:`\\alpha_l = \\ln(l + c)`.\n\n"
-                                   ".. figure:: dot.png\n   :alt: Given alt\n\n   A caption.\n\n.. image:: dot.png\n")
-    Sphinx(str(src), str(src), str(tmp_path / "out"), str(tmp_path / "doctrees"), "html",
-           status=None, warning=None, freshenv=True).build()
+    (src / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\nextensions = ['depthinit_site']\n"
+    )
+    (src / "index.rst").write_text(
+        "Title\n=====\n\n.. figure:: dot.png\n\n   Test accuracy of  each\n"
+        "   scheme, :math:`\\alpha_l = \\ln(l + c)`.\n\n"
+        ".. figure:: dot.png\n   :alt: Given alt\n\n   A caption.\n\n.. image:: dot.png\n"
+    )
+    Sphinx(
+        str(src),
+        str(src),
+        str(tmp_path / "out"),
+        str(tmp_path / "doctrees"),
+        "html",
+        status=None,
+        warning=None,
+        freshenv=True,
+    ).build()
     alts = re.findall(r'<img[^>]*alt="([^"]*)"', (tmp_path / "out" / "index.html").read_text())
     assert alts == ["Test accuracy of each scheme, α_l = ln(l + c).", "Given alt", "_images/dot.png"]
 
@@ -744,13 +933,17 @@ def test_figure_images_get_their_caption_as_alt_text(site_ext, tmp_path):
 # The PDF of the whole book (scripts/book_pdf.py).
 # ----------------------------------------------------------------------------
 
+
 def chain(site: Path, order: list[str]) -> None:
     """Give each page of ``order`` the theme's "next" link to the following one."""
-    for here, there in zip(order, order[1:]):
+    for here, there in itertools.pairwise(order):
         path = site / here
         up = "../" * here.count("/")
-        path.write_text(path.read_text().replace(
-            "</body>", f'<footer><a class="right-next" href="{up}{there}">next</a></footer></body>'))
+        path.write_text(
+            path.read_text().replace(
+                "</body>", f'<footer><a class="right-next" href="{up}{there}">next</a></footer></body>'
+            )
+        )
 
 
 def test_page_order_follows_the_next_links(pdf, tmp_path):
@@ -774,8 +967,9 @@ def test_the_book_prints_to_one_pdf(pdf, tmp_path, capsys):
     site = make_site(tmp_path / "site", bad=False)
     chain(site, ["landing.html", "e1_cifar10_mlp.html", "verdicts.html"])
     out = tmp_path / "pdf" / "book.pdf"
-    assert pdf.main([str(site), "--out", str(out), "--no-install", "--chromium", need_chromium(),
-                     "--timeout", "60"]) == 0, capsys.readouterr().err
+    assert (
+        pdf.main([str(site), "--out", str(out), "--no-install", "--chromium", need_chromium(), "--timeout", "60"]) == 0
+    ), capsys.readouterr().err
     data = out.read_bytes()
     assert data.startswith(b"%PDF-") and (site / "depthinit.pdf").read_bytes() == data
     # A cover with the contents, then one page run per chapter (a page break before each).

@@ -11,8 +11,7 @@ import depthinit.sweep as sw
 from depthinit import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_sweep import tiny_data, tiny_spec  # noqa: E402
-
+from test_sweep import tiny_data, tiny_spec
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -27,8 +26,7 @@ def test_every_command_has_help(argv, capsys):
 
 
 def test_console_entry_point_runs():
-    done = subprocess.run([sys.executable, "-m", "depthinit.cli", "--help"], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run([sys.executable, "-m", "depthinit.cli", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "plan" in done.stdout and "sweep" in done.stdout and "report" in done.stdout
 
 
@@ -65,8 +63,23 @@ def test_sweep_unknown_experiment_and_profile(tmp_path, capsys):
 def test_sweep_missing_data_is_a_clear_error(tmp_path, capsys):
     empty = tmp_path / "nodata"
     empty.mkdir()
-    code = cli.main(["sweep", "fcnn-mnist", "--profile", "smoke", "--device", "cpu", "--out", str(tmp_path / "o"),
-                     "--data-root", str(empty), "--cache-dir", str(tmp_path / "cache"), "--no-progress"])
+    code = cli.main(
+        [
+            "sweep",
+            "fcnn-mnist",
+            "--profile",
+            "smoke",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "o"),
+            "--data-root",
+            str(empty),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--no-progress",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "depthinit sweep: error:" in err and "mnist" in err.lower()
@@ -106,8 +119,25 @@ def test_list_shows_every_registered_experiment(capsys):
 def test_smoke_profile_of_every_registered_experiment_from_the_cli(name, data_root, tmp_path, capsys):
     out = tmp_path / "o"
     spec = sw.get_experiment(name)
-    assert cli.main(["sweep", spec.key or name, "--profile", "smoke", "--device", "cpu", "--out", str(out),
-                     "--data-root", str(data_root), "--max-members", "64"]) == 0
+    assert (
+        cli.main(
+            [
+                "sweep",
+                spec.key or name,
+                "--profile",
+                "smoke",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+                "--data-root",
+                str(data_root),
+                "--max-members",
+                "64",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     n = len(spec.resolve("smoke").runs("smoke"))
     assert f"experiment {name!r}, profile 'smoke': {n} of {n} runs done (complete)" in text
@@ -124,15 +154,18 @@ def test_version(capsys):
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"depthinit {__version__}"
 
 
-@pytest.mark.parametrize("argv, match", [
-    (["plan", "--depth", "0"], "--depth 0 is not valid"),
-    (["plan", "--example-batch", "-1"], "--example-batch -1 is not valid"),
-    (["sweep", "fcnn-mnist", "--device", "meta", "--out", "{tmp}/o"], "device='meta' cannot train"),
-    (["sweep", "fcnn-mnist", "--device", "mps", "--out", "{tmp}/o"], "MPS is not available"),
-    (["sweep", "fcnn-mnist", "--shard", "2/2", "--out", "{tmp}/o"], "shard='2/2' is not valid"),
-    (["report", "{tmp}"], "no finished runs|not a folder"),
-    (["merge", "{tmp}/m", "{tmp}/nothing"], "not a sweep folder"),
-])
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["plan", "--depth", "0"], "--depth 0 is not valid"),
+        (["plan", "--example-batch", "-1"], "--example-batch -1 is not valid"),
+        (["sweep", "fcnn-mnist", "--device", "meta", "--out", "{tmp}/o"], "device='meta' cannot train"),
+        (["sweep", "fcnn-mnist", "--device", "mps", "--out", "{tmp}/o"], "MPS is not available"),
+        (["sweep", "fcnn-mnist", "--shard", "2/2", "--out", "{tmp}/o"], "shard='2/2' is not valid"),
+        (["report", "{tmp}"], "no finished runs|not a folder"),
+        (["merge", "{tmp}/m", "{tmp}/nothing"], "not a sweep folder"),
+    ],
+)
 def test_errors_are_one_line_and_exit_2(argv, match, tmp_path, capsys, monkeypatch):
     import re
 

@@ -29,8 +29,14 @@ MNIST_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-image
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:
-    codes = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B,
-             np.dtype(">i4"): 0x0C, np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
+    codes = {
+        np.dtype(np.uint8): 0x08,
+        np.dtype(np.int8): 0x09,
+        np.dtype(">i2"): 0x0B,
+        np.dtype(">i4"): 0x0C,
+        np.dtype(">f4"): 0x0D,
+        np.dtype(">f8"): 0x0E,
+    }
     big = arr.astype(arr.dtype.newbyteorder(">")) if arr.dtype.itemsize > 1 else arr
     header = bytes([0, 0, codes[big.dtype], arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
     return header + big.tobytes()
@@ -116,8 +122,9 @@ def write_tree_zip(path: Path, tree: dict[str, np.ndarray], prefix: str = "") ->
 
 
 def expected_from_tree(tree: dict[str, np.ndarray], split: str, classes: list[str]):
-    names = sorted((n for n in tree if n.startswith(split + "/")),
-                   key=lambda n: (classes.index(n.split("/")[1]), n.split("/")[2]))
+    names = sorted(
+        (n for n in tree if n.startswith(split + "/")), key=lambda n: (classes.index(n.split("/")[1]), n.split("/")[2])
+    )
     x = np.stack([tree[n].transpose(2, 0, 1) for n in names])
     y = np.array([classes.index(n.split("/")[1]) for n in names])
     return x, y
@@ -280,8 +287,10 @@ def test_load_tiny_mnist_exact(tmp_path, gz, subdir):
     assert ds.source == "mnist IDX" and ds.mean is None and ds.std is None
     suffix = ".gz" if gz else ""
     assert set(ds.sha256) == {n + suffix for n in MNIST_NAMES}
-    assert ds.sha256[MNIST_NAMES[0] + suffix] == hashlib.sha256(
-        (tmp_path / "data" / subdir / (MNIST_NAMES[0] + suffix)).read_bytes()).hexdigest()
+    assert (
+        ds.sha256[MNIST_NAMES[0] + suffix]
+        == hashlib.sha256((tmp_path / "data" / subdir / (MNIST_NAMES[0] + suffix)).read_bytes()).hexdigest()
+    )
 
 
 def test_known_file_with_wrong_checksum_is_refused(tmp_path):
@@ -397,7 +406,9 @@ def test_preprocess_unit_and_standardize(tmp_path):
     z = std.x_train.double().transpose(0, 1).reshape(3, -1)
     np.testing.assert_allclose(z.mean(1).numpy(), 0.0, atol=1e-6)
     np.testing.assert_allclose(z.std(1, unbiased=False).numpy(), 1.0, atol=1e-6)
-    expected_test = (unit.x_test - torch.tensor(std.mean).view(1, 3, 1, 1).float()) / torch.tensor(std.std).view(1, 3, 1, 1).float()
+    expected_test = (unit.x_test - torch.tensor(std.mean).view(1, 3, 1, 1).float()) / torch.tensor(std.std).view(
+        1, 3, 1, 1
+    ).float()
     torch.testing.assert_close(std.x_test, expected_test)
 
 
@@ -639,10 +650,16 @@ def test_download_cifar10_binary_then_load(tmp_path, monkeypatch):
     srv.mkdir()
     tar = make_tar(srv / "cifar-10-binary.tar.gz", tmp_path / "build" / "cifar-10-batches-bin", "cifar-10-batches-bin")
     info = dd.DATASETS["cifar10"]
-    monkeypatch.setitem(dd.DATASETS, "cifar10", dataclasses.replace(
-        info, files=(dataclasses.replace(info.files[0], md5=md5(tar)),), mirrors=(srv.as_uri() + "/",)))
-    ds = load_dataset("cifar10", root=tmp_path / "root", cache_dir=tmp_path / "cache", download=True,
-                      verify=False, progress=False)
+    monkeypatch.setitem(
+        dd.DATASETS,
+        "cifar10",
+        dataclasses.replace(
+            info, files=(dataclasses.replace(info.files[0], md5=md5(tar)),), mirrors=(srv.as_uri() + "/",)
+        ),
+    )
+    ds = load_dataset(
+        "cifar10", root=tmp_path / "root", cache_dir=tmp_path / "cache", download=True, verify=False, progress=False
+    )
     assert ds.source == "cifar-10-binary.tar.gz" and ds.y_test.tolist() == want["y_test"].tolist()
 
 

@@ -195,8 +195,9 @@ def test_callable_depth_fn_and_shapes():
 
 def test_depth_scheme_variance_is_alpha_times_base(gen):
     model = MLP(3072, 10, depth=54, width=64)
-    plan = depthinit.init_(model, "depth", schedule="increasing", generator=gen,
-                           example_input=torch.zeros(1, 3, 32, 32))
+    plan = depthinit.init_(
+        model, "depth", schedule="increasing", generator=gen, example_input=torch.zeros(1, 3, 32, 32)
+    )
     f = plan.to_frame()
     a = depthinit.alphas(54, schedule="increasing")
     assert f["depth"].tolist() == list(range(1, 55))
@@ -215,8 +216,15 @@ def test_depth_scheme_variance_is_alpha_times_base(gen):
 def test_per_layer_std_on_a_small_cnn(gen):
     model = CNN(3, 10, depth=4, channels=32)
     for dist in ("normal", "uniform"):
-        plan = depthinit.init_(model, "depth", schedule="constant", network_variance=4.0, distribution=dist,
-                               generator=gen, example_input=torch.zeros(1, 3, 32, 32))
+        plan = depthinit.init_(
+            model,
+            "depth",
+            schedule="constant",
+            network_variance=4.0,
+            distribution=dist,
+            generator=gen,
+            example_input=torch.zeros(1, 3, 32, 32),
+        )
         f = plan.to_frame()
         assert f["kind"].tolist() == ["Conv2d"] * 4 + ["Linear"]
         assert f["fan_in"].tolist() == [27, 288, 288, 288, 32]
@@ -306,7 +314,10 @@ def test_lsuv_unit_variance_on_mlp_and_cnn(gen):
         f = plan.to_frame()
         assert f["lsuv_converged"].all()
         outs = []
-        hooks = [m.register_forward_hook(lambda mod, a, o: outs.append(o.var().item())) for _, m in model.weight_layers()]
+        hooks = [
+            m.register_forward_hook(lambda mod, a, o, outs=outs: outs.append(o.var().item()))
+            for _, m in model.weight_layers()
+        ]
         with torch.no_grad():
             model(x)
         for h in hooks:
@@ -399,9 +410,11 @@ def _unchanged(model, fn):
 )
 def test_bad_options_raise_and_change_nothing(scheme, options, match):
     model = MLP(20, 3, depth=3, width=8)
+
     def go():
         with pytest.raises(ValueError, match=match):
             depthinit.init_(model, scheme, **options)
+
     _unchanged(model, go)
 
 
@@ -417,8 +430,11 @@ def test_depth_scheme_needs_two_layers():
 
 
 def test_model_without_weight_layers():
-    with pytest.raises(ValueError, match="has no weight layer to initialize: no nn.Linear, nn.Conv1d/2d/3d, "
-                       "nn.ConvTranspose1d/2d/3d or nn.MultiheadAttention"):
+    with pytest.raises(
+        ValueError,
+        match="has no weight layer to initialize: no nn.Linear, nn.Conv1d/2d/3d, "
+        "nn.ConvTranspose1d/2d/3d or nn.MultiheadAttention",
+    ):
         depthinit.init_(nn.Sequential(nn.ReLU()), "he")
     with pytest.raises(ValueError, match="must be a torch.nn.Module"):
         depthinit.plan("not a model", "he")
@@ -426,9 +442,11 @@ def test_model_without_weight_layers():
 
 def test_example_input_the_model_cannot_run():
     model = MLP(20, 3, depth=3, width=8)
+
     def go():
         with pytest.raises(ValueError, match=r"running MLP on example_input \(a tensor of shape \(2, 7\)"):
             depthinit.init_(model, "he", example_input=torch.zeros(2, 7))
+
     _unchanged(model, go)
 
 
@@ -446,9 +464,11 @@ def test_error_midway_leaves_model_unchanged(monkeypatch):
         return real(w, std, generator=generator)
 
     monkeypatch.setattr(_apply, "normal_", flaky)
+
     def go():
         with pytest.raises(RuntimeError, match="simulated"):
             depthinit.init_(model, "he")
+
     _unchanged(model, go)
 
 
@@ -501,6 +521,7 @@ def test_schemes_maps_names_to_options_and_defaults():
     assert s["depth"]["network_variance"] == 22.0 and s["depth"]["schedule"] == "increasing"
     assert s["lsuv"] == {"tol": 0.02, "max_iter": 20}
     from depthinit.init._schemes import resolve_options
+
     for name, defaults in s.items():
         assert set(resolve_options(name, {})) == set(defaults)
     s["he"]["mode"] = "changed"
@@ -607,17 +628,22 @@ def test_plain_import_pulls_in_no_heavy_module():
 # ---------------------------------------------------------------- normalization cancels a depth schedule
 
 
-@pytest.mark.parametrize("scheme, options", [
-    ("depth", {"network_variance": 22.0}),
-    ("depth", {"schedule": "constant", "network_variance": 4.0}),
-    ("depth", {"network_variance": 1.0}),  # increasing with V = 1: the factors still differ per layer
-    ("ds_init", {}),
-])
+@pytest.mark.parametrize(
+    "scheme, options",
+    [
+        ("depth", {"network_variance": 22.0}),
+        ("depth", {"schedule": "constant", "network_variance": 4.0}),
+        ("depth", {"network_variance": 1.0}),  # increasing with V = 1: the factors still differ per layer
+        ("ds_init", {}),
+    ],
+)
 def test_depth_schedule_on_normalized_model_warns(scheme, options, gen):
     model = MLP(16, 3, depth=5, width=8, batch_norm=True)
     for fn in (depthinit.plan, lambda m, s, **o: depthinit.init_(m, s, generator=gen, **o)):
-        with pytest.warns(depthinit.NormalizationCancelsDepthWarning,
-                          match=r"4 normalization layer\(s\) \(norms.0, norms.1, norms.2, norms.3\) that divide out"):
+        with pytest.warns(
+            depthinit.NormalizationCancelsDepthWarning,
+            match=r"4 normalization layer\(s\) \(norms.0, norms.1, norms.2, norms.3\) that divide out",
+        ):
             fn(model, scheme, **options)
 
 
@@ -632,8 +658,12 @@ def test_no_warning_without_a_depth_dependent_variance(gen):
     model = MLP(16, 3, depth=5, width=8, batch_norm=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        for scheme, options in [("he", {}), ("glorot", {}), ("depth", {"schedule": "unit"}),
-                                ("depth", {"schedule": "constant", "network_variance": 1.0})]:
+        for scheme, options in [
+            ("he", {}),
+            ("glorot", {}),
+            ("depth", {"schedule": "unit"}),
+            ("depth", {"schedule": "constant", "network_variance": 1.0}),
+        ]:
             depthinit.init_(model, scheme, generator=gen, **options)
         depthinit.init_(MLP(16, 3, depth=5, width=8), "depth", generator=gen)  # no normalization
 

@@ -83,7 +83,7 @@ def test_core_dependencies_are_torch_and_numpy_and_extras_hold_the_rest():
     assert extras["experiments"] >= {"pandas", "scipy", "pillow", "tqdm", "sympy", "pyarrow"}
     assert "depthinit[experiments]" in project["optional-dependencies"]["book"]
     assert extras["book"] >= {"jupyter-book", "papermill", "matplotlib", "seaborn", "ipykernel"}
-    assert 'jupyter-book>=1,<2' in project["optional-dependencies"]["book"]
+    assert "jupyter-book>=1,<2" in project["optional-dependencies"]["book"]
     assert extras["test"] >= {"pytest", "ruff", "mypy"}
     assert "depthinit[book,test]" in project["optional-dependencies"]["dev"]
 
@@ -108,8 +108,11 @@ def test_version_has_one_source():
     assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "depthinit.__version__"}
     # The attribute setuptools reads statically: a plain string assignment in depthinit/__init__.py.
     tree = ast.parse((ROOT / "depthinit" / "__init__.py").read_text())
-    assigned = [n.value.value for n in tree.body if isinstance(n, ast.Assign)
-                and any(getattr(t, "id", None) == "__version__" for t in n.targets)]
+    assigned = [
+        n.value.value
+        for n in tree.body
+        if isinstance(n, ast.Assign) and any(getattr(t, "id", None) == "__version__" for t in n.targets)
+    ]
     assert assigned == [depthinit.__version__]
     assert re.fullmatch(r"\d+\.\d+\.\d+", depthinit.__version__)
     assert metadata.version("depthinit") == depthinit.__version__
@@ -135,7 +138,7 @@ def test_license_citation_changelog_and_typing_marker():
     assert {"value": "arXiv:2509.05018"}.items() <= paper["identifiers"][0].items()
     # The author as the book's bibliography has it (from the arXiv metadata).
     bib = (ROOT / "book" / "references.bib").read_text()
-    entry = bib[bib.index(PAPER_TITLE):].split("}", 2)[1]
+    entry = bib[bib.index(PAPER_TITLE) :].split("}", 2)[1]
     assert f"{paper['authors'][0]['family-names']}, {paper['authors'][0]['given-names']}" in entry
 
     changelog = (ROOT / "CHANGELOG.md").read_text()
@@ -169,8 +172,9 @@ def unavailable(message: str) -> None:
 
 def local_sources() -> list[str]:
     """pip options that reach only this machine's local wheels and indexes (never the network)."""
-    out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True,
-                         check=False).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
+    ).stdout
     find_links, indexes = [], []
     for line in out.splitlines():
         key, _, value = line.partition("=")
@@ -207,16 +211,33 @@ def test_core_wheel_in_a_fresh_venv_runs_the_readme_example(tmp_path):
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "depthinit", src / "depthinit", ignore=shutil.ignore_patterns("__pycache__"))
-    built = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                 "-w", str(tmp_path / "wheels"), str(src)], cwd=tmp_path, env=env)
+    built = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(tmp_path / "wheels"),
+            str(src),
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     (wheel,) = (tmp_path / "wheels").glob("depthinit-*.whl")
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         meta = zf.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "depthinit/py.typed" in names and any(n.endswith("licenses/LICENSE") for n in names)
-    core = [line.split(":", 1)[1].strip() for line in meta.splitlines()
-            if line.startswith("Requires-Dist:") and "extra ==" not in line]
+    core = [
+        line.split(":", 1)[1].strip()
+        for line in meta.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    ]
     assert sorted(requirement_name(r) for r in core) == ["numpy", "torch"]
     assert f"Version: {depthinit.__version__}" in meta
 
@@ -226,16 +247,24 @@ def test_core_wheel_in_a_fresh_venv_runs_the_readme_example(tmp_path):
     made = run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path, env=env)
     assert made.returncode == 0, made.stderr[-3000:]
     python = str(venv / "bin" / "python")
-    pins = [f"torch=={torch.__version__.split('+')[0]}", f"numpy=={np.__version__}",
-            f"typing_extensions=={metadata.version('typing_extensions')}"]
-    base = run([python, "-m", "pip", "install", "--no-deps", *local_sources(), *pins], cwd=tmp_path, env=env, timeout=300)
+    pins = [
+        f"torch=={torch.__version__.split('+')[0]}",
+        f"numpy=={np.__version__}",
+        f"typing_extensions=={metadata.version('typing_extensions')}",
+    ]
+    base = run(
+        [python, "-m", "pip", "install", "--no-deps", *local_sources(), *pins], cwd=tmp_path, env=env, timeout=300
+    )
     if base.returncode != 0:
         unavailable(f"cannot install {' '.join(pins)} offline from this machine's local wheels:\n{base.stderr[-2000:]}")
     installed = run([python, "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], cwd=tmp_path, env=env)
     assert installed.returncode == 0, installed.stderr[-3000:]
 
-    present = run([python, "-c", f"import importlib.util as u; print([m for m in {OPTIONAL!r} if u.find_spec(m)])"],
-                  cwd=tmp_path, env=env)
+    present = run(
+        [python, "-c", f"import importlib.util as u; print([m for m in {OPTIONAL!r} if u.find_spec(m)])"],
+        cwd=tmp_path,
+        env=env,
+    )
     assert present.stdout.strip() == "[]", present.stdout + present.stderr
 
     example = run([python, "-c", README_EXAMPLE], cwd=tmp_path, env=env)

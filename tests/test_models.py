@@ -24,11 +24,14 @@ def test_cnn_shape_and_batch_norm():
     assert c.training  # mode restored
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"depth": 0}, "depth=0 is not valid"),
-    ({"width": 2.5}, "width=2.5 is not valid"),
-    ({"activation": "gelu"}, "activation='gelu' is not valid"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"depth": 0}, "depth=0 is not valid"),
+        ({"width": 2.5}, "width=2.5 is not valid"),
+        ({"activation": "gelu"}, "activation='gelu' is not valid"),
+    ],
+)
 def test_mlp_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MLP(10, 2, **kwargs)
@@ -42,8 +45,11 @@ def test_cnn_bad_arguments():
 def _call_order(model, x):
     names = {id(m): n for n, m in model.named_modules()}
     order = []
-    hooks = [m.register_forward_hook(lambda mod, a, o: order.append(names[id(mod)])) for _, m in model.named_modules()
-             if not list(m.children())]
+    hooks = [
+        m.register_forward_hook(lambda mod, a, o: order.append(names[id(mod)]))
+        for _, m in model.named_modules()
+        if not list(m.children())
+    ]
     with torch.no_grad():
         model(x)
     for h in hooks:
@@ -56,8 +62,18 @@ def test_mlp_batch_norm_after_each_hidden_linear_before_the_activation():
     assert isinstance(m.norms[0], torch.nn.BatchNorm1d) and len(m.norms) == 3
     assert isinstance(m.act, torch.nn.Tanh)
     order = _call_order(m.eval(), torch.zeros(2, 12))
-    assert order == ["layers.0", "norms.0", "act", "layers.1", "norms.1", "act", "layers.2", "norms.2", "act",
-                     "layers.3"]
+    assert order == [
+        "layers.0",
+        "norms.0",
+        "act",
+        "layers.1",
+        "norms.1",
+        "act",
+        "layers.2",
+        "norms.2",
+        "act",
+        "layers.3",
+    ]
     assert [n for n, _ in m.weight_layers()] == ["layers.0", "layers.1", "layers.2", "layers.3"]
     plain = MLP(12, 3, depth=4, width=8)
     assert plain.norms is None and not any(isinstance(x, torch.nn.BatchNorm1d) for x in plain.modules())
@@ -79,11 +95,19 @@ def test_resmlp_computes_its_documented_formula():
     with torch.no_grad():
         assert torch.allclose(net(x), net.classifier(h), atol=1e-6)
     names = [n for n, _ in net.weight_layers()]
-    assert names == ["stem", "blocks.0.branch.fc1", "blocks.0.branch.fc2", "blocks.1.branch.fc1",
-                     "blocks.1.branch.fc2", "classifier"]
+    assert names == [
+        "stem",
+        "blocks.0.branch.fc1",
+        "blocks.0.branch.fc2",
+        "blocks.1.branch.fc1",
+        "blocks.1.branch.fc2",
+        "classifier",
+    ]
     assert net.depth == len(names) == 6
-    assert net.residual_branches() == [[net.blocks[0].branch.fc1, net.blocks[0].branch.fc2],
-                                       [net.blocks[1].branch.fc1, net.blocks[1].branch.fc2]]
+    assert net.residual_branches() == [
+        [net.blocks[0].branch.fc1, net.blocks[0].branch.fc2],
+        [net.blocks[1].branch.fc1, net.blocks[1].branch.fc2],
+    ]
     assert [p is blk.gate for p, blk in zip(net.residual_gates(), net.blocks)] == [True, True]
     assert net.blocks[0].branch_layers() == [net.blocks[0].branch.fc1, net.blocks[0].branch.fc2]
     assert [float(p.detach()) for p in ResMLP(6, 3, blocks=3, gate=True).residual_gates()] == [1.0, 1.0, 1.0]
@@ -94,8 +118,16 @@ def test_resmlp_batch_norm_and_no_gate():
     assert net.residual_gates() == [] and net.blocks[0].gate is None
     assert net.stem.bias is None and net.classifier.bias is None
     order = _call_order(net.eval(), torch.zeros(2, 6))
-    assert order == ["stem", "stem_norm", "act", "blocks.0.branch.fc1", "blocks.0.branch.norm",
-                     "blocks.0.branch.act", "blocks.0.branch.fc2", "classifier"]
+    assert order == [
+        "stem",
+        "stem_norm",
+        "act",
+        "blocks.0.branch.fc1",
+        "blocks.0.branch.norm",
+        "blocks.0.branch.act",
+        "blocks.0.branch.fc2",
+        "classifier",
+    ]
     assert net(torch.zeros(3, 6)).shape == (3, 3)
     assert flops_per_example(net, (6,)) == 2 * (6 * 5 + 2 * 5 * 5 + 5 * 3)
 
@@ -109,13 +141,16 @@ def test_residual_block_wraps_any_branch():
     assert [type(m).__name__ for m in blk.branch_layers()] == ["Conv1d"]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"blocks": 0}, "blocks=0 is not valid"),
-    ({"blocks": True}, "blocks=True is not valid"),
-    ({"blocks": 2, "width": 0}, "width=0 is not valid"),
-    ({"blocks": 2, "gate": 1}, "gate=1 is not valid; expected True or False"),
-    ({"blocks": 2, "activation": "gelu"}, "activation='gelu' is not valid"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"blocks": 0}, "blocks=0 is not valid"),
+        ({"blocks": True}, "blocks=True is not valid"),
+        ({"blocks": 2, "width": 0}, "width=0 is not valid"),
+        ({"blocks": 2, "gate": 1}, "gate=1 is not valid; expected True or False"),
+        ({"blocks": 2, "activation": "gelu"}, "activation='gelu' is not valid"),
+    ],
+)
 def test_resmlp_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ResMLP(10, 2, **kwargs)

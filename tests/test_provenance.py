@@ -33,8 +33,13 @@ def test_git_commit_outside_a_checkout(tmp_path):
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_git_commit_and_dirty_flag(tmp_path):
     def git(*args):
-        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
-                              cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
 
     git("init", "-q")
     (tmp_path / "a.txt").write_text("one")
@@ -51,8 +56,12 @@ def test_git_commit_and_dirty_flag(tmp_path):
 def test_data_provenance_digests_and_flags_wrong_files(tmp_path):
     mnist = tmp_path / "mnist"
     mnist.mkdir()
-    names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    names = [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ]
     for i, name in enumerate(names):
         (mnist / name).write_bytes(b"not mnist %d" % i)
     records = provenance.data_provenance(tmp_path)

@@ -75,8 +75,29 @@ def raw_zip(path: Path, members: list[tuple[str, bytes, int, int, int]]) -> Path
         offset, encoded = len(out), name.encode()
         out += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, method, 0, 0, crc, len(data), size, len(encoded), 0)
         out += encoded + data
-        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, method, 0, 0, crc, len(data), size,
-                               len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+        central += (
+            struct.pack(
+                "<4s6H3L5H2L",
+                b"PK\x01\x02",
+                20,
+                20,
+                0,
+                method,
+                0,
+                0,
+                crc,
+                len(data),
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + encoded
+        )
     eocd = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(out), 0)
     path.write_bytes(bytes(out + central + eocd))
     return path
@@ -92,11 +113,16 @@ def png_bytes(img: np.ndarray) -> bytes:
 
 def png_declaring(width: int, height: int) -> bytes:
     """A small PNG whose header declares width x height grayscale pixels (its data is a few bytes)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(bytes(64))) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(bytes(64)))
+        + chunk(b"IEND", b"")
+    )
 
 
 def stored(name: str, data: bytes) -> tuple[str, bytes, int, int, int]:
@@ -281,11 +307,14 @@ def test_cifar_corrupt_deflate_stream_is_a_data_error(tmp_path):
 def test_zip_bomb_member_is_refused_by_its_declared_size(tmp_path):
     """A zip member of 1 MB deflating to 1 GiB, after a 32x32 image: refused before inflating."""
     bomb, crc = zeros_deflate(1024)
-    path = raw_zip(tmp_path / "bomb.zip", [
-        stored("train/a/0000.png", png_bytes(image(0))),
-        ("train/a/0001.png", bomb, crc, GIB, zipfile.ZIP_DEFLATED),
-        stored("test/a/0000.png", png_bytes(image(1))),
-    ])
+    path = raw_zip(
+        tmp_path / "bomb.zip",
+        [
+            stored("train/a/0000.png", png_bytes(image(0))),
+            ("train/a/0001.png", bomb, crc, GIB, zipfile.ZIP_DEFLATED),
+            stored("test/a/0000.png", png_bytes(image(1))),
+        ],
+    )
     assert path.stat().st_size < 2 * MIB
 
     def read():
@@ -327,10 +356,13 @@ def test_zip_member_whose_header_understates_its_size_stops_at_the_declared_size
 
 def test_zip_corrupt_deflate_stream_is_a_data_error(tmp_path):
     name, data, crc, size, method = deflated("train/a/0001.png", png_bytes(image(1)))
-    path = raw_zip(tmp_path / "corrupt.zip", [
-        stored("train/a/0000.png", png_bytes(image(0))),
-        (name, b"\xff" + data[1:], crc, size, method),  # first block of reserved type 11
-    ])
+    path = raw_zip(
+        tmp_path / "corrupt.zip",
+        [
+            stored("train/a/0000.png", png_bytes(image(0))),
+            (name, b"\xff" + data[1:], crc, size, method),  # first block of reserved type 11
+        ],
+    )
     with pytest.raises(DataError, match="cannot inflate train/a/0001.png") as err:
         dd.read_image_folder(path)
     assert str(path) in str(err.value) and isinstance(err.value.__cause__, zlib.error)
@@ -352,9 +384,12 @@ def test_image_declaring_too_many_pixels_is_refused(tmp_path):
 
 
 def test_image_of_another_size_than_expected_is_refused_before_decoding(tmp_path):
-    path = raw_zip(tmp_path / "other.zip", [
-        stored("train/a/0000.png", png_declaring(33, 32)),  # its pixel data is garbage: never decoded
-    ])
+    path = raw_zip(
+        tmp_path / "other.zip",
+        [
+            stored("train/a/0000.png", png_declaring(33, 32)),  # its pixel data is garbage: never decoded
+        ],
+    )
     with pytest.raises(DataError, match="0000.png is 33x32 but the expected size is 32x32"):
         dd.read_image_folder(path, image_size=(32, 32))
     for bad in ((32,), (0, 32), (32.0, 32), [32, 32], (True, 32)):
@@ -364,8 +399,10 @@ def test_image_of_another_size_than_expected_is_refused_before_decoding(tmp_path
 
 def test_pil_decoder_errors_are_data_errors(tmp_path):
     truncated = png_bytes(image(0))[:200]
-    path = raw_zip(tmp_path / "truncated.zip", [
-        stored("train/a/0000.png", png_bytes(image(0))), stored("train/a/0001.png", truncated)])
+    path = raw_zip(
+        tmp_path / "truncated.zip",
+        [stored("train/a/0000.png", png_bytes(image(0))), stored("train/a/0001.png", truncated)],
+    )
     with pytest.raises(DataError, match="cannot decode train/a/0001.png") as err:
         dd.read_image_folder(path)
     assert str(path) in str(err.value)
@@ -547,6 +584,7 @@ def test_writer_killed_during_cache_writing_leaves_a_temp_file_that_the_next_sta
 @pytest.fixture
 def no_decoding(monkeypatch, tmp_path):
     """Fail the test if load_dataset looks for files or decodes anything."""
+
     def fail(*args, **kwargs):
         raise AssertionError("looked for or decoded data before checking the device")
 
@@ -594,11 +632,14 @@ def test_dataset_to_an_unusable_device_is_refused(tmp_path):
 # ----------------------------------------------------------------------------- found by benchmarks/attacks.py
 
 
-@pytest.mark.parametrize("content, match", [
-    (bytes([0, 0, 8, 0]), "claims 0 dimensions .* delete it and get it again"),
-    (bytes([0, 0, 8, 3, 0, 0]), "claims 3 dimensions .* delete it and get it again"),
-    (idx_header((2,), 0x07) + bytes(2), "unknown IDX type code 0x07; .* delete it"),
-])
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (bytes([0, 0, 8, 0]), "claims 0 dimensions .* delete it and get it again"),
+        (bytes([0, 0, 8, 3, 0, 0]), "claims 3 dimensions .* delete it and get it again"),
+        (idx_header((2,), 0x07) + bytes(2), "unknown IDX type code 0x07; .* delete it"),
+    ],
+)
 def test_idx_header_errors_say_what_to_do(tmp_path, content, match):
     p = tmp_path / "f.idx"
     p.write_bytes(content)
@@ -639,12 +680,16 @@ def test_image_folder_layout_errors_say_what_to_do(tmp_path):
     with pytest.raises(DataError, match=r"holds no images under train/<class>/ .*; put the images in that tree"):
         dd.read_image_folder(raw_zip(tmp_path / "a.zip", [stored("readme.txt", b"hi")]))
     with pytest.raises(DataError, match=r"test classes \['bird'\] have no train/ folder.*Add train/<class>/ images"):
-        dd.read_image_folder(raw_zip(tmp_path / "b.zip", [stored("train/cat/0.png", png),
-                                                          stored("test/bird/0.png", png)]))
+        dd.read_image_folder(
+            raw_zip(tmp_path / "b.zip", [stored("train/cat/0.png", png), stored("test/bird/0.png", png)])
+        )
     with pytest.raises(DataError, match=r"cannot decode train/cat/1\.png .*: remove it, or get the data set again"):
-        dd.read_image_folder(raw_zip(tmp_path / "c.zip", [stored("train/cat/0.png", png),
-                                                          stored("train/cat/1.png", b"text"),
-                                                          stored("test/cat/0.png", png)]))
+        dd.read_image_folder(
+            raw_zip(
+                tmp_path / "c.zip",
+                [stored("train/cat/0.png", png), stored("train/cat/1.png", b"text"), stored("test/cat/0.png", png)],
+            )
+        )
 
 
 def test_a_split_without_images_is_refused(tmp_path):
@@ -660,8 +705,19 @@ def test_a_split_without_images_is_refused(tmp_path):
 @pytest.mark.parametrize("kwargs", [{"n_train": 0}, {"n_test": 0}])
 def test_subset_refuses_an_empty_split(kwargs):
     x = torch.zeros(10, 1, 2, 2)
-    ds = dd.Dataset("t", x, torch.zeros(10, dtype=torch.long), x[:4], torch.zeros(4, dtype=torch.long), ["a"], "unit",
-                    None, None, "mem", {})
+    ds = dd.Dataset(
+        "t",
+        x,
+        torch.zeros(10, dtype=torch.long),
+        x[:4],
+        torch.zeros(4, dtype=torch.long),
+        ["a"],
+        "unit",
+        None,
+        None,
+        "mem",
+        {},
+    )
     with pytest.raises(ValueError, match=r"expected an int in 1\.\."):
         ds.subset(**kwargs)
     assert len(ds.subset(n_val=0).y_train) == 10  # n_val=0 stays valid

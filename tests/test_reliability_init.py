@@ -47,28 +47,46 @@ class TestParametrizedWeights:
         model = _net()
         parametrizations.weight_norm(model[2])
         for fn in (depthinit.init_, depthinit.plan):
-            _raises_unchanged(model, ValueError, r"module '2' \(ParametrizedLinear\) has a parametrized weight "
-                              r"\(_WeightNorm.*remove_parametrizations", lambda fn=fn: fn(model, "he"))
+            _raises_unchanged(
+                model,
+                ValueError,
+                r"module '2' \(ParametrizedLinear\) has a parametrized weight "
+                r"\(_WeightNorm.*remove_parametrizations",
+                lambda fn=fn: fn(model, "he"),
+            )
 
     def test_spectral_norm_is_refused(self, gen):
         model = _net()
         parametrizations.spectral_norm(model[0])
-        _raises_unchanged(model, ValueError, r"module '0'.*parametrized weight \(_SpectralNorm",
-                          lambda: depthinit.init_(model, "he", generator=gen, example_input=torch.zeros(2, 6)))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"module '0'.*parametrized weight \(_SpectralNorm",
+            lambda: depthinit.init_(model, "he", generator=gen, example_input=torch.zeros(2, 6)),
+        )
 
     def test_legacy_weight_norm_is_refused(self, gen):
         model = _net()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # deprecated in torch, still in use
             torch.nn.utils.weight_norm(model[0])
-        _raises_unchanged(model, ValueError, r"module '0' \(Linear\) computes its weight with the legacy "
-                          r"torch.nn.utils.weight_norm.*remove_weight_norm", lambda: depthinit.init_(model, "he"))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"module '0' \(Linear\) computes its weight with the legacy "
+            r"torch.nn.utils.weight_norm.*remove_weight_norm",
+            lambda: depthinit.init_(model, "he"),
+        )
 
     def test_legacy_spectral_norm_is_refused(self, gen):
         model = _net()
         torch.nn.utils.spectral_norm(model[2])
-        _raises_unchanged(model, ValueError, r"legacy torch.nn.utils.spectral_norm.*remove_spectral_norm",
-                          lambda: depthinit.init_(model, "lsuv", example_input=torch.randn(8, 6, generator=gen)))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"legacy torch.nn.utils.spectral_norm.*remove_spectral_norm",
+            lambda: depthinit.init_(model, "lsuv", example_input=torch.randn(8, 6, generator=gen)),
+        )
 
     def test_parametrized_attention_projection_is_refused(self):
         model = nn.Sequential(nn.MultiheadAttention(8, 2))
@@ -115,8 +133,11 @@ class TestTiedWeights:
         tied, plain = Tied(), Tied()
         plain.dec = nn.Linear(16, 16)  # untied: now a layer of its own
         depthinit.init_(tied, "he", generator=torch.Generator().manual_seed(3))
-        depthinit.init_(nn.ModuleDict({"emb": plain.emb, "enc": plain.enc, "head": plain.head}), "he",
-                        generator=torch.Generator().manual_seed(3))
+        depthinit.init_(
+            nn.ModuleDict({"emb": plain.emb, "enc": plain.enc, "head": plain.head}),
+            "he",
+            generator=torch.Generator().manual_seed(3),
+        )
         assert torch.equal(tied.enc.weight, plain.enc.weight)
         assert torch.equal(tied.head.weight, plain.head.weight)
 
@@ -172,11 +193,14 @@ class TestCoverage:
         assert "skipped (not initialized, see plan.skipped): Zoo, emb, norm, gru, bil, prelu" in str(p)
         assert p.to_frame().attrs["skipped"][1][0] == "emb"
 
-    @pytest.mark.parametrize("conv, shape", [
-        (nn.ConvTranspose1d(6, 10, 3), (2, 6, 7)),
-        (nn.ConvTranspose2d(6, 12, 3, groups=3, stride=2), (2, 6, 5, 5)),
-        (nn.ConvTranspose3d(4, 8, 2), (1, 4, 3, 3, 3)),
-    ])
+    @pytest.mark.parametrize(
+        "conv, shape",
+        [
+            (nn.ConvTranspose1d(6, 10, 3), (2, 6, 7)),
+            (nn.ConvTranspose2d(6, 12, 3, groups=3, stride=2), (2, 6, 5, 5)),
+            (nn.ConvTranspose3d(4, 8, 2), (1, 4, 3, 3, 3)),
+        ],
+    )
     def test_conv_transpose_is_initialized_with_pytorch_fans(self, conv, shape, gen):
         model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.LazyLinear(3))
         model(torch.zeros(shape))  # materialize the lazy head
@@ -221,7 +245,7 @@ class TestCoverage:
         assert [(l.fan_in, l.fan_out) for l in p.layers] == [(64, 64)] * 4
         assert p.unreached == () and p.skipped == ()
         for c in range(3):
-            block = mha.in_proj_weight.detach()[c * 64:(c + 1) * 64].double().flatten().numpy()
+            block = mha.in_proj_weight.detach()[c * 64 : (c + 1) * 64].double().flatten().numpy()
             assert stats.kstest(block, stats.norm(scale=math.sqrt(2 / 64)).cdf).pvalue > 1e-3
         assert mha.in_proj_bias.abs().max() == 0 and mha.out_proj.bias.abs().max() == 0
         assert mha.out_proj.weight.std().item() == pytest.approx(math.sqrt(2 / 64), rel=0.05)
@@ -233,10 +257,15 @@ class TestCoverage:
             mha.bias_k.fill_(0.5)
         p = depthinit.init_(nn.Sequential(mha), "glorot", generator=gen)
         assert [(l.layer, l.fan_in, l.fan_out) for l in p.layers] == [
-            ("0.q", 16, 16), ("0.k", 8, 16), ("0.v", 6, 16), ("0.out_proj", 16, 16)]
+            ("0.q", 16, 16),
+            ("0.k", 8, 16),
+            ("0.v", 6, 16),
+            ("0.out_proj", 16, 16),
+        ]
         assert [l.std for l in p.layers] == pytest.approx([math.sqrt(2 / (16 + f)) for f in (16, 8, 6, 16)])
         assert dict(p.skipped) == {
-            "0": "MultiheadAttention (bias_k, bias_v): the add_bias_kv vectors are left as built"}
+            "0": "MultiheadAttention (bias_k, bias_v): the add_bias_kv vectors are left as built"
+        }
         assert torch.all(mha.bias_k == 0.5)
         assert mha.k_proj_weight.std().item() == pytest.approx(p.layers[1].std, rel=0.25)
 
@@ -247,11 +276,17 @@ class TestCoverage:
         before = {n: p.detach().clone() for n, p in enc.named_parameters()}
         p = depthinit.init_(enc, "lsuv", example_input=x, generator=gen, tol=0.05)
         assert p.L == 18 and p.converged and p.unreached == ()
-        assert [l.layer for l in p.layers[:6]] == ["layers.0.self_attn.q", "layers.0.self_attn.k",
-                                                    "layers.0.self_attn.v", "layers.0.self_attn.out_proj",
-                                                    "layers.0.linear1", "layers.0.linear2"]
-        changed = [n for n, t in enc.named_parameters() if "weight" in n and "norm" not in n
-                   and not torch.equal(t, before[n])]
+        assert [l.layer for l in p.layers[:6]] == [
+            "layers.0.self_attn.q",
+            "layers.0.self_attn.k",
+            "layers.0.self_attn.v",
+            "layers.0.self_attn.out_proj",
+            "layers.0.linear1",
+            "layers.0.linear2",
+        ]
+        changed = [
+            n for n, t in enc.named_parameters() if "weight" in n and "norm" not in n and not torch.equal(t, before[n])
+        ]
         assert len(changed) == 12  # in_proj, out_proj, linear1, linear2 of each of the 3 layers
         assert all(abs(l.lsuv_variance_out - 1) < 0.05 for l in p.layers)
         outs = []
@@ -267,12 +302,18 @@ class TestCoverage:
 
 
 class TestOptionValues:
-    @pytest.mark.parametrize("options, match", [
-        ({"network_variance": 1e80}, r"network_variance=1e\+80 gives layer '2' a weight std of .* overflows float32"),
-        ({"network_variance": 1e-300}, r"network_variance=1e-300 gives layer '2' .* underflows float32"),
-        ({"network_variance": 1e80, "schedule": "constant"}, "choose a smaller network_variance"),
-        ({"gain": 1e300}, r"gain=1e\+300 gives layer '0' a weight std of 4.08e\+299, which overflows float32"),
-    ])
+    @pytest.mark.parametrize(
+        "options, match",
+        [
+            (
+                {"network_variance": 1e80},
+                r"network_variance=1e\+80 gives layer '2' a weight std of .* overflows float32",
+            ),
+            ({"network_variance": 1e-300}, r"network_variance=1e-300 gives layer '2' .* underflows float32"),
+            ({"network_variance": 1e80, "schedule": "constant"}, "choose a smaller network_variance"),
+            ({"gain": 1e300}, r"gain=1e\+300 gives layer '0' a weight std of 4.08e\+299, which overflows float32"),
+        ],
+    )
     def test_extreme_options_raise_naming_the_option(self, options, match):
         model = _net()
         _raises_unchanged(model, ValueError, match, lambda: depthinit.init_(model, "depth", **options))
@@ -280,16 +321,29 @@ class TestOptionValues:
     @pytest.mark.parametrize("scheme", ["he", "glorot", "lecun", "orthogonal", "ds_init"])
     def test_huge_or_tiny_gain_is_a_value_error_not_overflow(self, scheme):
         model = _net()
-        _raises_unchanged(model, ValueError, r"overflows float32 \(largest 3.4e\+38\); choose a smaller gain",
-                          lambda: depthinit.init_(model, scheme, gain=1e300))
-        _raises_unchanged(model, ValueError, "underflows float32.*choose a larger gain",
-                          lambda: depthinit.init_(model, scheme, gain=1e-300))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"overflows float32 \(largest 3.4e\+38\); choose a smaller gain",
+            lambda: depthinit.init_(model, scheme, gain=1e300),
+        )
+        _raises_unchanged(
+            model,
+            ValueError,
+            "underflows float32.*choose a larger gain",
+            lambda: depthinit.init_(model, scheme, gain=1e-300),
+        )
 
     def test_signal_factor_of_the_network_variance_is_checked(self):
         """With many layers each factor is moderate, but sqrt(V) itself overflows float32."""
         model = MLP(8, 2, depth=54, width=8)
-        _raises_unchanged(model, ValueError, r"signal std factor sqrt\(V\) through the network of 1e\+40, which "
-                          "overflows float32", lambda: depthinit.init_(model, "depth", network_variance=1e80))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"signal std factor sqrt\(V\) through the network of 1e\+40, which "
+            "overflows float32",
+            lambda: depthinit.init_(model, "depth", network_variance=1e80),
+        )
 
     def test_the_range_is_the_dtype_s(self, gen):
         model = _net().double()
@@ -300,16 +354,19 @@ class TestOptionValues:
         depthinit.init_(tiny, "depth", network_variance=1e-200, schedule="constant", generator=gen)
         assert (tiny[2].weight != 0).all()  # drawn in float64: no underflow to zero
 
-    @pytest.mark.parametrize("scheme, option, value", [
-        ("depth", "network_variance", True),
-        ("depth", "offset", False),
-        ("depth", "shape", True),
-        ("he", "gain", True),
-        ("lsuv", "tol", True),
-        ("lsuv", "max_iter", True),
-        ("critical", "sigma_b2", True),
-        ("depth", "network_variance", "22"),
-    ])
+    @pytest.mark.parametrize(
+        "scheme, option, value",
+        [
+            ("depth", "network_variance", True),
+            ("depth", "offset", False),
+            ("depth", "shape", True),
+            ("he", "gain", True),
+            ("lsuv", "tol", True),
+            ("lsuv", "max_iter", True),
+            ("critical", "sigma_b2", True),
+            ("depth", "network_variance", "22"),
+        ],
+    )
     def test_bool_and_text_are_not_numbers(self, scheme, option, value):
         options = {option: value}
         if option == "shape":
@@ -317,8 +374,12 @@ class TestOptionValues:
         with pytest.raises(ValueError, match=f"{option}={value!r} is "):
             resolve_options(scheme, options)
         model = _net()
-        _raises_unchanged(model, ValueError, f"{option}={value!r}",
-                          lambda: depthinit.init_(model, scheme, example_input=torch.ones(4, 6), **options))
+        _raises_unchanged(
+            model,
+            ValueError,
+            f"{option}={value!r}",
+            lambda: depthinit.init_(model, scheme, example_input=torch.ones(4, 6), **options),
+        )
 
     def test_alphas_refuse_a_bool_network_variance(self):
         with pytest.raises(ValueError, match="network_variance=True is a bool, not a number"):
@@ -330,8 +391,13 @@ class TestOptionValues:
 
     def test_complex_weights_are_refused(self):
         model = nn.Sequential(nn.Linear(4, 4, dtype=torch.complex64))
-        _raises_unchanged(model, ValueError, r"module '0' \(Linear\) has a complex weight \(torch.complex64\); "
-                          "depthinit initializes real weights only", lambda: depthinit.init_(model, "he"))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"module '0' \(Linear\) has a complex weight \(torch.complex64\); "
+            "depthinit initializes real weights only",
+            lambda: depthinit.init_(model, "he"),
+        )
 
 
 # ---------------------------------------------------------------- arguments and model state
@@ -340,8 +406,13 @@ class TestOptionValues:
 class TestArguments:
     def test_a_scheme_that_is_not_a_string(self):
         model = _net()
-        _raises_unchanged(model, TypeError, r"scheme must be a string naming a scheme, got list \['he'\]; "
-                          "expected one of 'glorot'", lambda: depthinit.init_(model, ["he"]))
+        _raises_unchanged(
+            model,
+            TypeError,
+            r"scheme must be a string naming a scheme, got list \['he'\]; "
+            "expected one of 'glorot'",
+            lambda: depthinit.init_(model, ["he"]),
+        )
         with pytest.raises(TypeError, match="scheme must be a string"):
             resolve_options(["he"], {})
         with pytest.raises(TypeError, match="scheme must be a string"):
@@ -351,8 +422,12 @@ class TestArguments:
     def test_a_generator_that_is_not_a_generator(self, generator):
         model = _net()
         for fn in (depthinit.init_, depthinit.plan):
-            _raises_unchanged(model, TypeError, "generator must be a torch.Generator or None, got",
-                              lambda fn=fn: fn(model, "he", generator=generator))
+            _raises_unchanged(
+                model,
+                TypeError,
+                "generator must be a torch.Generator or None, got",
+                lambda fn=fn: fn(model, "he", generator=generator),
+            )
 
     def test_meta_model_under_lsuv(self):
         with torch.device("meta"):
@@ -368,8 +443,12 @@ class TestArguments:
     def test_inference_tensors_give_the_real_error(self):
         with torch.inference_mode():
             model = _net()
-        _raises_unchanged(model, ValueError, r"layer '0' holds an inference tensor .*torch.inference_mode",
-                          lambda: depthinit.init_(model, "he"))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"layer '0' holds an inference tensor .*torch.inference_mode",
+            lambda: depthinit.init_(model, "he"),
+        )
 
     def test_lazy_layers_are_refused_before_any_forward(self):
         model = nn.Sequential(nn.LazyLinear(4))
@@ -413,8 +492,12 @@ class TestModelUnchangedOnError:
             return real(*args)
 
         monkeypatch.setattr(_lsuv, "_output_variance", flaky)
-        _raises_unchanged(model, RuntimeError, "simulated LSUV failure",
-                          lambda: depthinit.init_(model, "lsuv", example_input=torch.randn(16, 6, generator=gen)))
+        _raises_unchanged(
+            model,
+            RuntimeError,
+            "simulated LSUV failure",
+            lambda: depthinit.init_(model, "lsuv", example_input=torch.randn(16, 6, generator=gen)),
+        )
         assert model.training
 
     def test_keyboard_interrupt_also_restores(self, monkeypatch):
@@ -475,8 +558,9 @@ class TestLSUVReproducibility:
         try:
             x = torch.randn(256, 32, generator=torch.Generator().manual_seed(0))
             nets = [MLP(32, 4, depth=6, width=48) for _ in range(2)]
-            plans = [depthinit.init_(n, "lsuv", example_input=x, generator=torch.Generator().manual_seed(5))
-                     for n in nets]
+            plans = [
+                depthinit.init_(n, "lsuv", example_input=x, generator=torch.Generator().manual_seed(5)) for n in nets
+            ]
         finally:
             torch.set_num_threads(before)
         assert all(torch.equal(p, q) for p, q in zip(nets[0].parameters(), nets[1].parameters()))
@@ -503,16 +587,25 @@ class TestLSUVReproducibility:
 
 
 class TestAttackFindings:
-    @pytest.mark.parametrize("make", [lambda: nn.Sequential(nn.Linear(0, 8), nn.ReLU(), nn.Linear(8, 3)),
-                                      lambda: nn.Sequential(nn.Linear(6, 0), nn.Linear(0, 3)),
-                                      lambda: nn.Sequential(nn.Conv2d(0, 4, 3), nn.Conv2d(4, 2, 3))])
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda: nn.Sequential(nn.Linear(0, 8), nn.ReLU(), nn.Linear(8, 3)),
+            lambda: nn.Sequential(nn.Linear(6, 0), nn.Linear(0, 3)),
+            lambda: nn.Sequential(nn.Conv2d(0, 4, 3), nn.Conv2d(4, 2, 3)),
+        ],
+    )
     def test_an_empty_layer_is_refused_naming_its_shape(self, make):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # torch: "Initializing zero-element tensors is a no-op"
             model = make()
         for scheme in ("he", "glorot"):
-            _raises_unchanged(model, ValueError, r"has an empty weight of shape \(.*0.*\).*Remove the layer",
-                              lambda scheme=scheme: depthinit.init_(model, scheme))
+            _raises_unchanged(
+                model,
+                ValueError,
+                r"has an empty weight of shape \(.*0.*\).*Remove the layer",
+                lambda scheme=scheme: depthinit.init_(model, scheme),
+            )
 
     @pytest.mark.parametrize("fail_on", [2, 5])
     def test_a_forward_failing_during_lsuv_is_reported_like_the_first_pass(self, fail_on, gen):
@@ -529,9 +622,13 @@ class TestAttackFindings:
                 return self.b(torch.relu(self.a(x)))
 
         model = Flaky()
-        _raises_unchanged(model, ValueError, r"running Flaky on example_input .* failed with RuntimeError: boom\. "
-                          "Pass an input", lambda: depthinit.init_(model, "lsuv",
-                                                                   example_input=torch.rand(16, 6, generator=gen)))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"running Flaky on example_input .* failed with RuntimeError: boom\. "
+            "Pass an input",
+            lambda: depthinit.init_(model, "lsuv", example_input=torch.rand(16, 6, generator=gen)),
+        )
 
     def test_residual_structure_errors_say_what_to_do(self):
         class Bad(nn.Module):
@@ -554,8 +651,13 @@ class TestAttackFindings:
     @pytest.mark.parametrize("fn", [lambda l: 1 / 0, lambda l: "x"])
     def test_a_depth_function_that_fails_is_a_value_error(self, fn):
         model = _net()
-        _raises_unchanged(model, ValueError, r"depth function .* failed on the depths l \+ c = \[2\.0\] with .*"
-                          "depth_fn must map an array", lambda: depthinit.init_(model, "depth", depth_fn=fn))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"depth function .* failed on the depths l \+ c = \[2\.0\] with .*"
+            "depth_fn must map an array",
+            lambda: depthinit.init_(model, "depth", depth_fn=fn),
+        )
 
     def test_plan_of_lsuv_on_a_model_that_cannot_be_copied(self, gen):
         import threading
@@ -571,12 +673,22 @@ class TestAttackFindings:
 
         model = Locked()
         x = torch.rand(16, 6, generator=gen)
-        _raises_unchanged(model, ValueError, r"on a deep copy of Locked, which cannot be copied .*call init_ on the "
-                          "model itself", lambda: depthinit.plan(model, "lsuv", example_input=x))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"on a deep copy of Locked, which cannot be copied .*call init_ on the "
+            "model itself",
+            lambda: depthinit.plan(model, "lsuv", example_input=x),
+        )
         assert depthinit.init_(model, "lsuv", example_input=x).L == 2  # init_ needs no copy
 
     def test_a_weight_whose_entries_share_memory_is_refused(self):
         model = _net()
         model[2].weight = nn.Parameter(torch.zeros(1, 5).expand(3, 5))
-        _raises_unchanged(model, ValueError, r"module '2' \(Linear\) has a weight whose entries share memory .*"
-                          r"nn.Parameter\(weight.clone\(\)\)", lambda: depthinit.init_(model, "he"))
+        _raises_unchanged(
+            model,
+            ValueError,
+            r"module '2' \(Linear\) has a weight whose entries share memory .*"
+            r"nn.Parameter\(weight.clone\(\)\)",
+            lambda: depthinit.init_(model, "he"),
+        )

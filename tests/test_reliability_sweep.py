@@ -156,14 +156,17 @@ class TestDisk:
 
 # -- validation before writing ------------------------------------------------------------------
 class TestValidateFirst:
-    @pytest.mark.parametrize("kwargs, match", [
-        ({"profile": "fast"}, "profile='fast' is not valid"),
-        ({"shard": "3/2"}, "shard='3/2' is not valid"),
-        ({"shard": "a/b"}, "shard='a/b' is not valid"),
-        ({"device": "tpu"}, "device='tpu' is not valid"),
-        ({"max_members": 0}, "max_members=0 is not valid"),
-        ({"max_members": True}, "max_members=True is not valid"),
-    ])
+    @pytest.mark.parametrize(
+        "kwargs, match",
+        [
+            ({"profile": "fast"}, "profile='fast' is not valid"),
+            ({"shard": "3/2"}, "shard='3/2' is not valid"),
+            ({"shard": "a/b"}, "shard='a/b' is not valid"),
+            ({"device": "tpu"}, "device='tpu' is not valid"),
+            ({"max_members": 0}, "max_members=0 is not valid"),
+            ({"max_members": True}, "max_members=True is not valid"),
+        ],
+    )
     def test_bad_arguments_write_nothing(self, tmp_path, kwargs, match):
         out = tmp_path / "out"
         args = {"out": out, "device": "cpu", "data": tiny_data(), "progress": False, **kwargs}
@@ -174,15 +177,22 @@ class TestValidateFirst:
     def test_missing_data_writes_nothing(self, tmp_path):
         out = tmp_path / "out"
         with pytest.raises(ValueError, match="mnist"):
-            sw.run("fcnn-mnist", profile="smoke", out=out, device="cpu", data_root=str(tmp_path / "nowhere"),
-                   progress=False)
+            sw.run(
+                "fcnn-mnist",
+                profile="smoke",
+                out=out,
+                device="cpu",
+                data_root=str(tmp_path / "nowhere"),
+                progress=False,
+            )
         assert not out.exists()
 
     def test_a_folder_with_no_finished_run_does_not_block_another_experiment(self, tmp_path):
         out = tmp_path / "out"
         out.mkdir()
-        (out / "provenance.json").write_text(json.dumps({"experiment": "other", "profile": "default",
-                                                         "status": "running"}))
+        (out / "provenance.json").write_text(
+            json.dumps({"experiment": "other", "profile": "default", "status": "running"})
+        )
         assert _sweep(out, seeds=(0,))["run_id"].nunique() == 3
 
     def test_a_folder_of_foreign_files_is_refused(self, tmp_path):
@@ -239,8 +249,12 @@ def test_the_stored_paper_run_is_in_the_current_layout():
 # -- found by benchmarks/attacks.py ---------------------------------------------------------------
 def _small(name="tiny", **kw):
     """Four runs (two inits, two seeds) of one epoch, no probes: the damage tests sweep often."""
-    base = {"inits": (sw.init("he"), sw.init("glorot")), "seeds": (0, 1),
-            "train": TrainConfig(lr=0.05, epochs=1, batch_size=32), **kw}
+    base = {
+        "inits": (sw.init("he"), sw.init("glorot")),
+        "seeds": (0, 1),
+        "train": TrainConfig(lr=0.05, epochs=1, batch_size=32),
+        **kw,
+    }
     return tiny_spec(name, **base)
 
 
@@ -273,13 +287,17 @@ def _quiet_load(out):
 
 
 class TestDamageIsRepaired:
-    @pytest.mark.parametrize("table, edit", [
-        ("results", lambda t: t[: len(t) - 25]),  # the last line cut
-        ("results", lambda t: t[:100]),  # cut inside the header
-        ("results", lambda t: "x" + t[1:]),  # a garbled header
-        ("runs", lambda t: t[: len(t) - 25]),
-        ("plans", lambda t: t.replace(",", ";", 3)),
-    ], ids=["results cut", "results cut in the header", "results header garbled", "runs cut", "plans garbled"])
+    @pytest.mark.parametrize(
+        "table, edit",
+        [
+            ("results", lambda t: t[: len(t) - 25]),  # the last line cut
+            ("results", lambda t: t[:100]),  # cut inside the header
+            ("results", lambda t: "x" + t[1:]),  # a garbled header
+            ("runs", lambda t: t[: len(t) - 25]),
+            ("plans", lambda t: t.replace(",", ";", 3)),
+        ],
+        ids=["results cut", "results cut in the header", "results header garbled", "runs cut", "plans garbled"],
+    )
     def test_damage_is_reported_its_runs_retrained_then_no_longer_reported(self, folder, table, edit):
         part = sorted((folder / table).glob("part-*.csv"))[-1]
         part.write_text(edit(part.read_text()))
@@ -314,8 +332,10 @@ class TestDamageIsRepaired:
         part = sorted((folder / "results").glob("part-*.csv"))[0]
         part.write_text(part.read_text()[:-20])
         text = sw.report(folder)
-        assert ("3 runs intact here; the last sweep recorded 4 of 4 done (complete); damaged records: run the same "
-                "sweep again") in text
+        assert (
+            "3 runs intact here; the last sweep recorded 4 of 4 done (complete); damaged records: run the same "
+            "sweep again"
+        ) in text
 
 
 class TestFolderIdentity:
@@ -353,18 +373,46 @@ class TestFolderIdentity:
 
 
 class TestValidatedBeforeWriting:
-    @pytest.mark.parametrize("kw, match", [
-        ({"strategy": "nope"}, "strategy='nope' is not valid"),
-        ({"data": object()}, "lacks x_train"),
-        ({"data": Tensors(tiny_data().x_train * float("nan"), tiny_data().y_train, tiny_data().x_test,
-                          tiny_data().y_test)}, "x_train holds a non-finite value"),
-        ({"data": Tensors(tiny_data().x_train, tiny_data().y_train, tiny_data().x_test, tiny_data().y_test + 50)},
-         "y_test holds the label"),
-        ({"spec": _small(inits=(sw.init("he"), sw.init("fixup")))}, "init 'Fixup' .* declares no residual structure"),
-        ({"spec": _small(model=sw.ModelConfig("cnn", depth=2, channels=4)),
-          "data": Tensors(torch.rand(8, 16), torch.zeros(8, dtype=torch.long), torch.rand(4, 16),
-                          torch.zeros(4, dtype=torch.long))}, "cannot run on the training inputs"),
-    ], ids=["strategy", "data without tensors", "NaN inputs", "test labels", "fixup on an MLP", "CNN on flat data"])
+    @pytest.mark.parametrize(
+        "kw, match",
+        [
+            ({"strategy": "nope"}, "strategy='nope' is not valid"),
+            ({"data": object()}, "lacks x_train"),
+            (
+                {
+                    "data": Tensors(
+                        tiny_data().x_train * float("nan"), tiny_data().y_train, tiny_data().x_test, tiny_data().y_test
+                    )
+                },
+                "x_train holds a non-finite value",
+            ),
+            (
+                {
+                    "data": Tensors(
+                        tiny_data().x_train, tiny_data().y_train, tiny_data().x_test, tiny_data().y_test + 50
+                    )
+                },
+                "y_test holds the label",
+            ),
+            (
+                {"spec": _small(inits=(sw.init("he"), sw.init("fixup")))},
+                "init 'Fixup' .* declares no residual structure",
+            ),
+            (
+                {
+                    "spec": _small(model=sw.ModelConfig("cnn", depth=2, channels=4)),
+                    "data": Tensors(
+                        torch.rand(8, 16),
+                        torch.zeros(8, dtype=torch.long),
+                        torch.rand(4, 16),
+                        torch.zeros(4, dtype=torch.long),
+                    ),
+                },
+                "cannot run on the training inputs",
+            ),
+        ],
+        ids=["strategy", "data without tensors", "NaN inputs", "test labels", "fixup on an MLP", "CNN on flat data"],
+    )
     def test_nothing_is_written(self, tmp_path, kw, match):
         out = tmp_path / "out"
         spec = kw.pop("spec", None)
@@ -413,10 +461,13 @@ class TestMergeAndMigrate:
         assert not (tmp_path / "m").exists() and not list(tmp_path.glob(".m.merge-tmp-*"))
         assert sw.merge(tmp_path / "m", shards) == 4
 
-    @pytest.mark.parametrize("make, match", [
-        (lambda t: t / "nope", r"is not a folder \(it does not exist\)"),
-        (lambda t: (t / "e").mkdir() or t / "e", r"holds no depthinit results to migrate \(no results.csv"),
-    ])
+    @pytest.mark.parametrize(
+        "make, match",
+        [
+            (lambda t: t / "nope", r"is not a folder \(it does not exist\)"),
+            (lambda t: (t / "e").mkdir() or t / "e", r"holds no depthinit results to migrate \(no results.csv"),
+        ],
+    )
     def test_migrate_says_what_it_needs(self, tmp_path, make, match):
         with pytest.raises(sw.SweepError, match=match + ".*pass the --out folder of a sweep written by depthinit 0.1"):
             sw.migrate(make(tmp_path))
@@ -431,12 +482,15 @@ class TestMergeAndMigrate:
             sw.load(out)
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: sw.get_experiment("E99"), "Use one of those names or keys"),
-    (lambda: _small(profiles={"fast": {}}), "use only those names"),
-    (lambda: sw.override(_small(), {"train.epochz": 2}), "use one of its fields"),
-    (lambda: _small().resolve("smoke"), "Pick one of those, or define it"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: sw.get_experiment("E99"), "Use one of those names or keys"),
+        (lambda: _small(profiles={"fast": {}}), "use only those names"),
+        (lambda: sw.override(_small(), {"train.epochz": 2}), "use one of its fields"),
+        (lambda: _small().resolve("smoke"), "Pick one of those, or define it"),
+    ],
+)
 def test_spec_errors_say_what_to_do(call, match):
     with pytest.raises(sw.SweepError, match=match):
         call()
@@ -463,8 +517,11 @@ class TestSecondPass:
 
     def test_a_lock_or_provenance_that_is_a_directory_is_a_clear_error(self, folder):
         (folder / ".lock").mkdir()
-        with pytest.raises(sw.SweepError, match=r"cannot open the lock file .*\.lock .* if it is not a file, "
-                           "remove it"):
+        with pytest.raises(
+            sw.SweepError,
+            match=r"cannot open the lock file .*\.lock .* if it is not a file, "
+            "remove it",
+        ):
             _small_sweep(folder, _small(seeds=(0, 1, 2)))
         (folder / ".lock").rmdir()
         (folder / "provenance.json").unlink()
@@ -503,8 +560,11 @@ class TestSecondPass:
 
         out = tmp_path / "out"
         _small_sweep(out, data=data("aaaa"))
-        with pytest.raises(sw.SweepError, match=r"trained on mnist files with sha256 \{'f': 'aaaa'\}, but this sweep "
-                           r"reads files bbbb .* nothing was changed"):
+        with pytest.raises(
+            sw.SweepError,
+            match=r"trained on mnist files with sha256 \{'f': 'aaaa'\}, but this sweep "
+            r"reads files bbbb .* nothing was changed",
+        ):
             _small_sweep(out, _small(seeds=(0, 1, 2)), data=data("bbbb"))
         assert len(sw.load(out, probes=False).finished) == 4
         assert _small_sweep(out, _small(seeds=(0, 1, 2)), data=data("aaaa"))["run_id"].nunique() == 6

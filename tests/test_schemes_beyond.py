@@ -56,11 +56,14 @@ class Chain(nn.Module):
 
 
 class TestDSInit:
-    @pytest.mark.parametrize("base, options, base_var", [
-        ("he", {}, 2 / 256),
-        ("he", {"nonlinearity": "tanh"}, (5 / 3) ** 2 / 256),
-        ("glorot", {}, 2 / 512),
-    ])
+    @pytest.mark.parametrize(
+        "base, options, base_var",
+        [
+            ("he", {}, 2 / 256),
+            ("he", {"nonlinearity": "tanh"}, (5 / 3) ** 2 / 256),
+            ("glorot", {}, 2 / 512),
+        ],
+    )
     def test_variance_is_the_base_over_the_depth(self, base, options, base_var, gen):
         model = Chain()
         p = depthinit.init_(model, "ds_init", base=base, example_input=torch.zeros(1, 256), generator=gen, **options)
@@ -82,8 +85,11 @@ class TestDSInit:
 
     def test_cannot_serve_zero_gate_without_gates(self):
         model = MLP(8, 2, depth=3, width=4)
-        _raises_unchanged(model, "zero_gate=True sets every residual gate to 0, and MLP declares no residual "
-                          "structure", lambda: depthinit.init_(model, "ds_init", zero_gate=True))
+        _raises_unchanged(
+            model,
+            "zero_gate=True sets every residual gate to 0, and MLP declares no residual structure",
+            lambda: depthinit.init_(model, "ds_init", zero_gate=True),
+        )
 
 
 # ---------------------------------------------------------------- critical
@@ -129,12 +135,15 @@ class TestCriticalInit:
         assert np.all(np.diff(values) > 0)
         assert critical_init("tanh", 0.05) == pytest.approx(1.7610, abs=1e-4)
 
-    @pytest.mark.parametrize("args, match", [
-        (("gelu",), "activation='gelu' is not valid; expected one of 'relu'"),
-        (("tanh", -0.1), "sigma_b2=-0.1 is not valid; expected a finite number >= 0"),
-        (("tanh", True), "sigma_b2=True is not a number"),
-        (("tanh", 1e80), "no order-chaos edge"),
-    ])
+    @pytest.mark.parametrize(
+        "args, match",
+        [
+            (("gelu",), "activation='gelu' is not valid; expected one of 'relu'"),
+            (("tanh", -0.1), "sigma_b2=-0.1 is not valid; expected a finite number >= 0"),
+            (("tanh", True), "sigma_b2=True is not a number"),
+            (("tanh", 1e80), "no order-chaos edge"),
+        ],
+    )
     def test_bad_arguments(self, args, match):
         with pytest.raises(ValueError, match=match):
             critical_init(*args)
@@ -163,15 +172,22 @@ class TestCriticalScheme:
 
     def test_cannot_serve_a_model_with_another_activation(self):
         model = MLP(8, 2, depth=3, width=4)  # ReLU
-        _raises_unchanged(model, r"scheme 'critical' with nonlinearity='tanh' cannot serve MLP, whose activation "
-                          "is 'relu'", lambda: depthinit.init_(model, "critical"))
+        _raises_unchanged(
+            model,
+            r"scheme 'critical' with nonlinearity='tanh' cannot serve MLP, whose activation "
+            "is 'relu'",
+            lambda: depthinit.init_(model, "critical"),
+        )
         seq = nn.Sequential(nn.Linear(4, 4), nn.GELU(), nn.Linear(4, 2))
         _raises_unchanged(seq, "activation is 'gelu'", lambda: depthinit.init_(seq, "critical"))
 
     def test_cannot_draw_biases_for_layers_without_them(self):
         model = MLP(8, 2, depth=3, width=4, activation="tanh", bias=False)
-        _raises_unchanged(model, r"sigma_b2=0.05 draws biases ~ N\(0, sigma_b2\), but layer\(s\) 'layers.0'",
-                          lambda: depthinit.init_(model, "critical"))
+        _raises_unchanged(
+            model,
+            r"sigma_b2=0.05 draws biases ~ N\(0, sigma_b2\), but layer\(s\) 'layers.0'",
+            lambda: depthinit.init_(model, "critical"),
+        )
         depthinit.init_(model, "critical", sigma_b2=0.0, generator=torch.Generator().manual_seed(0))
 
     def test_relu_needs_zero_bias_variance(self):
@@ -243,14 +259,17 @@ class TestFixup:
         )
         p = depthinit.init_(model, "fixup", zero_gate=True, generator=gen)
         assert [l.distribution for l in p.layers] == ["normal", "normal", "zero", "normal", "zero", "zero"]
-        assert p.layers[1].std == pytest.approx(2 ** -0.5 * math.sqrt(2 / 16))
+        assert p.layers[1].std == pytest.approx(2**-0.5 * math.sqrt(2 / 16))
         assert p.gates == (("1.gate", 0.0),) and float(model[1].gate.detach()) == 0.0
 
     def test_cannot_serve_a_model_without_residual_structure(self):
         model = MLP(8, 2, depth=4, width=4)
-        _raises_unchanged(model, r"scheme 'fixup' needs the residual branches .* MLP declares no residual "
-                          r"structure: give the model a residual_branches\(\) method",
-                          lambda: depthinit.init_(model, "fixup"))
+        _raises_unchanged(
+            model,
+            r"scheme 'fixup' needs the residual branches .* MLP declares no residual "
+            r"structure: give the model a residual_branches\(\) method",
+            lambda: depthinit.init_(model, "fixup"),
+        )
 
     def test_cannot_serve_a_branch_that_holds_the_classifier(self):
         class Bad(ThreeLayerBranches):
@@ -258,8 +277,9 @@ class TestFixup:
                 return [[self.stem], [self.head]]
 
         model = Bad()
-        _raises_unchanged(model, "sets the classifier .*'head'.* inside a residual branch",
-                          lambda: depthinit.init_(model, "fixup"))
+        _raises_unchanged(
+            model, "sets the classifier .*'head'.* inside a residual branch", lambda: depthinit.init_(model, "fixup")
+        )
 
     def test_cannot_serve_a_branch_outside_the_plan(self):
         class Bad(ThreeLayerBranches):
@@ -267,16 +287,20 @@ class TestFixup:
                 return [[self.branches[0][0], nn.Linear(2, 2)]]
 
         model = Bad()
-        _raises_unchanged(model, "weight module 1 of residual branch 0 .* is not one of the layers",
-                          lambda: depthinit.init_(model, "fixup"))
+        _raises_unchanged(
+            model,
+            "weight module 1 of residual branch 0 .* is not one of the layers",
+            lambda: depthinit.init_(model, "fixup"),
+        )
 
         class Malformed(ThreeLayerBranches):
             def residual_branches(self):
                 return [nn.ReLU()]
 
         model = Malformed()
-        _raises_unchanged(model, "branch 0 must be a non-empty list of weight modules",
-                          lambda: depthinit.init_(model, "fixup"))
+        _raises_unchanged(
+            model, "branch 0 must be a non-empty list of weight modules", lambda: depthinit.init_(model, "fixup")
+        )
 
 
 class TestZeroGates:
@@ -292,9 +316,15 @@ class TestZeroGates:
             assert torch.allclose(model(x), model.classifier(torch.relu(model.stem(x))))
         assert "residual gates set to 0: blocks.0.gate, blocks.1.gate, blocks.2.gate" in str(p)
 
-    @pytest.mark.parametrize("scheme, options", [
-        ("he", {}), ("depth", {"network_variance": 2.0}), ("ds_init", {}), ("fixup", {}),
-    ])
+    @pytest.mark.parametrize(
+        "scheme, options",
+        [
+            ("he", {}),
+            ("depth", {"network_variance": 2.0}),
+            ("ds_init", {}),
+            ("fixup", {}),
+        ],
+    )
     def test_zero_gate_option(self, scheme, options, gen):
         model = ResMLP(8, 2, blocks=2, width=8, gate=True)
         depthinit.init_(model, scheme, zero_gate=True, generator=gen, **options)
@@ -304,9 +334,12 @@ class TestZeroGates:
 
     def test_cannot_serve_a_model_without_gates(self):
         model = ResMLP(8, 2, blocks=2, width=8)
-        _raises_unchanged(model, r"scheme 'rezero' sets every residual gate to 0, and ResMLP has no gates "
-                          r"\(residual_branches\(\)\): build it with gates",
-                          lambda: depthinit.init_(model, "rezero"))
+        _raises_unchanged(
+            model,
+            r"scheme 'rezero' sets every residual gate to 0, and ResMLP has no gates "
+            r"\(residual_branches\(\)\): build it with gates",
+            lambda: depthinit.init_(model, "rezero"),
+        )
         plain = MLP(8, 2, depth=3, width=4)
         _raises_unchanged(plain, "declares no residual structure", lambda: depthinit.init_(plain, "rezero"))
 
@@ -316,5 +349,6 @@ class TestZeroGates:
                 return [torch.zeros(())]
 
         model = Bad()
-        _raises_unchanged(model, r"residual_gates\(\) must return Parameters of the model",
-                          lambda: depthinit.init_(model, "he"))
+        _raises_unchanged(
+            model, r"residual_gates\(\) must return Parameters of the model", lambda: depthinit.init_(model, "he")
+        )

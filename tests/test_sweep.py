@@ -54,12 +54,20 @@ def test_paper_grid_is_the_papers_comparison():
     grid = sw.paper_grid()
     labels = [i.label for i in grid]
     assert len(grid) == 19 and len(set(labels)) == 19
-    assert {"He normal, increasing", "Glorot uniform, decreasing", "He uniform", "Orthogonal",
-            "Random walk", "LSUV"} <= set(labels)
+    assert {
+        "He normal, increasing",
+        "Glorot uniform, decreasing",
+        "He uniform",
+        "Orthogonal",
+        "Random walk",
+        "LSUV",
+    } <= set(labels)
     cols = pd.DataFrame([i.columns() for i in grid])
     depth = cols[cols["scheme"] == "depth"]
     assert set(zip(depth["base"], depth["distribution"], depth["schedule"])) == {
-        (b, d, s) for b in ("he", "glorot") for d in ("normal", "uniform")
+        (b, d, s)
+        for b in ("he", "glorot")
+        for d in ("normal", "uniform")
         for s in ("unit", "constant", "increasing", "decreasing")
     }
     assert depth.loc[depth["schedule"] != "unit", "network_variance"].eq(22.0).all()
@@ -68,8 +76,9 @@ def test_paper_grid_is_the_papers_comparison():
 
 def test_one_registry_holds_every_experiment_with_its_chapter():
     names = sw.experiments()
-    assert {"fcnn-cifar10", "schedule-ablation", "fcnn-mnist", "cnn-cifar10", "he-uniform-stall",
-            "sensitivity"} <= set(names)
+    assert {"fcnn-cifar10", "schedule-ablation", "fcnn-mnist", "cnn-cifar10", "he-uniform-stall", "sensitivity"} <= set(
+        names
+    )
     assert list(sw.EXPERIMENTS) == names
     keys = [sw.EXPERIMENTS[n].key for n in names]
     assert {"E1", "E2", "E3", "E4", "E5"} <= set(keys) and len(set(keys)) == len(keys)
@@ -105,10 +114,18 @@ def test_one_registry_holds_every_experiment_with_its_chapter():
 
 def test_variants_and_overrides_need_no_code():
     spec = tiny_spec(
-        inits=sw.depth_grid(base=("he",), distribution=("normal",), schedule=("increasing",),
-                            network_variance=(1, 2, 5, 22, 100), depth_fn=("log", "power")),
-        variants=(sw.Variant("L=4"), sw.Variant("L=6", {"model.depth": 6}),
-                  sw.Variant("std", {"preprocess": "standardize", "train.lr": 0.01})),
+        inits=sw.depth_grid(
+            base=("he",),
+            distribution=("normal",),
+            schedule=("increasing",),
+            network_variance=(1, 2, 5, 22, 100),
+            depth_fn=("log", "power"),
+        ),
+        variants=(
+            sw.Variant("L=4"),
+            sw.Variant("L=6", {"model.depth": 6}),
+            sw.Variant("std", {"preprocess": "standardize", "train.lr": 0.01}),
+        ),
     )
     runs = spec.runs("default")
     assert len(runs) == 3 * 10 * 2
@@ -150,6 +167,7 @@ def test_a_learning_rate_grid_multiplies_the_runs_and_stacks_together():
     assert len({r.run_id for r in runs}) == len(runs)
     assert len({r.stack_key() for r in runs}) == 1  # the rate is per member: one stack
 
+
 def test_run_ids_are_stable_hashes_of_the_configuration():
     runs = tiny_spec().runs("default")
     again = tiny_spec().runs("smoke")  # the profile name is a label; the settings are what count
@@ -157,8 +175,12 @@ def test_run_ids_are_stable_hashes_of_the_configuration():
     assert len({r.run_id for r in runs}) == len(runs)
     ids = {r.run_id for r in tiny_spec(train=TrainConfig(lr=0.05, epochs=3, batch_size=32)).runs()}
     assert not ids & {r.run_id for r in runs}
-    moved = [r.run_id for r in tiny_spec(train=TrainConfig(lr=0.05, epochs=2, batch_size=32, probe_epochs=(0, 2),
-                                                            probe_batch=16, device="cuda")).runs()]
+    moved = [
+        r.run_id
+        for r in tiny_spec(
+            train=TrainConfig(lr=0.05, epochs=2, batch_size=32, probe_epochs=(0, 2), probe_batch=16, device="cuda")
+        ).runs()
+    ]
     assert moved == [r.run_id for r in runs]  # where it runs is not part of the run
     assert all(len(i) == 16 and int(i, 16) >= 0 for i in moved)
 
@@ -175,11 +197,27 @@ def test_stacks_group_by_seed_and_cap():
 # -- the runner ------------------------------------------------------------------------------
 def test_run_writes_tidy_results_and_skips_finished_runs(tmp_path, monkeypatch):
     out = tmp_path / "out"
-    df = sw.run(tiny_spec(), profile="default", out=out, device="cpu", data=tiny_data(), max_members=4,
-                progress=False)
-    required = ["run_id", "experiment", "dataset", "model", "scheme", "base", "distribution", "schedule",
-                "network_variance", "depth_fn", "seed", "epoch", "train_loss", "train_acc", "test_loss",
-                "test_acc", "status", "wall_s"]
+    df = sw.run(tiny_spec(), profile="default", out=out, device="cpu", data=tiny_data(), max_members=4, progress=False)
+    required = [
+        "run_id",
+        "experiment",
+        "dataset",
+        "model",
+        "scheme",
+        "base",
+        "distribution",
+        "schedule",
+        "network_variance",
+        "depth_fn",
+        "seed",
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "test_loss",
+        "test_acc",
+        "status",
+        "wall_s",
+    ]
     assert set(required) <= set(df.columns)
     assert len(df) == 6 * 3 and not df.duplicated(["run_id", "epoch"]).any()
     assert df.groupby("run_id")["epoch"].apply(list).map(lambda e: e == [0, 1, 2]).all()
@@ -198,8 +236,9 @@ def test_run_writes_tidy_results_and_skips_finished_runs(tmp_path, monkeypatch):
     assert len(loaded.plans) == 6 * 4 and set(loaded.plans["depth"]) == {1, 2, 3, 4}
     assert len(loaded.probes) == 6 * 2 * 4 * 3
     assert set(loaded.probes["kind"]) == {"weight", "gradient", "activation"}
-    assert loaded.histograms.groupby(["run_id", "epoch", "layer", "kind"])["count"].sum().sum() == \
-        loaded.probes["n"].sum()
+    assert (
+        loaded.histograms.groupby(["run_id", "epoch", "layer", "kind"])["count"].sum().sum() == loaded.probes["n"].sum()
+    )
     prov = json.loads((out / "provenance.json").read_text())
     assert prov["experiment"] == "tiny" and prov["profile"] == "default" and prov["status"] == "complete"
     assert prov["runs_done"] == prov["runs_total"] == 6
@@ -222,8 +261,9 @@ def test_run_writes_tidy_results_and_skips_finished_runs(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(again, df)
     # one new seed trains only the new runs
     monkeypatch.undo()
-    more = sw.run(tiny_spec(seeds=(0, 1, 2)), profile="default", out=out, device="cpu", data=tiny_data(),
-                  progress=False)
+    more = sw.run(
+        tiny_spec(seeds=(0, 1, 2)), profile="default", out=out, device="cpu", data=tiny_data(), progress=False
+    )
     assert more["run_id"].nunique() == 9
     pd.testing.assert_frame_equal(more[more["seed"] < 2].reset_index(drop=True), df)
 
@@ -237,8 +277,9 @@ def test_results_do_not_depend_on_how_runs_are_stacked(tmp_path):
 
 
 def test_diverged_run_is_a_result(tmp_path):
-    spec = tiny_spec(inits=(sw.init("he"),), variants=(sw.Variant("ok"), sw.Variant("hot", {"train.lr": 1e20})),
-                     seeds=(0,))
+    spec = tiny_spec(
+        inits=(sw.init("he"),), variants=(sw.Variant("ok"), sw.Variant("hot", {"train.lr": 1e20})), seeds=(0,)
+    )
     df = sw.run(spec, out=tmp_path / "o", device="cpu", data=tiny_data(), progress=False)
     hot = df[df["variant"] == "hot"]
     assert (hot["status"] == "diverged").all() and hot["train_loss"].iloc[-1] != hot["train_loss"].iloc[-1]
@@ -280,8 +321,9 @@ _HOLD_SCRIPT = textwrap.dedent(
 def test_live_lock_refuses_a_second_writer(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD_SCRIPT.format(out=str(out))], stdout=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_SCRIPT.format(out=str(out))], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
     try:
         assert proc.stdout.readline().strip() == "held"
         with pytest.raises(sw.SweepError, match=f"another sweep \\(pid {proc.pid} on"):
@@ -405,8 +447,14 @@ def test_three_shards_merged_equal_one_unsharded_sweep(tmp_path):
     with pytest.raises(sw.SweepError, match="a whole sweep, not a shard"):
         sw.merge(tmp_path / "m4", [tmp_path / "whole"])
     other = tmp_path / "other"
-    sw.run(tiny_spec(seeds=(0, 1, 2), lrs=(0.02, 0.05), name="other"), out=other, device="cpu",
-           data=tiny_data(), progress=False, shard="2/3")
+    sw.run(
+        tiny_spec(seeds=(0, 1, 2), lrs=(0.02, 0.05), name="other"),
+        out=other,
+        device="cpu",
+        data=tiny_data(),
+        progress=False,
+        shard="2/3",
+    )
     with pytest.raises(sw.SweepError, match="different experiments"):
         sw.merge(tmp_path / "m5", [parts[0], parts[1], other])
     with pytest.raises(sw.SweepError, match="not an empty folder"):
@@ -444,14 +492,20 @@ def test_he_with_the_schedules_rates_and_logit_scale_is_the_schedule_through_the
 
     V = 5.0
     he = sw.init("depth", schedule="unit")
-    both = {"inits": (he,), "train.lr_scales": schedule_lr_scales("increasing", layers=4, network_variance=V),
-            "train.logit_scale": V ** 0.5}
+    both = {
+        "inits": (he,),
+        "train.lr_scales": schedule_lr_scales("increasing", layers=4, network_variance=V),
+        "train.logit_scale": V**0.5,
+    }
     spec = tiny_spec(
-        inits=(he,), seeds=(0, 1),
+        inits=(he,),
+        seeds=(0, 1),
         train=TrainConfig(lr=0.02, epochs=3, batch_size=32, dtype="float64"),
-        variants=(sw.Variant("both", both),
-                  sw.Variant("schedule", {"inits": (sw.init("depth", schedule="increasing", network_variance=V),)}),
-                  sw.Variant("He", {"inits": (he,)})),
+        variants=(
+            sw.Variant("both", both),
+            sw.Variant("schedule", {"inits": (sw.init("depth", schedule="increasing", network_variance=V),)}),
+            sw.Variant("He", {"inits": (he,)}),
+        ),
     )
     df = sw.run(spec, out=tmp_path / "o", device="cpu", data=tiny_data(), progress=False)
     a = df[df["variant"] == "both"].sort_values(["seed", "epoch"])

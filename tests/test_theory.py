@@ -15,9 +15,29 @@ import depthinit
 import depthinit.theory as T
 from depthinit.models import MLP
 from depthinit.theory.symbols import (
-    G, G_c, L, V, Expect, LogBase, Var, alpha, alpha_c, beta, c, dx, dy, k, l, n, n_hat, natural_logs, nu, w, x, y,
+    Expect,
+    G,
+    G_c,
+    L,
+    LogBase,
+    V,
+    Var,
+    alpha,
+    alpha_c,
+    beta,
+    c,
+    dx,
+    dy,
+    k,
+    l,
+    n,
+    n_hat,
+    natural_logs,
+    nu,
+    w,
+    x,
+    y,
 )
-
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -27,6 +47,7 @@ def zero(expr) -> bool:
 
 
 # --- symbols and printing -----------------------------------------------------------------------
+
 
 def test_symbols_carry_assumptions():
     assert n[l].is_positive and n_hat[l].is_positive and alpha[l].is_positive
@@ -46,6 +67,7 @@ def test_latex_orders_factors_and_keeps_log_base():
 
 
 # --- forward pass, (1)-(6) ----------------------------------------------------------------------
+
 
 def test_product_variance_is_var_w_times_second_moment():
     assert zero(T.product_variance() - Var(w[l]) * Expect(x[l] ** 2))
@@ -77,6 +99,7 @@ def test_forward_derivation_steps_are_numbered_and_assumptions_known():
 
 # --- backward pass, (7)-(15) --------------------------------------------------------------------
 
+
 def test_backward_equations_hold_symbolically():
     assert T.gradient_mean().rhs == 0
     assert zero(T.output_gradient_mean().rhs - Expect(dx[l + 1]) / 2)
@@ -97,6 +120,7 @@ def test_backward_product_matches_the_unrolled_recursion():
 
 
 # --- activation factors -------------------------------------------------------------------------
+
 
 def test_exact_activation_factors():
     assert T.activation_factor_expressions("relu") == (sp.Rational(1, 2), sp.Rational(1, 2))
@@ -157,6 +181,7 @@ def test_activation_errors_name_the_value():
 
 # --- depth scaling, (16)-(23) --------------------------------------------------------------------
 
+
 def test_alpha_scaling_equations():
     assert zero(T.alpha_weight_variance().rhs - 2 * alpha[l] / nu[l])
     assert zero(T.alpha_weight_variance("fan_out").rhs - 2 * alpha[l] / n_hat[l])
@@ -180,6 +205,7 @@ def test_constant_schedule_agrees_with_alphas(L_value, V_value):
 
 
 # --- depth function, (24)-(47) -------------------------------------------------------------------
+
 
 def test_depth_solution_reproduces_the_network_variance():
     solution = T.depth_solution().rhs
@@ -310,6 +336,7 @@ def test_depth_errors_name_the_value():
 
 # --- the registry ---------------------------------------------------------------------------------
 
+
 def test_all_47_equations_are_registered():
     eqs = T.equations()
     assert list(eqs) == list(range(1, 48))
@@ -362,7 +389,7 @@ def test_equation_47_gives_the_last_layer_of_the_paper_network():
     model = MLP(3072, 10, depth=54, width=64)
     expression = T.equations()[47].expression.rhs
     g = float(np.exp(np.mean(np.log(np.log(np.arange(2, 55))))))  # G_54 by NumPy
-    fans = {"fan_in": 64, "fan_out": 10}   # layer 54: 64 inputs, 10 outputs
+    fans = {"fan_in": 64, "fan_out": 10}  # layer 54: 64 inputs, 10 outputs
     for mode, fan in fans.items():
         frame = depthinit.plan(model, "depth", schedule="increasing", network_variance=22.0, mode=mode).to_frame()
         numbers = {l: 54, L: 54, V: 22.0, G[L]: g}
@@ -389,6 +416,7 @@ def test_registry_errors():
 
 
 # --- against measured variances of seeded wide layers ----------------------------------------------
+
 
 def test_equation_3_against_a_wide_layer_with_non_zero_mean_inputs(gen):
     n_in, n_out, var_w = 1024, 2048, 0.003
@@ -445,7 +473,9 @@ def test_predict_products_equal_equations_5_and_14():
     assert p["forward_variance"].iloc[-1] / p["forward_variance"].iloc[0] == pytest.approx(22.0)
     # layers 2..L-1 multiply the gradient variance by α_l; with no activation after the last
     # layer, Var[Δx_L] = n̂_L Var[w_L] Var[Δy_L] = 2 α_L Var[Δy_L], so Var[Δx_2] / Var[Δy_L] = 2 V
-    assert p["backward_variance"].iloc[1] / p["backward_variance"].iloc[-1] == pytest.approx(22.0 / plan.layers[-1].alpha)
+    assert p["backward_variance"].iloc[1] / p["backward_variance"].iloc[-1] == pytest.approx(
+        22.0 / plan.layers[-1].alpha
+    )
     assert p["backward_variance"].iloc[1] == pytest.approx(2 * 22.0)
     assert list(p.columns) == list(T.PREDICTED_COLUMNS)
     assert p.attrs["activation"] == "relu"
@@ -487,6 +517,7 @@ def test_prediction_and_measurement_errors(gen):
 
 
 # --- heavy tails -------------------------------------------------------------------------------------
+
 
 def test_squared_norm_relative_variance_matches_simulation(gen):
     N = sp.Symbol("N", positive=True)
@@ -543,7 +574,7 @@ def test_median_of_one_network_follows_the_lognormal_spread(gen):
 def test_depth_function_clues_are_computed_for_both_readings():
     log_clues = T.depth_function_clues("log", 54, 22.0, 10.0)
     power_clues = T.depth_function_clues("power", 54, 22.0, 10.0)
-    assert log_clues["fits"].tolist() == [True] * 6 + [False]   # k drops out once V is pinned
+    assert log_clues["fits"].tolist() == [True] * 6 + [False]  # k drops out once V is pinned
     # the power law fits the two-values clue, the crossover and (for k below the geometric
     # mean of the depths) the monotonicity clue; not f(1) = 0, not k = 1, not the base
     assert power_clues["fits"].tolist() == [False, False, True, True, False, True, True]

@@ -96,15 +96,17 @@ def test_a_depth_factor_never_changes_the_relu_correlation(gen):
 
 @pytest.mark.parametrize("activation", ["tanh", "leaky_relu", "sigmoid"])
 def test_general_correlation_map_matches_monte_carlo(activation, gen):
-    f = {"tanh": torch.tanh, "sigmoid": torch.sigmoid,
-         "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01)}[activation]
+    f = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.01)}[
+        activation
+    ]
     q, sw, sb = 0.8, 1.5, 0.1
     for c in (-0.5, 0.3, 0.9):
         u, v = correlated_normals(c, 1_000_000, gen)
         a, b = f(math.sqrt(q) * u), f(math.sqrt(q) * v)
         measured = float((sw * (a * b).mean() + sb) / (sw * (a * a).mean() + sb))
         assert T.correlation_map(c, activation=activation, sigma_w2=sw, sigma_b2=sb, q=q) == pytest.approx(
-            measured, abs=4e-3)
+            measured, abs=4e-3
+        )
     grid = np.linspace(-1, 1, 9)
     assert np.allclose(T.correlation_map(grid, activation="relu", sigma_w2=3.0, q=2.0), T.relu_correlation_map(grid))
 
@@ -140,8 +142,8 @@ def _simulated_chi(activation: str, sigma_w2: float, sigma_b2: float, gen: torch
 def test_critical_init_is_on_the_order_chaos_edge(sigma_b2, gen):
     sw = T.critical_init("tanh", sigma_b2)
     assert _simulated_chi("tanh", sw, sigma_b2, gen) == pytest.approx(1.0, abs=0.01)
-    assert _simulated_chi("tanh", 0.8 * sw, sigma_b2, gen) < 0.97      # ordered
-    assert _simulated_chi("tanh", 1.25 * sw, sigma_b2, gen) > 1.03     # chaotic
+    assert _simulated_chi("tanh", 0.8 * sw, sigma_b2, gen) < 0.97  # ordered
+    assert _simulated_chi("tanh", 1.25 * sw, sigma_b2, gen) > 1.03  # chaotic
     assert T.chi_1("tanh", sw, sigma_b2) == pytest.approx(1.0, abs=1e-9)
 
 

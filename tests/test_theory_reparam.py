@@ -75,8 +75,16 @@ def test_same_seed_gives_weights_root_alpha_times_he(gen):
 
 def test_the_theorem_steps_in_sympy():
     th = T.reparameterization_theorem()
-    for key in ("layer_step", "jacobian", "sgd_weights", "sgd_buffer", "sgd_weight_decay_scaled",
-                "adam_moments", "adam_exact", "adam_eps_limit"):
+    for key in (
+        "layer_step",
+        "jacobian",
+        "sgd_weights",
+        "sgd_buffer",
+        "sgd_weight_decay_scaled",
+        "adam_moments",
+        "adam_exact",
+        "adam_eps_limit",
+    ):
         assert th[key] == 0, key
     assert th["output_factor"] == sp.sqrt(T.symbols.V)
     # what breaks it: a non-homogeneous activation, coupled weight decay, Adam's ε
@@ -88,8 +96,18 @@ def test_the_theorem_steps_in_sympy():
 @pytest.mark.parametrize("schedule", ["increasing", "decreasing"])
 def test_sgd_momentum_trajectories_agree_to_rounding(schedule, gen):
     model, x, y = small_problem(gen)
-    run = T.compare_reparameterized(model, x, y, generator=gen, steps=40, lr=0.05, optimizer="sgd",
-                                    momentum=0.9, schedule=schedule, network_variance=22.0)
+    run = T.compare_reparameterized(
+        model,
+        x,
+        y,
+        generator=gen,
+        steps=40,
+        lr=0.05,
+        optimizer="sgd",
+        momentum=0.9,
+        schedule=schedule,
+        network_variance=22.0,
+    )
     traj = run.trajectory
     assert len(traj) == 41 and traj["loss_depth"].iloc[-1] < traj["loss_depth"].iloc[0]  # it trains
     assert run.max_rel_diff < 1e-8
@@ -98,8 +116,18 @@ def test_sgd_momentum_trajectories_agree_to_rounding(schedule, gen):
 
 def test_minibatch_sgd_and_trained_biases_agree(gen):
     model, x, y = small_problem(gen)
-    run = T.compare_reparameterized(model, x, y, generator=gen, steps=30, lr=0.05, batch_size=16,
-                                    schedule="increasing", network_variance=5.0, offset=2.0)
+    run = T.compare_reparameterized(
+        model,
+        x,
+        y,
+        generator=gen,
+        steps=30,
+        lr=0.05,
+        batch_size=16,
+        schedule="increasing",
+        network_variance=5.0,
+        offset=2.0,
+    )
     assert run.max_rel_diff < 1e-8
 
 
@@ -110,8 +138,18 @@ def test_adam_agrees_exactly_with_scaled_eps_and_up_to_eps_otherwise(gen):
     def run(**kw):
         g = torch.Generator()
         g.set_state(state)
-        return T.compare_reparameterized(model, x, y, generator=g, steps=30, lr=1e-3, optimizer="adam",
-                                         schedule="increasing", network_variance=22.0, **kw)
+        return T.compare_reparameterized(
+            model,
+            x,
+            y,
+            generator=g,
+            steps=30,
+            lr=1e-3,
+            optimizer="adam",
+            schedule="increasing",
+            network_variance=22.0,
+            **kw,
+        )
 
     exact = run(scale_eps=True)
     assert exact.max_rel_diff < 1e-8
@@ -126,8 +164,9 @@ def test_adam_agrees_exactly_with_scaled_eps_and_up_to_eps_otherwise(gen):
 def test_the_equivalence_fails_without_homogeneity(gen):
     # tanh is not positively homogeneous: the He network times sqrt(V) is not the depth network
     model, x, y = small_problem(gen, activation="tanh")
-    run = T.compare_reparameterized(model, x, y, generator=gen, steps=2, lr=0.01, schedule="increasing",
-                                    network_variance=22.0, nonlinearity="relu")
+    run = T.compare_reparameterized(
+        model, x, y, generator=gen, steps=2, lr=0.01, schedule="increasing", network_variance=22.0, nonlinearity="relu"
+    )
     assert run.trajectory["output_rel_diff"].iloc[0] > 1e-2
 
 

@@ -47,8 +47,14 @@ def data():
 def data_val(data):
     """The same training and test sets with 30 validation examples beside them."""
     g = torch.Generator().manual_seed(8)
-    return Tensors(data.x_train, data.y_train, data.x_test, data.y_test,
-                   torch.rand(30, 3, 8, 8, generator=g), torch.randint(0, 10, (30,), generator=g))
+    return Tensors(
+        data.x_train,
+        data.y_train,
+        data.x_test,
+        data.y_test,
+        torch.rand(30, 3, 8, 8, generator=g),
+        torch.randint(0, 10, (30,), generator=g),
+    )
 
 
 def _members(kind: str) -> list[torch.nn.Module]:
@@ -73,7 +79,9 @@ def _assert_same_run(single, many, m1, m2, *, rtol=2e-4, atol=2e-5):
             torch.testing.assert_close(p2, p1, rtol=rtol, atol=atol, msg=name)
         a, b = single.probes, many.probes
         assert list(a.columns) == list(b.columns)
-        assert (a[["epoch", "layer", "depth", "kind"]].to_numpy() == b[["epoch", "layer", "depth", "kind"]].to_numpy()).all()
+        assert (
+            a[["epoch", "layer", "depth", "kind"]].to_numpy() == b[["epoch", "layer", "depth", "kind"]].to_numpy()
+        ).all()
         for c in ("mean", "std", "q50", "q95"):
             scale = np.maximum(np.abs(a[c].to_numpy()), a["std"].to_numpy()) + 1e-6
             assert np.all(np.abs(a[c].to_numpy() - b[c].to_numpy()) <= 1e-3 * scale + 1e-6), c
@@ -86,8 +94,15 @@ EXTRAS = dict(warmup_epochs=0.7, logit_scale=1.5, lr_scales={"classifier.bias": 
 @pytest.mark.parametrize("extras", [False, True], ids=["plain", "extras"])
 @pytest.mark.parametrize(
     "kind,strategy,optimizer",
-    [("mlp", "bmm", "sgd"), ("mlp", "bmm", "adam"), ("mlp", "loop", "sgd"), ("mlp", "func", "adam"),
-     ("cnn", "grouped", "sgd"), ("cnn", "loop", "adam"), ("cnn", "func", "sgd")],
+    [
+        ("mlp", "bmm", "sgd"),
+        ("mlp", "bmm", "adam"),
+        ("mlp", "loop", "sgd"),
+        ("mlp", "func", "adam"),
+        ("cnn", "grouped", "sgd"),
+        ("cnn", "loop", "adam"),
+        ("cnn", "func", "sgd"),
+    ],
 )
 def test_vectorised_equals_one_by_one(data, data_val, kind, strategy, optimizer, extras):
     """Each member's trajectory (history, weights, probes) equals training it alone, over
@@ -98,10 +113,10 @@ def test_vectorised_equals_one_by_one(data, data_val, kind, strategy, optimizer,
     more = {}
     if extras:
         names = {"mlp": "layers.0.weight", "cnn": "convs.0.weight"}
-        more = dict(EXTRAS, lr_scales={"classifier.bias" if kind == "cnn" else "layers.4.bias": 0.5,
-                                       names[kind]: 0.25})
-    cfg = TrainConfig(optimizer=optimizer, lr=lr, epochs=2, batch_size=64, n_train=None, probe_epochs=(0, 2),
-                      probe_batch=32, **more)
+        more = dict(EXTRAS, lr_scales={"classifier.bias" if kind == "cnn" else "layers.4.bias": 0.5, names[kind]: 0.25})
+    cfg = TrainConfig(
+        optimizer=optimizer, lr=lr, epochs=2, batch_size=64, n_train=None, probe_epochs=(0, 2), probe_batch=32, **more
+    )
     d = data_val if extras else data
     lrs = [lr] * 5
     lrs[3] = 1.0 if (kind, optimizer) == ("mlp", "sgd") else 1e20  # NaN at step 4 (epoch 2) or at step 2
@@ -131,8 +146,12 @@ def test_vectorised_equals_one_by_one_float64_is_tight(data):
     for m, m2, seed, r2 in zip(base, models, [0, 1, 0], many):
         m1 = copy.deepcopy(m)
         r1 = train_one(m1, data, cfg, seed=seed, progress=False)
-        np.testing.assert_allclose(r2.history.drop(columns="wall_s").to_numpy(),
-                                   r1.history.drop(columns="wall_s").to_numpy(), rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(
+            r2.history.drop(columns="wall_s").to_numpy(),
+            r1.history.drop(columns="wall_s").to_numpy(),
+            rtol=1e-12,
+            atol=1e-13,
+        )
         for p1, p2 in zip(m1.parameters(), m2.parameters()):
             torch.testing.assert_close(p2, p1, rtol=1e-11, atol=1e-12)
 
@@ -248,9 +267,16 @@ def test_stack_rejects_mixed_architectures():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"optimizer": "rmsprop"}, "optimizer"), ({"lr": 0}, "lr"), ({"momentum": 1.0}, "momentum"),
-     ({"batch_size": 0}, "batch_size"), ({"epochs": 2, "probe_epochs": (3,)}, "probe_epochs"),
-     ({"dtype": "float16"}, "dtype"), ({"device": "gpu0"}, "device"), ({"n_train": -1}, "n_train")],
+    [
+        ({"optimizer": "rmsprop"}, "optimizer"),
+        ({"lr": 0}, "lr"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"epochs": 2, "probe_epochs": (3,)}, "probe_epochs"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"device": "gpu0"}, "device"),
+        ({"n_train": -1}, "n_train"),
+    ],
 )
 def test_train_config_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -304,7 +330,7 @@ def test_signal_statistics_measure_the_common_part_of_the_signal(gen):
     assert shifted.loc[0, "common_share"] > 0.6 and shifted.loc[0, "cosine"] > 0.7
     assert shifted.loc[0, "input_mean"] == pytest.approx(0.5, abs=0.01)
     # E[y^2] of the first layer: n Var[w] E[x^2] whatever the input's mean
-    for frame, moment in ((centred, 1.0), (shifted, 0.25 ** 2 + 0.5 ** 2)):
+    for frame, moment in ((centred, 1.0), (shifted, 0.25**2 + 0.5**2)):
         assert frame.loc[0, "second_moment"] == pytest.approx(2 * moment, rel=0.1)
     # matches the theory module's measurement of E[y^2]
     from depthinit.theory import measure_variances

@@ -54,8 +54,16 @@ class GatedBlock(nn.Module):
 class TinyResMLP(nn.Module):
     """A stem Linear, residual blocks with batch norm and a scalar gate, a classifier."""
 
-    def __init__(self, in_features: int, num_classes: int, *, blocks: int = 2, width: int = 12,
-                 batch_norm: bool = True, gate: float = 0.5) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        num_classes: int,
+        *,
+        blocks: int = 2,
+        width: int = 12,
+        batch_norm: bool = True,
+        gate: float = 0.5,
+    ) -> None:
         super().__init__()
         self.stem = nn.Linear(in_features, width)
         self.blocks = nn.ModuleList(GatedBlock(width, batch_norm, gate) for _ in range(blocks))
@@ -84,8 +92,13 @@ def _init(models, scheme="he"):
 
 def _same(r1, r2, m1, m2, rtol=2e-4, atol=2e-5):
     assert (r1.status, r1.diverged_step) == (r2.status, r2.diverged_step)
-    np.testing.assert_allclose(r2.history.drop(columns="wall_s").to_numpy(),
-                               r1.history.drop(columns="wall_s").to_numpy(), rtol=rtol, atol=atol, equal_nan=True)
+    np.testing.assert_allclose(
+        r2.history.drop(columns="wall_s").to_numpy(),
+        r1.history.drop(columns="wall_s").to_numpy(),
+        rtol=rtol,
+        atol=atol,
+        equal_nan=True,
+    )
     if r1.status != "ok":
         return  # a diverged run's weights are undefined
     for (name, a), b in zip(m1.state_dict().items(), m2.state_dict().values()):
@@ -116,14 +129,24 @@ def test_config_new_fields_defaults_normalisation_and_json():
 
 @pytest.mark.parametrize(
     "kwargs,match",
-    [({"n_val": -1}, "n_val"), ({"n_val": True}, "n_val"), ({"n_val": 1.5}, "n_val"),
-     ({"lr_scales": (("a", -1.0),)}, r"lr_scales\['a'\]"), ({"lr_scales": (("a", float("nan")),)}, "lr_scales"),
-     ({"lr_scales": (("a", True),)}, "lr_scales"), ({"lr_scales": (("a",),)}, "pair"),
-     ({"lr_scales": ((1, 2.0),)}, "pair"), ({"lr_scales": (("a", 1.0), ("a", 2.0))}, "twice"),
-     ({"lr_scales": 3}, "lr_scales"), ({"logit_scale": 0}, "logit_scale"),
-     ({"logit_scale": float("inf")}, "logit_scale"), ({"logit_scale": True}, "logit_scale"),
-     ({"warmup_epochs": -1}, "warmup_epochs"), ({"warmup_epochs": float("nan")}, "warmup_epochs"),
-     ({"warmup_epochs": True}, "warmup_epochs")],
+    [
+        ({"n_val": -1}, "n_val"),
+        ({"n_val": True}, "n_val"),
+        ({"n_val": 1.5}, "n_val"),
+        ({"lr_scales": (("a", -1.0),)}, r"lr_scales\['a'\]"),
+        ({"lr_scales": (("a", float("nan")),)}, "lr_scales"),
+        ({"lr_scales": (("a", True),)}, "lr_scales"),
+        ({"lr_scales": (("a",),)}, "pair"),
+        ({"lr_scales": ((1, 2.0),)}, "pair"),
+        ({"lr_scales": (("a", 1.0), ("a", 2.0))}, "twice"),
+        ({"lr_scales": 3}, "lr_scales"),
+        ({"logit_scale": 0}, "logit_scale"),
+        ({"logit_scale": float("inf")}, "logit_scale"),
+        ({"logit_scale": True}, "logit_scale"),
+        ({"warmup_epochs": -1}, "warmup_epochs"),
+        ({"warmup_epochs": float("nan")}, "warmup_epochs"),
+        ({"warmup_epochs": True}, "warmup_epochs"),
+    ],
 )
 def test_config_new_field_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -155,8 +178,16 @@ def test_per_parameter_factors_equal_torch_sgd_with_one_group_per_tensor(data, n
     """SGD with lr_scales equals torch.optim.SGD with one parameter group per tensor whose lr
     is lr * factor (an independent loop here), for train_one and train_many."""
     scales = {"layers.0.weight": 0.5, "layers.1.bias": 0.0, "layers.2.weight": 2.0}
-    cfg = TrainConfig(lr=0.05, momentum=0.9, nesterov=nesterov, epochs=2, batch_size=40, eval_init=False,
-                      dtype="float64", lr_scales=scales)
+    cfg = TrainConfig(
+        lr=0.05,
+        momentum=0.9,
+        nesterov=nesterov,
+        epochs=2,
+        batch_size=40,
+        eval_init=False,
+        dtype="float64",
+        lr_scales=scales,
+    )
     base = _init([MLP(48, 5, depth=3, width=8) for _ in range(2)])
     ref = copy.deepcopy(base[0]).double()
     groups = [{"params": [p], "lr": 0.05 * scales.get(n, 1.0)} for n, p in ref.named_parameters()]
@@ -166,7 +197,7 @@ def test_per_parameter_factors_equal_torch_sgd_with_one_group_per_tensor(data, n
     for _ in range(2):
         order = torch.randperm(len(x), generator=gen)
         for s in range(0, len(x), 40):
-            idx = order[s:s + 40]
+            idx = order[s : s + 40]
             opt.zero_grad()
             F.cross_entropy(ref(x[idx]), y[idx]).backward()
             opt.step()
@@ -187,8 +218,7 @@ def test_warmup_first_step_is_lr_over_w_and_logit_scale_enters_the_loss(data):
     small = Tensors(data.x_train[:n], data.y_train[:n], data.x_test, data.y_test)
     model = _init([MLP(48, 5, depth=2, width=6)])[0]
     before = copy.deepcopy(model)
-    cfg = TrainConfig(lr=0.1, momentum=0.0, batch_size=n, epochs=1, warmup_epochs=4, logit_scale=2.5,
-                      eval_init=False)
+    cfg = TrainConfig(lr=0.1, momentum=0.0, batch_size=n, epochs=1, warmup_epochs=4, logit_scale=2.5, eval_init=False)
     train_one(model, small, cfg, seed=0, progress=False)
     order = torch.randperm(n, generator=torch.Generator().manual_seed(0))
     loss = F.cross_entropy(2.5 * before(small.x_train[order]), small.y_train[order])
@@ -202,8 +232,16 @@ def test_validation_columns_and_logit_scaled_evaluation(data):
     cfg = TrainConfig(lr=0.05, epochs=1, batch_size=50, logit_scale=0.5)
     r = train_one(copy.deepcopy(model), data, cfg, seed=0, progress=False)
     assert tuple(r.history.columns) == HISTORY_COLUMNS
-    assert HISTORY_COLUMNS == ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc",
-                               "wall_s")
+    assert HISTORY_COLUMNS == (
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "val_loss",
+        "val_acc",
+        "test_loss",
+        "test_acc",
+        "wall_s",
+    )
     with torch.no_grad():
         out = model.eval()(data.x_val)
         expect = float(F.cross_entropy(0.5 * out, data.y_val))
@@ -212,13 +250,19 @@ def test_validation_columns_and_logit_scaled_evaluation(data):
     assert r.history.loc[0, "val_acc"] == pytest.approx(acc)
     assert evaluate(model, data.x_val, data.y_val, 7, logit_scale=0.5) == pytest.approx((expect, acc), rel=1e-5)
     # without validation tensors (or with zero rows) the columns are NaN
-    for d in (Tensors(data.x_train, data.y_train, data.x_test, data.y_test),
-              Tensors(data.x_train, data.y_train, data.x_test, data.y_test, data.x_val[:0], data.y_val[:0])):
+    for d in (
+        Tensors(data.x_train, data.y_train, data.x_test, data.y_test),
+        Tensors(data.x_train, data.y_train, data.x_test, data.y_test, data.x_val[:0], data.y_val[:0]),
+    ):
         h = train_many([copy.deepcopy(model)], d, cfg, seeds=[0], progress=False)[0].history
         assert h[["val_loss", "val_acc"]].isna().all().all() and h["test_loss"].notna().all()
     with pytest.raises(ValueError, match="validation"):
-        train_one(copy.deepcopy(model), Tensors(data.x_train, data.y_train, data.x_test, data.y_test,
-                                                data.x_val, data.y_val[:3]), cfg, progress=False)
+        train_one(
+            copy.deepcopy(model),
+            Tensors(data.x_train, data.y_train, data.x_test, data.y_test, data.x_val, data.y_val[:3]),
+            cfg,
+            progress=False,
+        )
 
 
 @pytest.mark.parametrize("optimizer,nesterov", [("sgd", False), ("sgd", True), ("adam", False)])
@@ -226,15 +270,22 @@ def test_per_member_overrides_train_in_one_stack(data, optimizer, nesterov):
     """Members differing only in lr, lr_scales and logit scale: each equals train_one with
     those settings in its config."""
     lr = 0.05 if optimizer == "sgd" else 3e-3
-    cfg = TrainConfig(optimizer=optimizer, nesterov=nesterov, lr=lr, epochs=2, batch_size=32, warmup_epochs=1.5,
-                      probe_epochs=(2,), probe_batch=20)
+    cfg = TrainConfig(
+        optimizer=optimizer,
+        nesterov=nesterov,
+        lr=lr,
+        epochs=2,
+        batch_size=32,
+        warmup_epochs=1.5,
+        probe_epochs=(2,),
+        probe_batch=20,
+    )
     base = _init([MLP(48, 5, depth=3, width=8) for _ in range(3)])
     scales = [{}, {"layers.0.weight": 0.3}, {"layers.2.bias": 2.0, "layers.1.weight": 0.5}]
     logits = [1.0, 2.0, 0.7]
     lrs = [lr, lr * 0.5, lr]
     many = [copy.deepcopy(m) for m in base]
-    res = train_many(many, data, cfg, seeds=[0, 0, 1], lrs=lrs, lr_scales=scales, logit_scales=logits,
-                     progress=False)
+    res = train_many(many, data, cfg, seeds=[0, 0, 1], lrs=lrs, lr_scales=scales, logit_scales=logits, progress=False)
     for k in range(3):
         m1 = copy.deepcopy(base[k])
         c = TrainConfig(**{**cfg.to_dict(), "lr_scales": scales[k], "logit_scale": logits[k]})
@@ -258,10 +309,24 @@ def _tiny(bias: bool) -> nn.Module:
 
 @pytest.mark.parametrize(
     "build,strategy,optimizer",
-    [(_resmlp, "func", "sgd"), (_resmlp, "func", "adam"), (_resmlp, "loop", "sgd"), (_resmlp, "loop", "adam"),
-     (_mlp_bn, "func", "sgd"), (_mlp_bn, "func", "adam"), (_tiny, "func", "sgd")],
-    ids=["resmlp-func-sgd", "resmlp-func-adam", "resmlp-loop-sgd", "resmlp-loop-adam", "mlp_bn-func-sgd",
-         "mlp_bn-func-adam", "gated-func-sgd"],
+    [
+        (_resmlp, "func", "sgd"),
+        (_resmlp, "func", "adam"),
+        (_resmlp, "loop", "sgd"),
+        (_resmlp, "loop", "adam"),
+        (_mlp_bn, "func", "sgd"),
+        (_mlp_bn, "func", "adam"),
+        (_tiny, "func", "sgd"),
+    ],
+    ids=[
+        "resmlp-func-sgd",
+        "resmlp-func-adam",
+        "resmlp-loop-sgd",
+        "resmlp-loop-adam",
+        "mlp_bn-func-sgd",
+        "mlp_bn-func-adam",
+        "gated-func-sgd",
+    ],
 )
 def test_any_model_with_batch_norm_and_gate_equals_one_by_one(data, build, strategy, optimizer):
     """ResMLP (batch norm, learnable scalar gates), MLP(batch_norm=True) and a hand-made
@@ -270,8 +335,16 @@ def test_any_model_with_batch_norm_and_gate_equals_one_by_one(data, build, strat
     a bias right before a batch norm has a gradient that is zero up to rounding, which
     Adam's normalisation turns into steps of size lr whose signs are rounding noise.)"""
     lr = 0.05 if optimizer == "sgd" else 3e-3
-    cfg = TrainConfig(optimizer=optimizer, lr=lr, epochs=2, batch_size=32, warmup_epochs=0.5, logit_scale=1.3,
-                      probe_epochs=(0, 2), probe_batch=16)
+    cfg = TrainConfig(
+        optimizer=optimizer,
+        lr=lr,
+        epochs=2,
+        batch_size=32,
+        warmup_epochs=0.5,
+        logit_scale=1.3,
+        probe_epochs=(0, 2),
+        probe_batch=16,
+    )
     base = _init([build(optimizer == "sgd") for _ in range(3)])
     assert stack_kind(base[0]) == "module"
     singles = []
@@ -362,8 +435,10 @@ def test_graph_path_replays_and_equals_eager(data):
     runs = {}
     for graph in (False, True):
         many = [copy.deepcopy(m) for m in base]
-        runs[graph] = (many, train_many(many, data, cfg, seeds=[0, 1, 0], lrs=[3e-3, 1e20, 3e-3],
-                                        cuda_graph=graph, progress=False))
+        runs[graph] = (
+            many,
+            train_many(many, data, cfg, seeds=[0, 1, 0], lrs=[3e-3, 1e20, 3e-3], cuda_graph=graph, progress=False),
+        )
     assert [r.status for r in runs[True][1]] == ["ok", "diverged", "ok"]
     for k in range(3):
         _same(runs[False][1][k], runs[True][1][k], runs[False][0][k], runs[True][0][k], rtol=1e-5, atol=1e-6)
@@ -423,8 +498,15 @@ def test_import_needs_no_tqdm(tmp_path):
 def test_probe_gradient_uses_the_logit_scale(data):
     """The gradient probe is that of the training loss, logits times logit_scale."""
     model = _init([MLP(48, 5, depth=2, width=6)])[0]
-    r = [train_one(copy.deepcopy(model), data, TrainConfig(epochs=0, probe_epochs=(0,), probe_batch=20,
-                                                         logit_scale=s), progress=False) for s in (1.0, 3.0)]
+    r = [
+        train_one(
+            copy.deepcopy(model),
+            data,
+            TrainConfig(epochs=0, probe_epochs=(0,), probe_batch=20, logit_scale=s),
+            progress=False,
+        )
+        for s in (1.0, 3.0)
+    ]
     g1 = r[0].probes[r[0].probes["kind"] == "gradient"]["std"].to_numpy()
     g3 = r[1].probes[r[1].probes["kind"] == "gradient"]["std"].to_numpy()
     x, y = data.x_train[:20], data.y_train[:20]

@@ -76,7 +76,7 @@ class ExplorableDirective(SphinxDirective):
     """``{depthinit-explorable}``: the interactive depth schedule (options give its start)."""
 
     has_content = False
-    option_spec = {
+    option_spec = {  # noqa: RUF012 - the Sphinx directive API
         "v": _positive,
         "l": _depth,
         "offset": _non_negative,
@@ -93,14 +93,44 @@ class ExplorableDirective(SphinxDirective):
         return [nodes.raw("", markup, format="html")]
 
 
-GREEK = {name: chr(code) for name, code in (
-    ("alpha", 0x3B1), ("beta", 0x3B2), ("gamma", 0x3B3), ("delta", 0x3B4), ("epsilon", 0x3B5),
-    ("eta", 0x3B7), ("theta", 0x3B8), ("lambda", 0x3BB), ("mu", 0x3BC), ("nu", 0x3BD), ("pi", 0x3C0),
-    ("rho", 0x3C1), ("sigma", 0x3C3), ("tau", 0x3C4), ("phi", 0x3C6), ("chi", 0x3C7), ("psi", 0x3C8),
-    ("omega", 0x3C9), ("Delta", 0x394), ("Sigma", 0x3A3), ("Pi", 0x3A0), ("prod", 0x220F), ("sum", 0x2211),
-    ("le", 0x2264), ("leq", 0x2264), ("ge", 0x2265), ("geq", 0x2265), ("times", 0xD7), ("cdot", 0xB7),
-    ("approx", 0x2248), ("infty", 0x221E), ("to", 0x2192), ("sqrt", 0x221A),
-)}
+GREEK = {
+    name: chr(code)
+    for name, code in (
+        ("alpha", 0x3B1),
+        ("beta", 0x3B2),
+        ("gamma", 0x3B3),
+        ("delta", 0x3B4),
+        ("epsilon", 0x3B5),
+        ("eta", 0x3B7),
+        ("theta", 0x3B8),
+        ("lambda", 0x3BB),
+        ("mu", 0x3BC),
+        ("nu", 0x3BD),
+        ("pi", 0x3C0),
+        ("rho", 0x3C1),
+        ("sigma", 0x3C3),
+        ("tau", 0x3C4),
+        ("phi", 0x3C6),
+        ("chi", 0x3C7),
+        ("psi", 0x3C8),
+        ("omega", 0x3C9),
+        ("Delta", 0x394),
+        ("Sigma", 0x3A3),
+        ("Pi", 0x3A0),
+        ("prod", 0x220F),
+        ("sum", 0x2211),
+        ("le", 0x2264),
+        ("leq", 0x2264),
+        ("ge", 0x2265),
+        ("geq", 0x2265),
+        ("times", 0xD7),
+        ("cdot", 0xB7),
+        ("approx", 0x2248),
+        ("infty", 0x221E),
+        ("to", 0x2192),
+        ("sqrt", 0x221A),
+    )
+}
 
 
 def plain_math(tex: str) -> str:
@@ -156,14 +186,16 @@ def pdf_button(app: Sphinx, pagename: str, templatename: str, context: dict, doc
                 kept.append(button)
                 continue
             if target:
-                kept.append({
-                    "type": "link",
-                    "url": context["pathto"](target, 1),
-                    "text": ".pdf",
-                    "tooltip": "Download the whole book as PDF",
-                    "icon": "fas fa-file-pdf",
-                    "label": "download-pdf-button",
-                })
+                kept.append(
+                    {
+                        "type": "link",
+                        "url": context["pathto"](target, 1),
+                        "text": ".pdf",
+                        "tooltip": "Download the whole book as PDF",
+                        "icon": "fas fa-file-pdf",
+                        "label": "download-pdf-button",
+                    }
+                )
         buttons[:] = kept
 
 

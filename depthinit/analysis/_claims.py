@@ -52,8 +52,9 @@ def _both(*masks):
     return mask
 
 
-def paper_claims(*, chance: float = CHANCE, trains_margin: float = TRAINS_MARGIN, V: float = 22.0,
-                 glorot_reading: str = "multiplier") -> list[Claim]:
+def paper_claims(
+    *, chance: float = CHANCE, trains_margin: float = TRAINS_MARGIN, V: float = 22.0, glorot_reading: str = "multiplier"
+) -> list[Claim]:
     """The seven claims of the paper, numbered as everywhere in the book, each with the
     measure and the rule that decides it (rules of "The verdicts" (:func:`depthinit.analysis.verdict_table`)).
 
@@ -68,52 +69,107 @@ def paper_claims(*, chance: float = CHANCE, trains_margin: float = TRAINS_MARGIN
         raise ValueError(f"glorot_reading={glorot_reading!r} is not valid; expected one of {READINGS}")
     line = chance + trains_margin
     bases, dists = ("he", "glorot"), ("normal", "uniform")
-    refs = {"He normal": config(base="he", schedule="unit", distribution="normal"),
-            "Glorot normal": config(base="glorot", schedule="unit", distribution="normal"),
-            "orthogonal": config(scheme="orthogonal"), "random walk": config(scheme="random_walk"),
-            "LSUV": config(scheme="lsuv")}
+    refs = {
+        "He normal": config(base="he", schedule="unit", distribution="normal"),
+        "Glorot normal": config(base="glorot", schedule="unit", distribution="normal"),
+        "orthogonal": config(scheme="orthogonal"),
+        "random walk": config(scheme="random_walk"),
+        "LSUV": config(scheme="lsuv"),
+    }
     proposed = config(base="he", schedule="increasing", distribution="normal", network_variance=V)
     acc = "final test accuracy at each initialization's tuned learning rate"
     paired = "paired by seed"
     literal = _reading("multiplier")
     claims = [
-        Claim(1, "The increasing schedule trains better than the constant and the decreasing ones at the same V.",
-              "E1", "test_acc",
-              f"{acc}, increasing minus constant and minus decreasing, averaged over base and distribution, {paired}",
-              (Comparison("increasing - constant", config(schedule="increasing"), config(schedule="constant")),
-               Comparison("increasing - decreasing", config(schedule="increasing"), config(schedule="decreasing")))),
-        Claim(2, "The decreasing schedule performs below par.", "E1", "test_acc",
-              f"{acc}, plain (unit) minus decreasing with the same base and distribution, {paired}",
-              (Comparison("unit - decreasing", _plain, config(schedule="decreasing")),)),
-        Claim(3, "Plain He with a uniform distribution stalls on the 54-layer MLP with [0, 1] inputs, "
-                 "while He normal trains.", "E4", "test_acc",
-              f"{acc}: He uniform below chance + {trains_margin:.0%} and He normal above it; inputs in [0, 1]",
-              (Comparison("He uniform stalls (line - acc)", config(base="he", schedule="unit", distribution="uniform"),
-                          threshold=line, sign=-1),
-               Comparison("He normal trains (acc - line)", config(base="he", schedule="unit", distribution="normal"),
-                          threshold=line)),
-              fallbacks=("E1",), where=config(preprocess="unit")),
-        Claim(4, "The proposed method trains with both uniform and normal distributions.", "E1", "test_acc",
-              f"{acc} of the increasing schedule minus (chance + {trains_margin:.0%}), for each base and "
-              "distribution",
-              tuple(Comparison(f"{b} {d} increasing", _both(config(base=b, distribution=d, schedule="increasing"),
-                                                                        _reading(glorot_reading if b == "glorot"
-                                                                                 else "multiplier")),
-                               threshold=line) for b in bases for d in dists),
-              where=None),
-        Claim(5, "Normal is superior to uniform in this setup.", "E1", "test_acc",
-              f"{acc}, normal minus uniform over the depth-scaled schedules (constant, increasing, decreasing) "
-              f"and both bases, {paired}",
-              (Comparison("normal - uniform", _scaled("normal"), _scaled("uniform")),)),
-        Claim(6, "The proposed method beats the existing schemes.", "E1", "test_acc",
-              f"{acc}, He normal with the increasing schedule minus each reference (He, Glorot, orthogonal, "
-              f"random walk, LSUV), {paired}",
-              tuple(Comparison(f"increasing - {name}", proposed, sel) for name, sel in refs.items())),
-        Claim(7, "Unit variance throughout is not the best choice for deep networks (V > 1 helps).", "E1",
-              "test_acc",
-              f"{acc}, the increasing schedule at V = {V:g} minus the plain scheme (unit variance) with the same "
-              f"base and distribution, {paired}",
-              (Comparison(f"increasing V={V:g} - unit", config(schedule="increasing", network_variance=V), _plain),)),
+        Claim(
+            1,
+            "The increasing schedule trains better than the constant and the decreasing ones at the same V.",
+            "E1",
+            "test_acc",
+            f"{acc}, increasing minus constant and minus decreasing, averaged over base and distribution, {paired}",
+            (
+                Comparison("increasing - constant", config(schedule="increasing"), config(schedule="constant")),
+                Comparison("increasing - decreasing", config(schedule="increasing"), config(schedule="decreasing")),
+            ),
+        ),
+        Claim(
+            2,
+            "The decreasing schedule performs below par.",
+            "E1",
+            "test_acc",
+            f"{acc}, plain (unit) minus decreasing with the same base and distribution, {paired}",
+            (Comparison("unit - decreasing", _plain, config(schedule="decreasing")),),
+        ),
+        Claim(
+            3,
+            "Plain He with a uniform distribution stalls on the 54-layer MLP with [0, 1] inputs, "
+            "while He normal trains.",
+            "E4",
+            "test_acc",
+            f"{acc}: He uniform below chance + {trains_margin:.0%} and He normal above it; inputs in [0, 1]",
+            (
+                Comparison(
+                    "He uniform stalls (line - acc)",
+                    config(base="he", schedule="unit", distribution="uniform"),
+                    threshold=line,
+                    sign=-1,
+                ),
+                Comparison(
+                    "He normal trains (acc - line)",
+                    config(base="he", schedule="unit", distribution="normal"),
+                    threshold=line,
+                ),
+            ),
+            fallbacks=("E1",),
+            where=config(preprocess="unit"),
+        ),
+        Claim(
+            4,
+            "The proposed method trains with both uniform and normal distributions.",
+            "E1",
+            "test_acc",
+            f"{acc} of the increasing schedule minus (chance + {trains_margin:.0%}), for each base and distribution",
+            tuple(
+                Comparison(
+                    f"{b} {d} increasing",
+                    _both(
+                        config(base=b, distribution=d, schedule="increasing"),
+                        _reading(glorot_reading if b == "glorot" else "multiplier"),
+                    ),
+                    threshold=line,
+                )
+                for b in bases
+                for d in dists
+            ),
+            where=None,
+        ),
+        Claim(
+            5,
+            "Normal is superior to uniform in this setup.",
+            "E1",
+            "test_acc",
+            f"{acc}, normal minus uniform over the depth-scaled schedules (constant, increasing, decreasing) "
+            f"and both bases, {paired}",
+            (Comparison("normal - uniform", _scaled("normal"), _scaled("uniform")),),
+        ),
+        Claim(
+            6,
+            "The proposed method beats the existing schemes.",
+            "E1",
+            "test_acc",
+            f"{acc}, He normal with the increasing schedule minus each reference (He, Glorot, orthogonal, "
+            f"random walk, LSUV), {paired}",
+            tuple(Comparison(f"increasing - {name}", proposed, sel) for name, sel in refs.items()),
+        ),
+        Claim(
+            7,
+            "Unit variance throughout is not the best choice for deep networks (V > 1 helps).",
+            "E1",
+            "test_acc",
+            f"{acc}, the increasing schedule at V = {V:g} minus the plain scheme (unit variance) with the same "
+            f"base and distribution, {paired}",
+            (Comparison(f"increasing V={V:g} - unit", config(schedule="increasing", network_variance=V), _plain),),
+        ),
     ]
     out = []
     for c in claims:
@@ -147,29 +203,77 @@ def book_claims(*, V: float = 22.0) -> list[Claim]:
     wide, narrow = "width 256, L = 54", "width 32, L = 54"
 
     return [
-        Claim("B1", "The increasing schedule's deficit against He at depth 54 shrinks as the width grows from 32 "
-                    "to 256 (a finite-width effect).", "E6", "test_acc",
-              f"{acc}: (increasing - He) at width 256 minus (increasing - He) at width 32",
-              (Comparison("(inc - He) at 256 - at 32", Contrast(at(wide, inc), at(wide, he)),
-                          Contrast(at(narrow, inc), at(narrow, he))),),
-              source="book"),
-        Claim("B2", "The mean-field critical initialization trains the 54-layer tanh MLP better than Glorot.", "E7",
-              "test_acc", f"{acc}: critical - Glorot normal",
-              (Comparison("critical - Glorot", config(scheme="critical"), config(scheme="glorot")),), source="book"),
-        Claim("B3", "The increasing schedule trains the 54-layer tanh MLP better than plain Glorot.", "E7",
-              "test_acc", f"{acc}: Glorot increasing - Glorot normal",
-              (Comparison("Glorot increasing - Glorot", config(base="glorot", schedule="increasing"),
-                          config(scheme="glorot")),), source="book"),
-        Claim("B4", "With batch normalization the depth schedules make no difference (BN cancels V).", "E8",
-              "test_acc", f"{acc}, batch-norm MLP: each schedule minus He, equivalent within delta",
-              tuple(Comparison(f"{s} - He (batch norm)", at("batch norm", config(base="he", schedule=s)),
-                               at("batch norm", he), expect="equivalent")
-                    for s in ("constant", "increasing", "decreasing")), source="book"),
-        Claim("B5", "On the residual MLP the increasing schedule trains better than He.", "E8", "test_acc",
-              f"{acc}, residual MLP: increasing - He", (Comparison("increasing - He (residual)", at("residual", inc),
-                                                                   at("residual", he)),), source="book"),
-        Claim("B6", "On the residual MLP Fixup trains better than He.", "E8", "test_acc",
-              f"{acc}, residual MLP: Fixup - He", (Comparison("Fixup - He (residual)", at("residual", config(
-                  scheme="fixup")), at("residual", he)),), source="book"),
+        Claim(
+            "B1",
+            "The increasing schedule's deficit against He at depth 54 shrinks as the width grows from 32 "
+            "to 256 (a finite-width effect).",
+            "E6",
+            "test_acc",
+            f"{acc}: (increasing - He) at width 256 minus (increasing - He) at width 32",
+            (
+                Comparison(
+                    "(inc - He) at 256 - at 32",
+                    Contrast(at(wide, inc), at(wide, he)),
+                    Contrast(at(narrow, inc), at(narrow, he)),
+                ),
+            ),
+            source="book",
+        ),
+        Claim(
+            "B2",
+            "The mean-field critical initialization trains the 54-layer tanh MLP better than Glorot.",
+            "E7",
+            "test_acc",
+            f"{acc}: critical - Glorot normal",
+            (Comparison("critical - Glorot", config(scheme="critical"), config(scheme="glorot")),),
+            source="book",
+        ),
+        Claim(
+            "B3",
+            "The increasing schedule trains the 54-layer tanh MLP better than plain Glorot.",
+            "E7",
+            "test_acc",
+            f"{acc}: Glorot increasing - Glorot normal",
+            (
+                Comparison(
+                    "Glorot increasing - Glorot", config(base="glorot", schedule="increasing"), config(scheme="glorot")
+                ),
+            ),
+            source="book",
+        ),
+        Claim(
+            "B4",
+            "With batch normalization the depth schedules make no difference (BN cancels V).",
+            "E8",
+            "test_acc",
+            f"{acc}, batch-norm MLP: each schedule minus He, equivalent within delta",
+            tuple(
+                Comparison(
+                    f"{s} - He (batch norm)",
+                    at("batch norm", config(base="he", schedule=s)),
+                    at("batch norm", he),
+                    expect="equivalent",
+                )
+                for s in ("constant", "increasing", "decreasing")
+            ),
+            source="book",
+        ),
+        Claim(
+            "B5",
+            "On the residual MLP the increasing schedule trains better than He.",
+            "E8",
+            "test_acc",
+            f"{acc}, residual MLP: increasing - He",
+            (Comparison("increasing - He (residual)", at("residual", inc), at("residual", he)),),
+            source="book",
+        ),
+        Claim(
+            "B6",
+            "On the residual MLP Fixup trains better than He.",
+            "E8",
+            "test_acc",
+            f"{acc}, residual MLP: Fixup - He",
+            (Comparison("Fixup - He (residual)", at("residual", config(scheme="fixup")), at("residual", he)),),
+            source="book",
+        ),
     ]
-

@@ -47,8 +47,9 @@ def _finite(values: Sequence[float] | np.ndarray) -> np.ndarray:
 
 def _check_level(level: float) -> None:
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
-        raise ValueError(f"level={level!r} is not valid; expected a confidence level strictly between 0 and 1, "
-                         "e.g. 0.95")
+        raise ValueError(
+            f"level={level!r} is not valid; expected a confidence level strictly between 0 and 1, e.g. 0.95"
+        )
 
 
 def t_interval(values: Sequence[float] | np.ndarray, *, level: float = 0.95) -> Estimate:
@@ -120,8 +121,9 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     try:
         p = [float(x) for x in pvalues]
     except (TypeError, ValueError) as err:
-        raise ValueError(f"pvalues {pvalues!r:.80} are not numbers ({err}); pass a sequence of p-values in "
-                         "[0, 1]") from None
+        raise ValueError(
+            f"pvalues {pvalues!r:.80} are not numbers ({err}); pass a sequence of p-values in [0, 1]"
+        ) from None
     bad = [x for x in p if not 0.0 <= x <= 1.0]  # NaN fails both comparisons
     if bad:
         raise ValueError(f"p-value {bad[0]!r} is not in [0, 1]; pass p-values (a NaN p-value is no test: leave it out)")

@@ -78,15 +78,23 @@ def per_seed(final: pd.DataFrame, where: Selector | Contrast, measure: str = "te
     return select(final, where).groupby("seed")[measure].mean()
 
 
-def effect(final: pd.DataFrame, a: Selector, b: Selector, *, measure: str = "test_acc",
-           level: float = 0.95) -> Estimate:
+def effect(
+    final: pd.DataFrame,
+    a: Selector | Contrast,
+    b: Selector | Contrast,
+    *,
+    measure: str = "test_acc",
+    level: float = 0.95,
+) -> Estimate:
     """Mean of (a - b) over the seeds both groups share, with its t interval."""
     sa, sb = per_seed(final, a, measure), per_seed(final, b, measure)
     common = sa.index.intersection(sb.index)
     return t_interval((sa[common] - sb[common]).to_numpy(), level=level)
 
 
-def level_of(final: pd.DataFrame, where: Selector, *, measure: str = "test_acc", level: float = 0.95) -> Estimate:
+def level_of(
+    final: pd.DataFrame, where: Selector | Contrast, *, measure: str = "test_acc", level: float = 0.95
+) -> Estimate:
     """Mean of the measure over seeds for one group, with its t interval."""
     return t_interval(per_seed(final, where, measure).to_numpy(), level=level)
 
@@ -153,8 +161,8 @@ class Comparison:
     """
 
     label: str
-    a: Selector
-    b: Selector | None = None
+    a: Selector | Contrast
+    b: Selector | Contrast | None = None
     threshold: float = 0.0
     sign: int = 1
     expect: str = "greater"
@@ -197,9 +205,16 @@ class Claim:
         return None
 
 
-def verdict_table(results: Mapping[str, pd.DataFrame], claims: Sequence[Claim], *, delta: float = DELTA,
-                  alpha: float = ALPHA, level: float = 0.95, chance: float = CHANCE,
-                  correction: str = "holm") -> tuple[pd.DataFrame, pd.DataFrame]:
+def verdict_table(
+    results: Mapping[str, pd.DataFrame],
+    claims: Sequence[Claim],
+    *,
+    delta: float = DELTA,
+    alpha: float = ALPHA,
+    level: float = 0.95,
+    chance: float = CHANCE,
+    correction: str = "holm",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluate ``claims`` on per-experiment results tables (already at their chosen
     learning rates where the experiment tunes them).
 
@@ -224,48 +239,91 @@ def verdict_table(results: Mapping[str, pd.DataFrame], claims: Sequence[Claim], 
         for c in claim.comparisons:
             est = c.estimate(final, claim.measure, level)
             if c.expect == "equivalent":
-                raw = Tests(p_equivalent(est, delta), min(1.0, 2 * min(p_greater(est, delta), p_less(est, -delta))),
-                            1.0)
+                raw = Tests(
+                    p_equivalent(est, delta), min(1.0, 2 * min(p_greater(est, delta), p_less(est, -delta))), 1.0
+                )
             else:
                 raw = tests_of(est, delta=delta, level_margin=c.b is None)
-            parts.append({"claim": claim.number, "comparison": c.label, "estimate": est, "experiment": key,
-                          "raw": raw})
+            parts.append({"claim": claim.number, "comparison": c.label, "estimate": est, "experiment": key, "raw": raw})
     if parts:
-        adjusted = {}
+        adjusted: dict[str, list[float]] = {}
         for kind in ("supported", "contradicted", "equivalent"):
-            raw = [getattr(p["raw"], kind) for p in parts]
-            adjusted[kind] = holm(raw) if correction == "holm" else raw
+            pvalues = [float(getattr(p["raw"], kind)) for p in parts]
+            adjusted[kind] = holm(pvalues) if correction == "holm" else pvalues
         for i, p in enumerate(parts):
             p["adjusted"] = Tests(adjusted["supported"][i], adjusted["contradicted"][i], adjusted["equivalent"][i])
             p["verdict"] = decide(p["adjusted"], alpha=alpha) if p["estimate"].n >= 2 else INCONCLUSIVE
     summary, details = [], []
     for claim in claims:
         mine = [p for p in parts if p["claim"] == claim.number]
-        base = {"claim": claim.number, "source": claim.source, "text": claim.text, "measure": claim.measure,
-                "rule": claim.rule}
+        base = {
+            "claim": claim.number,
+            "source": claim.source,
+            "text": claim.text,
+            "measure": claim.measure,
+            "rule": claim.rule,
+        }
         if not mine:
-            summary.append({**base, "experiment": claim.experiment, "estimate": "experiment not run",
-                            "verdict": INCONCLUSIVE})
+            summary.append(
+                {**base, "experiment": claim.experiment, "estimate": "experiment not run", "verdict": INCONCLUSIVE}
+            )
             continue
-        summary.append({**base, "experiment": mine[0]["experiment"],
-                        "estimate": "; ".join(f"{p['comparison']}: {p['estimate'].as_text()}" for p in mine),
-                        "verdict": combine([p["verdict"] for p in mine])})
+        summary.append(
+            {
+                **base,
+                "experiment": mine[0]["experiment"],
+                "estimate": "; ".join(f"{p['comparison']}: {p['estimate'].as_text()}" for p in mine),
+                "verdict": combine([p["verdict"] for p in mine]),
+            }
+        )
         for p in mine:
             e, raw, adj = p["estimate"], p["raw"], p["adjusted"]
-            details.append({"claim": claim.number, "comparison": p["comparison"], "experiment": p["experiment"],
-                            "mean": e.mean, "low": e.low, "high": e.high, "n": e.n,
-                            "p_supported": raw.supported, "p_contradicted": raw.contradicted,
-                            "p_equivalent": raw.equivalent, "p_supported_adj": adj.supported,
-                            "p_contradicted_adj": adj.contradicted, "p_equivalent_adj": adj.equivalent,
-                            "verdict": p["verdict"]})
-    cols = ["claim", "comparison", "experiment", "mean", "low", "high", "n", "p_supported", "p_contradicted",
-            "p_equivalent", "p_supported_adj", "p_contradicted_adj", "p_equivalent_adj", "verdict"]
+            details.append(
+                {
+                    "claim": claim.number,
+                    "comparison": p["comparison"],
+                    "experiment": p["experiment"],
+                    "mean": e.mean,
+                    "low": e.low,
+                    "high": e.high,
+                    "n": e.n,
+                    "p_supported": raw.supported,
+                    "p_contradicted": raw.contradicted,
+                    "p_equivalent": raw.equivalent,
+                    "p_supported_adj": adj.supported,
+                    "p_contradicted_adj": adj.contradicted,
+                    "p_equivalent_adj": adj.equivalent,
+                    "verdict": p["verdict"],
+                }
+            )
+    cols = [
+        "claim",
+        "comparison",
+        "experiment",
+        "mean",
+        "low",
+        "high",
+        "n",
+        "p_supported",
+        "p_contradicted",
+        "p_equivalent",
+        "p_supported_adj",
+        "p_contradicted_adj",
+        "p_equivalent_adj",
+        "verdict",
+    ]
     return pd.DataFrame(summary), pd.DataFrame(details, columns=cols)
 
 
-def config(*, scheme: str | None = None, base: str | None = None, distribution: str | None = None,
-           schedule: str | None = None, network_variance: float | None = None,
-           **extra: Any) -> Callable[[pd.DataFrame], pd.Series]:
+def config(
+    *,
+    scheme: str | None = None,
+    base: str | None = None,
+    distribution: str | None = None,
+    schedule: str | None = None,
+    network_variance: float | None = None,
+    **extra: Any,
+) -> Callable[[pd.DataFrame], pd.Series]:
     """A selector for runs of one configuration. Plain He/Glorot match both
     ``scheme="he"`` and ``scheme="depth", base="he", schedule="unit"``; ``extra``
     columns must equal their values (``preprocess="unit"``, ``variant="sgd"``). A scheme,
@@ -273,9 +331,12 @@ def config(*, scheme: str | None = None, base: str | None = None, distribution: 
     otherwise select nothing, and read as a verdict without data)."""
     from ..init import SCHEDULES, schemes
 
-    for name, value, valid in (("scheme", scheme, tuple(schemes())), ("base", base, ("he", "glorot")),
-                               ("distribution", distribution, ("normal", "uniform", "orthogonal")),
-                               ("schedule", schedule, SCHEDULES)):
+    for name, value, valid in (
+        ("scheme", scheme, tuple(schemes())),
+        ("base", base, ("he", "glorot")),
+        ("distribution", distribution, ("normal", "uniform", "orthogonal")),
+        ("schedule", schedule, SCHEDULES),
+    ):
         if value is not None and value not in valid:
             raise ValueError(f"{name}={value!r} is not valid; expected one of {', '.join(map(repr, valid))}")
 
@@ -316,24 +377,35 @@ def prepare(results: pd.DataFrame, *, optimizer: str | None = None, chance: floa
         f = f[f["optimizer"].eq(optimizer)]
     if f.empty:
         return f
-    several = "lr" in f.columns and f.groupby([c for c in ("variant", "init") if c in f.columns])["lr"].nunique().max() > 1
+    several = (
+        "lr" in f.columns and f.groupby([c for c in ("variant", "init") if c in f.columns])["lr"].nunique().max() > 1
+    )
     if several:
         if "val_acc" not in f.columns or f["val_acc"].isna().all():
-            raise ValueError("the results hold several learning rates per configuration but no validation "
-                             "accuracy to choose among them; train with train.n_val > 0 (the test set never "
-                             "chooses), or select one learning rate before deciding claims")
+            raise ValueError(
+                "the results hold several learning rates per configuration but no validation "
+                "accuracy to choose among them; train with train.n_val > 0 (the test set never "
+                "chooses), or select one learning rate before deciding claims"
+            )
         f = tuned(f, chance=chance)
     return f.reset_index(drop=True)
 
 
-def decide_claims(results: Mapping[str, pd.DataFrame], claims: Sequence[Claim] | None = None, *,
-                  optimizer: str = "sgd", chance: float = CHANCE, **options: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+def decide_claims(
+    results: Mapping[str, pd.DataFrame],
+    claims: Sequence[Claim] | None = None,
+    *,
+    optimizer: str = "sgd",
+    chance: float = CHANCE,
+    **options: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The book's verdict table: every experiment's results through :func:`prepare` (one
     optimizer, tuned learning rates), then :func:`verdict_table` (``options`` go to it).
     ``claims`` default to :func:`depthinit.analysis.paper_claims`. The landing page and
     the verdicts chapter both call this, so they cannot disagree."""
     from ._claims import paper_claims
 
-    ready = {k: p for k, p in ((k, prepare(v, optimizer=optimizer, chance=chance)) for k, v in results.items())
-             if len(p)}
+    ready = {
+        k: p for k, p in ((k, prepare(v, optimizer=optimizer, chance=chance)) for k, v in results.items()) if len(p)
+    }
     return verdict_table(ready, paper_claims() if claims is None else claims, chance=chance, **options)

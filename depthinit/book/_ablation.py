@@ -30,8 +30,14 @@ from ._tables import OPTIMIZER_NAMES, at_chosen_lr, by_optimizer
 
 #: The arms in the order the book shows them.
 ARMS: tuple[str, ...] = (
-    "He", "He + logit scale", "He + layer lrs (increasing)", "He + both (increasing)", "increasing",
-    "He + layer lrs (decreasing)", "He + both (decreasing)", "decreasing",
+    "He",
+    "He + logit scale",
+    "He + layer lrs (increasing)",
+    "He + both (increasing)",
+    "increasing",
+    "He + layer lrs (decreasing)",
+    "He + both (decreasing)",
+    "decreasing",
 )
 #: "He + both" computes the schedule's function at initialization when their epoch-0 test losses
 #: agree to this relative tolerance on every seed (the draws differ by one float32 rounding).
@@ -104,9 +110,11 @@ class AblationFinding:
     def clause(self, schedule: str = "increasing") -> str:
         """A clause for the landing page: what each piece of ``schedule`` does to He's accuracy."""
         parts = []
-        for name, what in (("He + logit scale", "the logit scale alone"),
-                           (f"He + layer lrs ({schedule})", f"the {schedule} schedule's per-layer learning rates alone"),
-                           (f"He + both ({schedule})", "both together")):
+        for name, what in (
+            ("He + logit scale", "the logit scale alone"),
+            (f"He + layer lrs ({schedule})", f"the {schedule} schedule's per-layer learning rates alone"),
+            (f"He + both ({schedule})", "both together"),
+        ):
             e = self.effects.get(name)
             if e is not None and math.isfinite(e.mean):
                 parts.append(f"{what} by {100 * e.mean:+.1f} points")
@@ -124,19 +132,25 @@ class AblationFinding:
                 ci = f" [{100 * e.low:+.1f}, {100 * e.high:+.1f}]" if math.isfinite(e.low) else ""
                 parts.append(f"{name}: {100 * e.mean:+.1f} points{ci}")
         he = self.score("He")
-        out = [f"**{opt}:** against He ({100 * he.mean:.1f} %)" if he else f"**{opt}:**",
-               "the pieces change the final test accuracy by " + join_words(parts, empty="nothing measurable") + "."]
+        out = [
+            f"**{opt}:** against He ({100 * he.mean:.1f} %)" if he else f"**{opt}:**",
+            "the pieces change the final test accuracy by " + join_words(parts, empty="nothing measurable") + ".",
+        ]
         for sched, r in self.reproduces.items():
             if not math.isfinite(r.at_init):
                 continue
-            start = ("computes the same function as" if r.same_function else "does not compute the same function as")
-            text = (f"He with both pieces {start} the {sched} schedule at initialization (epoch-0 test losses agree "
-                    f"to a relative {r.at_init:.1g})")
+            start = "computes the same function as" if r.same_function else "does not compute the same function as"
+            text = (
+                f"He with both pieces {start} the {sched} schedule at initialization (epoch-0 test losses agree "
+                f"to a relative {r.at_init:.1g})"
+            )
             if math.isfinite(r.final.mean):
-                ci = (f" [{100 * r.final.low:+.1f}, {100 * r.final.high:+.1f}]" if math.isfinite(r.final.low) else "")
-                text += (f"; after training in float32 their final test accuracies differ by {100 * r.final.mean:+.1f} "
-                         f"points{ci} on average (largest {100 * r.largest:.1f}), rounding differences that training "
-                         "amplifies")
+                ci = f" [{100 * r.final.low:+.1f}, {100 * r.final.high:+.1f}]" if math.isfinite(r.final.low) else ""
+                text += (
+                    f"; after training in float32 their final test accuracies differ by {100 * r.final.mean:+.1f} "
+                    f"points{ci} on average (largest {100 * r.largest:.1f}), rounding differences that training "
+                    "amplifies"
+                )
             out.append(text + ".")
         return " ".join(out)
 
@@ -151,7 +165,9 @@ def _reproduction(part: pd.DataFrame, a: str, b: str) -> Reproduction:
         return Reproduction(math.nan, nan, math.nan)
     x, y = x.loc[common], y.loc[common]
     init = x.index.get_level_values("epoch") == 0
-    rel = np.abs(x["test_loss"].to_numpy(float) - y["test_loss"].to_numpy(float)) / np.abs(y["test_loss"].to_numpy(float))
+    rel = np.abs(x["test_loss"].to_numpy(float) - y["test_loss"].to_numpy(float)) / np.abs(
+        y["test_loss"].to_numpy(float)
+    )
     at_init = float(np.nanmax(rel[init])) if init.any() else math.nan
     last = x.index.get_level_values("epoch") == x.index.get_level_values("epoch").max()
     diff = (x["test_acc"] - y["test_acc"])[last]
@@ -175,15 +191,34 @@ def ablation_findings(results: pd.DataFrame, *, chance: float = analysis.CHANCE)
         s = analysis.summary(rows, by=["variant"], chance=chance).set_index("variant")
         lr = rows.groupby("variant")["lr"].first()
         edge = choice.groupby("variant")["edge"].any() if choice is not None else pd.Series(dtype=bool)
-        scores = tuple((arms[n], Score(n, float(s.loc[n, "mean"]), float(s.loc[n, "median"]), float(s.loc[n, "low"]),
-                                       float(s.loc[n, "high"]), int(s.loc[n, "seeds"]), int(s.loc[n, "failed"]),
-                                       int(s.loc[n, "runs"]), float(lr.get(n, math.nan)), bool(edge.get(n, False))))
-                       for n in order if n in s.index)
+        scores = tuple(
+            (
+                arms[n],
+                Score(
+                    n,
+                    float(s.loc[n, "mean"]),
+                    float(s.loc[n, "median"]),
+                    float(s.loc[n, "low"]),
+                    float(s.loc[n, "high"]),
+                    int(s.loc[n, "seeds"]),
+                    int(s.loc[n, "failed"]),
+                    int(s.loc[n, "runs"]),
+                    float(lr.get(n, math.nan)),
+                    bool(edge.get(n, False)),
+                ),
+            )
+            for n in order
+            if n in s.index
+        )
         final = analysis.final_rows(rows, chance=chance)
-        effects = {n: analysis.effect(final, {"variant": n}, {"variant": "He"}) for n in order
-                   if n != "He" and "He" in names}
-        reproduces = {str(a.schedule): _reproduction(part, f"He + both ({a.schedule})", a.name)
-                      for a in arms.values() if a.is_schedule and f"He + both ({a.schedule})" in names}
+        effects = {
+            n: analysis.effect(final, {"variant": n}, {"variant": "He"}) for n in order if n != "He" and "He" in names
+        }
+        reproduces = {
+            str(a.schedule): _reproduction(part, f"He + both ({a.schedule})", a.name)
+            for a in arms.values()
+            if a.is_schedule and f"He + both ({a.schedule})" in names
+        }
         out.append(AblationFinding(opt, choice is not None, scores, effects, reproduces))
     return out
 

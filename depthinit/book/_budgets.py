@@ -25,13 +25,31 @@ import pandas as pd
 from ._runs import chapter_experiments
 
 #: Default-profile budget in seconds, by experiment key or notebook name (idle 2-core machine).
-BUDGETS: Mapping[str, float] = MappingProxyType({
-    "index": 15.0, "schemes_at_a_glance": 15.0, "use_in_your_model": 20.0,
-    "theory_notation": 25.0, "theory_forward": 25.0, "theory_backward": 25.0, "theory_depth_scaling": 25.0,
-    "theory_depth_function": 25.0, "theory_signal_propagation": 25.0, "theory_mean_field": 40.0,
-    "E1": 480.0, "E2": 120.0, "E3": 150.0, "E4": 120.0, "E5": 180.0, "E6": 150.0, "E7": 90.0, "E8": 150.0,
-    "verdicts": 15.0, "reproducibility": 15.0, "benchmark": 90.0,
-})
+BUDGETS: Mapping[str, float] = MappingProxyType(
+    {
+        "index": 15.0,
+        "schemes_at_a_glance": 15.0,
+        "use_in_your_model": 20.0,
+        "theory_notation": 25.0,
+        "theory_forward": 25.0,
+        "theory_backward": 25.0,
+        "theory_depth_scaling": 25.0,
+        "theory_depth_function": 25.0,
+        "theory_signal_propagation": 25.0,
+        "theory_mean_field": 40.0,
+        "E1": 480.0,
+        "E2": 120.0,
+        "E3": 150.0,
+        "E4": 120.0,
+        "E5": 180.0,
+        "E6": 150.0,
+        "E7": 90.0,
+        "E8": 150.0,
+        "verdicts": 15.0,
+        "reproducibility": 15.0,
+        "benchmark": 90.0,
+    }
+)
 #: The budget of a theory chapter not named in ``BUDGETS``.
 THEORY_BUDGET = 25.0
 #: A chapter over this many times its budget fails the build (``scripts/run_notebooks.py``).
@@ -82,9 +100,16 @@ def timing_table(timings: Mapping[str, Mapping[str, object]], *, order: list[str
         seconds = float(t.get("seconds", math.nan))  # type: ignore[arg-type]
         budget = budget_of(name)
         profile = str(t.get("profile", ""))
-        rows.append({"chapter": name, "profile": profile, "seconds": seconds, "budget": budget,
-                     "ratio": seconds / budget if math.isfinite(budget) and budget > 0 else math.nan,
-                     "status": status_of(seconds, budget) if profile == "default" else f"({profile} profile)"})
+        rows.append(
+            {
+                "chapter": name,
+                "profile": profile,
+                "seconds": seconds,
+                "budget": budget,
+                "ratio": seconds / budget if math.isfinite(budget) and budget > 0 else math.nan,
+                "status": status_of(seconds, budget) if profile == "default" else f"({profile} profile)",
+            }
+        )
     return pd.DataFrame(rows, columns=["chapter", "profile", "seconds", "budget", "ratio", "status"])
 
 
@@ -93,5 +118,15 @@ def chapter_times(*, root: str | os.PathLike[str] = ".", order: list[str] | None
     return timing_table(read_timings(root=root), order=order)
 
 
-__all__ = ["BUDGETS", "OVER_FACTOR", "THEORY_BUDGET", "TIMINGS_FILE", "budget_key", "budget_of", "chapter_times",
-           "read_timings", "status_of", "timing_table"]
+__all__ = [
+    "BUDGETS",
+    "OVER_FACTOR",
+    "THEORY_BUDGET",
+    "TIMINGS_FILE",
+    "budget_key",
+    "budget_of",
+    "chapter_times",
+    "read_timings",
+    "status_of",
+    "timing_table",
+]

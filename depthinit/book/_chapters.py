@@ -62,5 +62,13 @@ def chapter_title(chapter: str) -> str | None:
     return exps[0].title or None if exps else None
 
 
-__all__ = ["SECTIONS", "SUMMARY_CHAPTERS", "TEMPLATE", "ablation_experiment", "chapter_sections", "chapter_title",
-           "template_key", "why_chapter"]
+__all__ = [
+    "SECTIONS",
+    "SUMMARY_CHAPTERS",
+    "TEMPLATE",
+    "ablation_experiment",
+    "chapter_sections",
+    "chapter_title",
+    "template_key",
+    "why_chapter",
+]

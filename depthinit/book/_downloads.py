@@ -22,8 +22,9 @@ DOWNLOADS_FOLDER = Path("book") / "_executed" / "downloads"
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 
-def write_downloads(chapter: str, tables: Mapping[str, pd.DataFrame], *,
-                    root: str | os.PathLike[str] = ".") -> dict[str, Path]:
+def write_downloads(
+    chapter: str, tables: Mapping[str, pd.DataFrame], *, root: str | os.PathLike[str] = "."
+) -> dict[str, Path]:
     """Write each table as ``book/_executed/downloads/<chapter>-<name>.csv`` (no index);
     returns name -> path relative to ``book/_executed`` (what a ``{download}`` link needs).
     Names and the chapter must be plain (letters, digits, ``_``, ``-``)."""
@@ -49,8 +50,9 @@ def tidy_tables(r: Results, *, prefix: str = "") -> dict[str, pd.DataFrame]:
 
     out = {"results": r.results}
     if len(r.results):
-        out["summary"] = analysis.summary(r.results, by=[c for c in ("variant", "optimizer", "lr", "init")
-                                                          if c in r.results.columns])
+        out["summary"] = analysis.summary(
+            r.results, by=[c for c in ("variant", "optimizer", "lr", "init") if c in r.results.columns]
+        )
     if len(r.runs):
         out["runs"] = r.runs.drop(columns=[c for c in ("config",) if c in r.runs.columns])
     if len(r.plans):
@@ -62,7 +64,7 @@ def tidy_tables(r: Results, *, prefix: str = "") -> dict[str, pd.DataFrame]:
 DESCRIPTIONS: Mapping[str, str] = {
     "results": "every run and epoch (losses and accuracies, the run's configuration in columns)",
     "summary": "per configuration and learning rate: seeds, failures with Wilson intervals, mean, median and "
-               "t interval of the final test accuracy",
+    "t interval of the final test accuracy",
     "runs": "one row per run: status, divergence, final and best accuracies, timing",
     "plans": "the initialization plan of each initialization, one row per weight layer",
 }
@@ -71,8 +73,11 @@ DESCRIPTIONS: Mapping[str, str] = {
 def downloads_markdown(paths: Mapping[str, Path], descriptions: Mapping[str, str] | None = None) -> str:
     """A MyST bullet list of ``{download}`` links, one per file, with its description."""
     lines = []
-    descriptions = {**DESCRIPTIONS, **{f"stored-{k}": f"the stored paper-profile run: {v}"
-                                       for k, v in DESCRIPTIONS.items()}, **(descriptions or {})}
+    descriptions = {
+        **DESCRIPTIONS,
+        **{f"stored-{k}": f"the stored paper-profile run: {v}" for k, v in DESCRIPTIONS.items()},
+        **(descriptions or {}),
+    }
     for name, path in paths.items():
         what = descriptions.get(name, name)
         lines.append(f"- {{download}}`{path.name} <{path.as_posix()}>`: {what}")

@@ -77,8 +77,11 @@ class GridFinding:
     def headline(self) -> str:
         """The finding in two or three sentences (Markdown), numbers from the fields."""
         opt = OPTIMIZER_NAMES.get(self.optimizer, self.optimizer)
-        how = "at each initialization's learning rate chosen on validation" if self.tuned else \
-            "at one learning rate for every initialization"
+        how = (
+            "at each initialization's learning rate chosen on validation"
+            if self.tuned
+            else "at one learning rate for every initialization"
+        )
         out = [f"**{self.source[0].upper() + self.source[1:]}, {opt} {how}:**"]
         if self.proposed is not None and self.he_normal is not None:
             cmp = ""
@@ -87,26 +90,42 @@ class GridFinding:
                 cmp = f": {100 * e.mean:+.1f} points"
                 if math.isfinite(e.low):
                     cmp += f" [{100 * e.low:+.1f}, {100 * e.high:+.1f}] paired by seed"
-            out.append(f"the paper's proposal (He normal with the increasing schedule) ends at "
-                       f"{self.proposed.text()}, plain He normal at {self.he_normal.text()}{cmp}.")
+            out.append(
+                f"the paper's proposal (He normal with the increasing schedule) ends at "
+                f"{self.proposed.text()}, plain He normal at {self.he_normal.text()}{cmp}."
+            )
         best = f"The best initialization is {self.best.label} at {100 * self.best.mean:.1f} %"
         if self.best_reference is not None and self.best_reference.label != self.best.label:
             best += f"; the best reference, {self.best_reference.label}, reaches {100 * self.best_reference.mean:.1f} %"
         out.append(best + ".")
-        out.append(f"{self.trained} of {self.n_inits} initializations end above chance + "
-                   f"{100 * (self.line - analysis.CHANCE):.0f} points with their whole interval, {self.stuck} stay "
-                   f"below it; {self.failed_runs} of {self.runs} runs failed (diverged or ended at chance).")
+        out.append(
+            f"{self.trained} of {self.n_inits} initializations end above chance + "
+            f"{100 * (self.line - analysis.CHANCE):.0f} points with their whole interval, {self.stuck} stay "
+            f"below it; {self.failed_runs} of {self.runs} runs failed (diverged or ended at chance)."
+        )
         if self.edge_lrs:
-            out.append(f"For {self.edge_lrs} configuration{'s' if self.edge_lrs != 1 else ''} the chosen learning "
-                       "rate lies at the grid's edge: the grid may be too narrow there.")
+            out.append(
+                f"For {self.edge_lrs} configuration{'s' if self.edge_lrs != 1 else ''} the chosen learning "
+                "rate lies at the grid's edge: the grid may be too narrow there."
+            )
         if self.too_small:
             out.append(f"With {self.seeds} seed{'s' if self.seeds != 1 else ''} this run is too small to conclude.")
         return " ".join(out)
 
 
 def _score(row: pd.Series, lr: float, edge: bool) -> Score:
-    return Score(str(row["init"]), float(row["mean"]), float(row["median"]), float(row["low"]), float(row["high"]),
-                 int(row["seeds"]), int(row["failed"]), int(row["runs"]), float(lr), bool(edge))
+    return Score(
+        str(row["init"]),
+        float(row["mean"]),
+        float(row["median"]),
+        float(row["low"]),
+        float(row["high"]),
+        int(row["seeds"]),
+        int(row["failed"]),
+        int(row["runs"]),
+        float(lr),
+        bool(edge),
+    )
 
 
 def _label_of(final: pd.DataFrame, selector: analysis.Selector) -> str | None:
@@ -118,8 +137,9 @@ PROPOSED = analysis.config(base="he", schedule="increasing", distribution="norma
 HE_NORMAL = analysis.config(base="he", schedule="unit", distribution="normal")
 
 
-def grid_findings(results: pd.DataFrame, *, source: str, chance: float = analysis.CHANCE,
-                  margin: float = TRAINS_MARGIN) -> list[GridFinding]:
+def grid_findings(
+    results: pd.DataFrame, *, source: str, chance: float = analysis.CHANCE, margin: float = TRAINS_MARGIN
+) -> list[GridFinding]:
     """One :class:`GridFinding` per optimizer of ``results`` (SGD first) and design variant
     (:func:`depthinit.book.design_variants`; E6's widths, E8's arms), each at the learning
     rates chosen on validation when the results hold a grid. ``source`` names the run in
@@ -128,8 +148,11 @@ def grid_findings(results: pd.DataFrame, *, source: str, chance: float = analysi
         raise ValueError("the results table is empty; run the sweep first")
     out = []
     designs = design_variants(results)
-    pieces = [(opt, v, part[part["variant"].astype(str) == v] if v else part)
-              for opt, part in by_optimizer(results).items() for v in (designs or [""])]
+    pieces = [
+        (opt, v, part[part["variant"].astype(str) == v] if v else part)
+        for opt, part in by_optimizer(results).items()
+        for v in (designs or [""])
+    ]
     for opt, variant, part in pieces:
         if part.empty:
             continue
@@ -137,31 +160,48 @@ def grid_findings(results: pd.DataFrame, *, source: str, chance: float = analysi
         s = analysis.summary(rows, by=["init"], chance=chance)
         lr = rows.groupby("init")["lr"].first()
         edge = choice.groupby("init")["edge"].any() if choice is not None else pd.Series(dtype=bool)
-        scores = tuple(_score(r, lr.get(r["init"], math.nan), bool(edge.get(r["init"], False)))
-                       for _, r in s.iterrows())
+        scores = tuple(
+            _score(r, lr.get(r["init"], math.nan), bool(edge.get(r["init"], False))) for _, r in s.iterrows()
+        )
         by_label = {sc.label: sc for sc in scores}
         final = analysis.final_rows(rows, chance=chance)
         he, prop = _label_of(final, HE_NORMAL), _label_of(final, PROPOSED)
-        refs = [sc for sc in scores if sc.label in set(final[final["scheme"].isin(("orthogonal", "random_walk",
-                                                                                    "lsuv"))]["init"])]
+        refs = [
+            sc
+            for sc in scores
+            if sc.label in set(final[final["scheme"].isin(("orthogonal", "random_walk", "lsuv"))]["init"])
+        ]
         effect = analysis.effect(final, PROPOSED, HE_NORMAL) if he and prop else None
         line = chance + margin
         low = s["low"].fillna(s["mean"])
         high = s["high"].fillna(s["mean"])
-        out.append(GridFinding(
-            source=source + (f", {variant}" if variant else ""), optimizer=opt, tuned=choice is not None, scores=scores, best=scores[0],
-            he_normal=by_label.get(he) if he else None, proposed=by_label.get(prop) if prop else None,
-            best_reference=refs[0] if refs else None, proposed_vs_he=effect,
-            trained=int((low > line).sum()), stuck=int((high < line).sum()), n_inits=len(scores), line=line,
-            failed_runs=int(s["failed"].sum()), runs=int(s["runs"].sum()), seeds=int(s["seeds"].min()),
-            edge_lrs=int(edge.sum()) if len(edge) else 0))
+        out.append(
+            GridFinding(
+                source=source + (f", {variant}" if variant else ""),
+                optimizer=opt,
+                tuned=choice is not None,
+                scores=scores,
+                best=scores[0],
+                he_normal=by_label.get(he) if he else None,
+                proposed=by_label.get(prop) if prop else None,
+                best_reference=refs[0] if refs else None,
+                proposed_vs_he=effect,
+                trained=int((low > line).sum()),
+                stuck=int((high < line).sum()),
+                n_inits=len(scores),
+                line=line,
+                failed_runs=int(s["failed"].sum()),
+                runs=int(s["runs"].sum()),
+                seeds=int(s["seeds"].min()),
+                edge_lrs=int(edge.sum()) if len(edge) else 0,
+            )
+        )
     return out
 
 
 def stuck_labels(finding: GridFinding) -> str:
     """The initializations whose whole interval lies below the line, in words ("none" if none)."""
-    return join_words([s.label for s in finding.scores
-                       if (s.high if math.isfinite(s.high) else s.mean) < finding.line])
+    return join_words([s.label for s in finding.scores if (s.high if math.isfinite(s.high) else s.mean) < finding.line])
 
 
 __all__ = ["HE_NORMAL", "PROPOSED", "TRAINS_MARGIN", "GridFinding", "Score", "grid_findings", "stuck_labels"]

@@ -14,8 +14,9 @@ from torch import nn
 
 
 @torch.no_grad()
-def variance_paths(model: nn.Module, batch: torch.Tensor, configs: Sequence[tuple[str, float]],
-                   seeds: Iterable[int]) -> pd.DataFrame:
+def variance_paths(
+    model: nn.Module, batch: torch.Tensor, configs: Sequence[tuple[str, float]], seeds: Iterable[int]
+) -> pd.DataFrame:
     """For each (schedule, V) of ``configs`` and each seed, initialize ``model`` with the depth
     scheme (He base; the generator seeded with the seed, so seed s draws the same base numbers
     in every configuration), run ``batch`` through it and record each weight layer's output
@@ -25,14 +26,22 @@ def variance_paths(model: nn.Module, batch: torch.Tensor, configs: Sequence[tupl
 
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d))]
     seen: dict[int, float] = {}
-    hooks = [m.register_forward_hook(lambda m, a, out, i=i: seen.__setitem__(i, float(out.var())))
-             for i, m in enumerate(layers)]
+    hooks = [
+        m.register_forward_hook(lambda m, a, out, i=i: seen.__setitem__(i, float(out.var())))
+        for i, m in enumerate(layers)
+    ]
     rows = []
     try:
         for schedule, V in configs:
             for seed in seeds:
-                depthinit.init_(model, "depth", schedule=schedule, network_variance=V, example_input=batch[:2],
-                                generator=torch.Generator().manual_seed(int(seed)))
+                depthinit.init_(
+                    model,
+                    "depth",
+                    schedule=schedule,
+                    network_variance=V,
+                    example_input=batch[:2],
+                    generator=torch.Generator().manual_seed(int(seed)),
+                )
                 seen.clear()
                 model(batch)
                 first = seen[0]

@@ -59,7 +59,9 @@ def run_scale(results: pd.DataFrame) -> str:
     n_train = int(results["n_train"].iloc[0]) if "n_train" in results else 0
     n_val = int(results["n_val"].max()) if "n_val" in results and results["n_val"].notna().any() else 0
     val = f"{n_val} validation images carved from them" if n_val else "no validation split"
-    return f"{join_words(parts)}, {_plural(seeds, 'seed')}, {_plural(epochs, 'epoch')}, {n_train} training images, {val}"
+    return (
+        f"{join_words(parts)}, {_plural(seeds, 'seed')}, {_plural(epochs, 'epoch')}, {n_train} training images, {val}"
+    )
 
 
 def source_note(r: Results) -> str:
@@ -80,10 +82,15 @@ def source_note(r: Results) -> str:
     data_text = "; ".join(dict.fromkeys(data)) or "not recorded"
     code = p.get("code", {})
     commit = (code.get("commit") or "")[:10]
-    code_text = f"code {commit}{' (dirty)' if code.get('dirty') else ''}" if commit else \
-        f"depthinit {code.get('depthinit', '?')} (commit not recorded)"
-    return (f"experiment {exp}, profile {profile}: {_plural(int(res['run_id'].nunique()), 'run')}, {run_scale(res)}; "
-            f"device {device}; data {data_text}; {code_text}")
+    code_text = (
+        f"code {commit}{' (dirty)' if code.get('dirty') else ''}"
+        if commit
+        else f"depthinit {code.get('depthinit', '?')} (commit not recorded)"
+    )
+    return (
+        f"experiment {exp}, profile {profile}: {_plural(int(res['run_id'].nunique()), 'run')}, {run_scale(res)}; "
+        f"device {device}; data {data_text}; {code_text}"
+    )
 
 
 def profile_note(profile: str, spec: Experiment) -> str:
@@ -92,12 +99,16 @@ def profile_note(profile: str, spec: Experiment) -> str:
     e = spec.resolve(profile) if spec.profiles else spec
     runs = len(e.runs(profile))
     if profile == "smoke":
-        return (f"This page was built with the smoke profile ({_plural(runs, 'run')}): it only checks that the code "
-                "runs, and its numbers mean nothing.")
+        return (
+            f"This page was built with the smoke profile ({_plural(runs, 'run')}): it only checks that the code "
+            "runs, and its numbers mean nothing."
+        )
     if profile == "default":
-        return (f"This page was built with the default profile ({_plural(runs, 'run')}), a version of the experiment "
-                "that a two-core CPU finishes in minutes: a subset of the data and a few epochs, so read its "
-                "numbers as early training, not as the paper's scale.")
+        return (
+            f"This page was built with the default profile ({_plural(runs, 'run')}), a version of the experiment "
+            "that a two-core CPU finishes in minutes: a subset of the data and a few epochs, so read its "
+            "numbers as early training, not as the paper's scale."
+        )
     return f"This page was built with the paper profile ({_plural(runs, 'run')})."
 
 
@@ -106,11 +117,15 @@ def too_small(results: pd.DataFrame) -> str:
     seeds per configuration, or a single epoch), else ``""``."""
     if results.empty:
         return "No run finished, so there is nothing to conclude."
-    seeds = int(results.groupby("init")["seed"].nunique().min()) if "init" in results else int(results["seed"].nunique())
+    seeds = (
+        int(results.groupby("init")["seed"].nunique().min()) if "init" in results else int(results["seed"].nunique())
+    )
     epochs = int(results["epoch"].max())
     reasons = []
     if seeds < MIN_SEEDS:
-        reasons.append(f"{_plural(seeds, 'seed')} per configuration (an interval needs at least {MIN_SEEDS} to say much)")
+        reasons.append(
+            f"{_plural(seeds, 'seed')} per configuration (an interval needs at least {MIN_SEEDS} to say much)"
+        )
     if epochs <= 1:
         reasons.append(f"{_plural(epochs, 'epoch')} of training")
     if not reasons:
@@ -125,15 +140,24 @@ def describe_model(model: ModelConfig) -> str:
     act = {"relu": "ReLU", "tanh": "tanh"}.get(model.activation, model.activation)
     norm = "with batch norm" if model.batch_norm else "no batch norm"
     if model.kind == "mlp":
-        return (f"a plain fully connected {act} network of {model.depth} weight layers, {model.width} units per "
-                f"hidden layer, {norm}")
+        return (
+            f"a plain fully connected {act} network of {model.depth} weight layers, {model.width} units per "
+            f"hidden layer, {norm}"
+        )
     if model.kind == "resmlp":
-        return (f"a residual {act} MLP of {model.depth} blocks of two linear layers ({model.layers} weight layers), "
-                f"{model.width} units wide, {norm}" + (", a scalar gate on each branch" if model.gate else ""))
-    pool = (f", 2 x 2 max-pooling after every {_ordinal(model.pool_every)} convolution" if model.pool_every
-            else ", no pooling between convolutions")
-    return (f"a plain {act} CNN of {model.depth} 3 x 3 convolutions with {model.channels} channels{pool}, global "
-            f"average pooling and a linear classifier ({model.layers} weight layers), {norm}")
+        return (
+            f"a residual {act} MLP of {model.depth} blocks of two linear layers ({model.layers} weight layers), "
+            f"{model.width} units wide, {norm}" + (", a scalar gate on each branch" if model.gate else "")
+        )
+    pool = (
+        f", 2 x 2 max-pooling after every {_ordinal(model.pool_every)} convolution"
+        if model.pool_every
+        else ", no pooling between convolutions"
+    )
+    return (
+        f"a plain {act} CNN of {model.depth} 3 x 3 convolutions with {model.channels} channels{pool}, global "
+        f"average pooling and a linear classifier ({model.layers} weight layers), {norm}"
+    )
 
 
 def _ordinal(n: int | None) -> str:
@@ -152,8 +176,11 @@ def describe_design(spec: Experiment) -> str:
         if not any(k == "model" or k.startswith("model.") for k in v.overrides):
             continue
         model = override(spec, {k: x for k, x in v.overrides.items() if k == "model" or k.startswith("model.")}).model
-        if (model.kind, model.batch_norm, model.activation) != (spec.model.kind, spec.model.batch_norm,
-                                                                  spec.model.activation):
+        if (model.kind, model.batch_norm, model.activation) != (
+            spec.model.kind,
+            spec.model.batch_norm,
+            spec.model.activation,
+        ):
             parts.append(f"{v.name}: {describe_model(model)}")
     return f"Its designs are {join_words(parts)}." if parts else ""
 
@@ -164,17 +191,25 @@ def training_note(spec: Experiment) -> str:
     t = spec.train
     lrs = spec.lrs or (t.lr,)
     opts = {v.overrides.get("train.optimizer", t.optimizer) for v in spec.variants}
-    names = join_words([OPTIMIZER_NAMES.get(str(o), str(o))
-                        for o in sorted(opts, key=lambda o: ({"sgd": 0, "adam": 1}.get(str(o), 2), str(o)))])
+    names = join_words(
+        [
+            OPTIMIZER_NAMES.get(str(o), str(o))
+            for o in sorted(opts, key=lambda o: ({"sgd": 0, "adam": 1}.get(str(o), 2), str(o)))
+        ]
+    )
     lr_text = f"learning rate {lrs[0]:g}" if len(lrs) == 1 else f"learning rates {join_words([f'{x:g}' for x in lrs])}"
     if any("train.lr" in v.overrides or "lrs" in v.overrides for v in spec.variants):
         lr_text = "a learning-rate grid per optimizer"
     warm = getattr(t, "warmup_epochs", 0.0)
     n_val = getattr(t, "n_val", 0)
-    extra = [f"{n_val} validation images carved from the training set" if n_val else "no validation split",
-             f"a linear warm-up over {warm:g} epochs" if warm else "no warm-up"]
-    return (f"{names}, {lr_text}, momentum {t.momentum:g} (SGD), batch {t.batch_size}, {_plural(t.epochs, 'epoch')}, "
-            f"{t.n_train or 'all'} training and {t.n_test or 'all'} test images, {join_words(extra)}")
+    extra = [
+        f"{n_val} validation images carved from the training set" if n_val else "no validation split",
+        f"a linear warm-up over {warm:g} epochs" if warm else "no warm-up",
+    ]
+    return (
+        f"{names}, {lr_text}, momentum {t.momentum:g} (SGD), batch {t.batch_size}, {_plural(t.epochs, 'epoch')}, "
+        f"{t.n_train or 'all'} training and {t.n_test or 'all'} test images, {join_words(extra)}"
+    )
 
 
 def footer(sources: dict[str, Results], *, profile: str) -> str:
@@ -185,9 +220,15 @@ def footer(sources: dict[str, Results], *, profile: str) -> str:
         lines.append(f"- **{name}** (`{_rel(r)}`): {source_note(r)}.")
     if not sources:
         lines.append("- No sweep ran for this page.")
-    lines += ["", (f"This build's profile: {profile}. Every number and figure above is computed from these folders "
-                   "when the page is executed; rerun one chapter with `make chapter NAME=<chapter>` (see the "
-                   "README, \"Rerun one chapter\")."), ":::"]
+    lines += [
+        "",
+        (
+            f"This build's profile: {profile}. Every number and figure above is computed from these folders "
+            "when the page is executed; rerun one chapter with `make chapter NAME=<chapter>` (see the "
+            'README, "Rerun one chapter").'
+        ),
+        ":::",
+    ]
     return "\n".join(lines)
 
 
@@ -195,22 +236,27 @@ def _rel(r: Results) -> str:
     parts = r.out.parts
     for anchor in ("book", "results"):
         if anchor in parts:
-            return "/".join(parts[parts.index(anchor):])
+            return "/".join(parts[parts.index(anchor) :])
     return r.out.as_posix()
 
 
 def scale_words(profile: str) -> str:
     """What a profile's numbers can be read as, in a clause."""
-    return {"smoke": "the smoke profile, whose numbers mean nothing (tiny subsets, one epoch)",
-            "default": "a CPU-sized version of the experiment (a subset of the data, a few epochs, a few seeds)",
-            "paper": "the paper profile (all the data, 30 epochs, at least 5 seeds)"}.get(profile, profile)
+    return {
+        "smoke": "the smoke profile, whose numbers mean nothing (tiny subsets, one epoch)",
+        "default": "a CPU-sized version of the experiment (a subset of the data, a few epochs, a few seeds)",
+        "paper": "the paper profile (all the data, 30 epochs, at least 5 seeds)",
+    }.get(profile, profile)
 
 
 def format_lr_count(results: pd.DataFrame) -> str:
     """``"one learning rate per configuration"`` or ``"a grid of N learning rates, chosen on validation"``."""
     n = lr_counts(results)
-    return "one learning rate per configuration" if n <= 1 else \
-        f"a grid of {n} learning rates per configuration, each chosen on validation accuracy"
+    return (
+        "one learning rate per configuration"
+        if n <= 1
+        else f"a grid of {n} learning rates per configuration, each chosen on validation accuracy"
+    )
 
 
 def stored_label(key: str, stored: Results) -> str:
@@ -228,10 +274,15 @@ def stored_note(key: str, stored: Results) -> str:
 
     dev = stored.provenance.get("device", {})
     where = f" on {dev.get('name')}" if dev.get("name") else ""
-    spec = "the current spec" if is_current_spec(key, stored) else \
-        "an earlier version of this spec, so it is shown as it was trained and not re-run"
-    return (f"The stored paper-profile run (`results/{stored.out.name}/`, run{where}) comes from {spec}: "
-            f"{run_scale(stored.results)}.")
+    spec = (
+        "the current spec"
+        if is_current_spec(key, stored)
+        else "an earlier version of this spec, so it is shown as it was trained and not re-run"
+    )
+    return (
+        f"The stored paper-profile run (`results/{stored.out.name}/`, run{where}) comes from {spec}: "
+        f"{run_scale(stored.results)}."
+    )
 
 
 def build_record(*, root: str | os.PathLike[str] = ".") -> dict[str, str]:
@@ -244,14 +295,22 @@ def build_record(*, root: str | os.PathLike[str] = ".") -> dict[str, str]:
 
     commit = provenance.git_commit(root)
     hw = provenance.hardware()
-    commit_text = "not a git checkout" if commit["commit"] is None else (
-        commit["commit"][:12] + (" with uncommitted changes" if commit["dirty"] else ""))
+    commit_text = (
+        "not a git checkout"
+        if commit["commit"] is None
+        else (commit["commit"][:12] + (" with uncommitted changes" if commit["dirty"] else ""))
+    )
     mathjax = sorted(p.name.removeprefix(".mathjax-") for p in (Path(root) / "book/_static/mathjax").glob(".mathjax-*"))
     return {
         "built": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": commit_text, "depthinit": __version__, "python": str(hw["python"]), "os": str(hw["os"]),
-        "CPU": str(hw["cpu"]), "cores (logical / usable)": f"{hw['logical_cores']} / {hw['usable_cores']}",
-        "torch threads": str(hw["torch_threads"]), "RAM": f"{hw['ram_gib']} GiB" if hw["ram_gib"] else "unknown",
+        "commit": commit_text,
+        "depthinit": __version__,
+        "python": str(hw["python"]),
+        "os": str(hw["os"]),
+        "CPU": str(hw["cpu"]),
+        "cores (logical / usable)": f"{hw['logical_cores']} / {hw['usable_cores']}",
+        "torch threads": str(hw["torch_threads"]),
+        "RAM": f"{hw['ram_gib']} GiB" if hw["ram_gib"] else "unknown",
         "GPU": ", ".join(hw["gpus"]) or "none (CPU only)",
         "MathJax (served from this site)": mathjax[-1] if mathjax else "not found",
     }
@@ -263,6 +322,20 @@ def finite(x: float) -> bool:
 
 
 __all__ = [
-    "MIN_SEEDS", "build_record", "describe_design", "describe_model", "finite", "footer", "format_lr_count", "join_words", "profile_note", "run_scale",
-    "scale_words", "source_note", "stored_label", "stored_note", "too_small", "training_note",
+    "MIN_SEEDS",
+    "build_record",
+    "describe_design",
+    "describe_model",
+    "finite",
+    "footer",
+    "format_lr_count",
+    "join_words",
+    "profile_note",
+    "run_scale",
+    "scale_words",
+    "source_note",
+    "stored_label",
+    "stored_note",
+    "too_small",
+    "training_note",
 ]

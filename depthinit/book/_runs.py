@@ -83,8 +83,14 @@ def spec_run_ids(key: str, profile: str, overrides: Mapping[str, Any] | None = N
     return {r.run_id for r in resolved(key, profile, overrides).runs(profile)}
 
 
-def run_chapter(key: str, profile: str, *, root: str | os.PathLike[str] = ".",
-                overrides: Mapping[str, Any] | None = None, **options: Any) -> Results:
+def run_chapter(
+    key: str,
+    profile: str,
+    *,
+    root: str | os.PathLike[str] = ".",
+    overrides: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Results:
     """Run (or finish) a chapter's sweep into :func:`runs_dir` and return its runs with probes.
 
     ``overrides`` change the spec (the chapter's parameters, e.g. ``{"seeds": (0, 1)}``);
@@ -99,8 +105,14 @@ def run_chapter(key: str, profile: str, *, root: str | os.PathLike[str] = ".",
     return sweep.load(out).only(spec_run_ids(key, profile, overrides))
 
 
-def load_runs(key: str, profile: str, *, root: str | os.PathLike[str] = ".", probes: bool = True,
-              overrides: Mapping[str, Any] | None = None) -> Results | None:
+def load_runs(
+    key: str,
+    profile: str,
+    *,
+    root: str | os.PathLike[str] = ".",
+    probes: bool = True,
+    overrides: Mapping[str, Any] | None = None,
+) -> Results | None:
     """The runs of ``key`` this build already trained at ``profile`` (those of the current spec),
     or None when the chapter has not run (no folder, or none of the spec's runs in it)."""
     folder = runs_dir(key, profile, root=root)
@@ -136,8 +148,10 @@ def load_paper_results(key: str, *, root: str | os.PathLike[str] = ".", probes: 
     name = experiment(key).name
     found = r.provenance.get("experiment") or str(r.results["experiment"].iloc[0])
     if found != name:
-        raise ValueError(f"{folder} holds results of experiment {found!r}, not {name!r}; move it to "
-                         f"{PAPER_FOLDER / (str(found) + '-paper')}")
+        raise ValueError(
+            f"{folder} holds results of experiment {found!r}, not {name!r}; move it to "
+            f"{PAPER_FOLDER / (str(found) + '-paper')}"
+        )
     return r
 
 
@@ -159,7 +173,19 @@ def is_current_spec(key: str, results: Results | pd.DataFrame) -> bool:
 
 
 __all__ = [
-    "PAPER_FOLDER", "RUNS_FOLDER", "book_keys", "chapter_experiments", "experiment", "is_current_spec",
-    "load_book_results", "load_paper_book_results", "load_paper_results", "load_runs", "paper_dir", "resolved",
-    "run_chapter", "runs_dir", "spec_run_ids",
+    "PAPER_FOLDER",
+    "RUNS_FOLDER",
+    "book_keys",
+    "chapter_experiments",
+    "experiment",
+    "is_current_spec",
+    "load_book_results",
+    "load_paper_book_results",
+    "load_paper_results",
+    "load_runs",
+    "paper_dir",
+    "resolved",
+    "run_chapter",
+    "runs_dir",
+    "spec_run_ids",
 ]

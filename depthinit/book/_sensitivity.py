@@ -26,8 +26,9 @@ STATES: tuple[str, ...] = ("trains", "diverged", "stuck", "unclear")
 READINGS: tuple[str, ...] = ("log", "log, c=1", "log, c=5", "power", "linear", "geometric")
 
 
-def configurations(results: pd.DataFrame, *, chance: float = analysis.CHANCE,
-                   margin: float = TRAINS_MARGIN) -> pd.DataFrame:
+def configurations(
+    results: pd.DataFrame, *, chance: float = analysis.CHANCE, margin: float = TRAINS_MARGIN
+) -> pd.DataFrame:
     """One row per configuration (depth ``L`` and initialization) at its chosen learning rate:
     :func:`depthinit.analysis.summary` with ``schedule``, ``V`` (1 for the unit schedule),
     ``depth_fn`` (``"log"`` where unset), ``offset`` (0 where unset), ``reading`` (the depth
@@ -37,7 +38,8 @@ def configurations(results: pd.DataFrame, *, chance: float = analysis.CHANCE,
     rows, _ = at_chosen_lr(results)
     s = analysis.summary(rows, by=["layers", "init"], chance=chance)
     cols = rows.drop_duplicates(["layers", "init"]).set_index(["layers", "init"])[
-        ["schedule", "network_variance", "depth_fn", "offset"]]
+        ["schedule", "network_variance", "depth_fn", "offset"]
+    ]
     s = s.join(cols, on=["layers", "init"]).rename(columns={"layers": "L"})
     s["V"] = np.where(s["schedule"].eq("unit"), 1.0, s["network_variance"].astype(float))
     s["depth_fn"] = s["depth_fn"].fillna("log")
@@ -65,12 +67,19 @@ def maps(configs: pd.DataFrame) -> dict[str, pd.DataFrame]:
     out = {
         "V": configs[configs["L"].eq(L) & plain].assign(column=lambda f: f["V"]),
         "L": configs[at_v & plain].assign(column=lambda f: f["L"]),
-        "reading": configs[configs["schedule"].isin(["increasing", "decreasing"]) & np.isclose(configs["V"], PAPER_V)
-                           & configs["L"].eq(L)].assign(column=lambda f: f["reading"]),
+        "reading": configs[
+            configs["schedule"].isin(["increasing", "decreasing"])
+            & np.isclose(configs["V"], PAPER_V)
+            & configs["L"].eq(L)
+        ].assign(column=lambda f: f["reading"]),
     }
-    return {k: v.sort_values(["schedule", "column"], key=lambda c: c.map(_rank) if c.name == "schedule"
-                             else c.map(_reading_rank) if k == "reading" else c).reset_index(drop=True)
-            for k, v in out.items()}
+    return {
+        k: v.sort_values(
+            ["schedule", "column"],
+            key=lambda c: c.map(_rank) if c.name == "schedule" else c.map(_reading_rank) if k == "reading" else c,
+        ).reset_index(drop=True)
+        for k, v in out.items()
+    }
 
 
 def _rank(s: str) -> int:
@@ -136,14 +145,17 @@ class SensitivityFinding:
         """The V axis in sentences, then the counts (Markdown)."""
         lines = [s.sentence() for s in self.schedules if s.axis == "V" and s.schedule != "unit"]
         c = self.counts
-        lines.append(f"Of the {self.n_configs} configurations, {c.get('trains', 0)} train, {c.get('diverged', 0)} "
-                     f"have a diverged run, {c.get('stuck', 0)} are stuck at chance and {c.get('unclear', 0)} are "
-                     "unclear (their interval straddles the line).")
+        lines.append(
+            f"Of the {self.n_configs} configurations, {c.get('trains', 0)} train, {c.get('diverged', 0)} "
+            f"have a diverged run, {c.get('stuck', 0)} are stuck at chance and {c.get('unclear', 0)} are "
+            "unclear (their interval straddles the line)."
+        )
         return " ".join(lines)
 
 
-def sensitivity_findings(results: pd.DataFrame, *, chance: float = analysis.CHANCE,
-                         margin: float = TRAINS_MARGIN) -> SensitivityFinding:
+def sensitivity_findings(
+    results: pd.DataFrame, *, chance: float = analysis.CHANCE, margin: float = TRAINS_MARGIN
+) -> SensitivityFinding:
     """:class:`SensitivityFinding` of E5's results (see :func:`configurations`, :func:`maps`)."""
     configs = configurations(results, chance=chance, margin=margin)
     out = []
@@ -152,11 +164,25 @@ def sensitivity_findings(results: pd.DataFrame, *, chance: float = analysis.CHAN
             if g["column"].nunique() < 2:
                 continue
             best = g.loc[g["mean"].idxmax()]
-            by_state = {name: tuple(g[g["state"].isin(states)]["column"].tolist())
-                        for name, states in (("trains", ["trains"]), ("breaks", ["diverged", "stuck"]),
-                                             ("unclear", ["unclear"]))}
-            out.append(ScheduleSensitivity(str(sched), axis, by_state["trains"], by_state["breaks"],
-                                           by_state["unclear"], best["column"], float(best["mean"])))
+            by_state = {
+                name: tuple(g[g["state"].isin(states)]["column"].tolist())
+                for name, states in (
+                    ("trains", ["trains"]),
+                    ("breaks", ["diverged", "stuck"]),
+                    ("unclear", ["unclear"]),
+                )
+            }
+            out.append(
+                ScheduleSensitivity(
+                    str(sched),
+                    axis,
+                    by_state["trains"],
+                    by_state["breaks"],
+                    by_state["unclear"],
+                    best["column"],
+                    float(best["mean"]),
+                )
+            )
     counts = {s: int((configs["state"] == s).sum()) for s in STATES}
     return SensitivityFinding(tuple(out), counts, len(configs), main_depth(configs))
 
@@ -169,8 +195,10 @@ def output_gain(probes: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     p = probes[(probes["epoch"] == 0) & (probes["kind"] == "activation")].join(cols, on="run_id")
     L = int(p["layers"].value_counts().idxmax())
     p = p[(p["layers"] == L) & (p["depth"] == L)]
-    p = p.assign(V=np.where(p["schedule"].eq("unit"), 1.0, p["network_variance"].astype(float)),
-                 moment=p["std"] ** 2 + p["mean"] ** 2)
+    p = p.assign(
+        V=np.where(p["schedule"].eq("unit"), 1.0, p["network_variance"].astype(float)),
+        moment=p["std"] ** 2 + p["mean"] ** 2,
+    )
     m = p.groupby(["schedule", "V", "init"], sort=False)["moment"].mean().reset_index()
     he = m[m["schedule"] == "unit"]["moment"]
     if he.empty:
@@ -201,29 +229,49 @@ def why_text(configs: pd.DataFrame, gain: pd.DataFrame | None = None) -> str:
     if gain is not None and len(gain):
         worst = float((gain["ratio"] / gain["V"] - 1).abs().max())
         vs = join_words([f"{x:g}" for x in sorted(set(gain["V"]))])
-        out.append(f"Measured at initialization, the output's second moment is V times plain He's for every schedule "
-                   f"and every V tried ({vs}; largest relative deviation from V: {worst:.1e}): V sets the output's "
-                   "scale and nothing else about the initial function.")
+        out.append(
+            f"Measured at initialization, the output's second moment is V times plain He's for every schedule "
+            f"and every V tried ({vs}; largest relative deviation from V: {worst:.1e}): V sets the output's "
+            "scale and nothing else about the initial function."
+        )
     split = []
     for value, g in v[v["schedule"] != "unit"].groupby("column"):
         ok = g[g["state"] == "trains"]["schedule"].tolist()
         bad = g[g["state"].isin(["diverged", "stuck"])]["schedule"].tolist()
         if ok and bad:
-            steps = "; ".join(f"{s} {largest_step(float(value), L, s)[0]:.2f} (layer {largest_step(float(value), L, s)[1]})"
-                              for s in bad + ok if s != "unit")
-            split.append(f"at V = {value:g} {join_words(ok)} train{'s' if len(ok) == 1 else ''} while "
-                         f"{join_words(bad)} {'breaks' if len(bad) == 1 else 'break'} (largest per-layer SGD step "
-                         f"factors 1/α_l: {steps})")
+            steps = "; ".join(
+                f"{s} {largest_step(float(value), L, s)[0]:.2f} (layer {largest_step(float(value), L, s)[1]})"
+                for s in bad + ok
+                if s != "unit"
+            )
+            split.append(
+                f"at V = {value:g} {join_words(ok)} train{'s' if len(ok) == 1 else ''} while "
+                f"{join_words(bad)} {'breaks' if len(bad) == 1 else 'break'} (largest per-layer SGD step "
+                f"factors 1/α_l: {steps})"
+            )
     if split:
-        out.append("So where schedules with the same V end differently, the output variance they share cannot be the "
-                   "reason; what differs is the per-layer learning rates: " + "; ".join(split) + ".")
+        out.append(
+            "So where schedules with the same V end differently, the output variance they share cannot be the "
+            "reason; what differs is the per-layer learning rates: " + "; ".join(split) + "."
+        )
     else:
-        out.append("No value of V separates the schedules in these runs (where one trains, every one does, or the "
-                   "intervals are too wide to tell).")
+        out.append(
+            "No value of V separates the schedules in these runs (where one trains, every one does, or the "
+            "intervals are too wide to tell)."
+        )
     return " ".join(out)
 
 
 __all__ = [
-    "READINGS", "STATES", "ScheduleSensitivity", "SensitivityFinding", "configurations", "largest_step", "main_depth",
-    "maps", "output_gain", "sensitivity_findings", "why_text",
+    "READINGS",
+    "STATES",
+    "ScheduleSensitivity",
+    "SensitivityFinding",
+    "configurations",
+    "largest_step",
+    "main_depth",
+    "maps",
+    "output_gain",
+    "sensitivity_findings",
+    "why_text",
 ]

@@ -26,9 +26,15 @@ MOVED_NATS = 0.05
 
 
 # -- at initialization ------------------------------------------------------------------------
-def signals_at_init(batches: Mapping[str, torch.Tensor], *, seeds: Sequence[int], depth: int = 54,
-                    width: int = 64, classes: int = 10,
-                    distributions: Sequence[str] = ("normal", "uniform")) -> pd.DataFrame:
+def signals_at_init(
+    batches: Mapping[str, torch.Tensor],
+    *,
+    seeds: Sequence[int],
+    depth: int = 54,
+    width: int = 64,
+    classes: int = 10,
+    distributions: Sequence[str] = ("normal", "uniform"),
+) -> pd.DataFrame:
     """:func:`depthinit.train.signal_statistics` of freshly initialized plain He networks.
 
     ``batches`` maps an input scaling (a ``preprocess`` value) to a batch ``[B, ...]``; for
@@ -60,7 +66,7 @@ def signals_at_init(batches: Mapping[str, torch.Tensor], *, seeds: Sequence[int]
             pred = theory.predict(plan, input_second_moment=moment)[["depth", "forward_variance"]]
             factor = theory.lognormal_spread(plan)["forward_median_factor"].to_numpy()
             pred = pred.assign(median_prediction=pred["forward_variance"].to_numpy() * factor)
-            rows[-len(seeds):] = [r.merge(pred, on="depth") for r in rows[-len(seeds):]]
+            rows[-len(seeds) :] = [r.merge(pred, on="depth") for r in rows[-len(seeds) :]]
     return pd.concat(rows, ignore_index=True)
 
 
@@ -69,9 +75,14 @@ def signal_summary(signals: pd.DataFrame) -> pd.DataFrame:
     E[y²], the mean common share and cosine, and the two predictions."""
     keys = ["inputs", "init", "depth"]
     g = signals.groupby(keys, sort=False)
-    out = g.agg(median=("second_moment", "median"), mean_moment=("second_moment", "mean"),
-                common_share=("common_share", "mean"), cosine=("cosine", "mean"),
-                forward_variance=("forward_variance", "first"), median_prediction=("median_prediction", "first"))
+    out = g.agg(
+        median=("second_moment", "median"),
+        mean_moment=("second_moment", "mean"),
+        common_share=("common_share", "mean"),
+        cosine=("cosine", "mean"),
+        forward_variance=("forward_variance", "first"),
+        median_prediction=("median_prediction", "first"),
+    )
     out["q25"] = g["second_moment"].quantile(0.25)
     out["q75"] = g["second_moment"].quantile(0.75)
     return out.reset_index()
@@ -93,15 +104,17 @@ class SignalFinding:
         first, _, deep = self.depths
         u, s = "unit", "standardize"
         ratio = self.deep_ratio
-        return (f"The second moment follows the theory with either input: at layer {deep} a typical He-normal "
-                f"network keeps {ratio.get((u, 'He normal'), math.nan):.2f} and a He-uniform one "
-                f"{ratio.get((u, 'He uniform'), math.nan):.2f} of the predicted mean with inputs in [0, 1] (the "
-                f"log-normal theory predicts {self.median_theory:.2f} for normal weights). What the input's mean "
-                f"changes is how alike the examples are: with inputs in [0, 1], "
-                f"{self.common_share.get((u, first), math.nan):.2f} of the first layer's E[y²] is common to all "
-                f"images against {self.common_share.get((s, first), math.nan):.2f} standardized, and at layer {deep} "
-                f"the cosine between two images is {self.cosine.get((u, deep), math.nan):.3f} against "
-                f"{self.cosine.get((s, deep), math.nan):.3f}. Neither depends on the distribution of the weights.")
+        return (
+            f"The second moment follows the theory with either input: at layer {deep} a typical He-normal "
+            f"network keeps {ratio.get((u, 'He normal'), math.nan):.2f} and a He-uniform one "
+            f"{ratio.get((u, 'He uniform'), math.nan):.2f} of the predicted mean with inputs in [0, 1] (the "
+            f"log-normal theory predicts {self.median_theory:.2f} for normal weights). What the input's mean "
+            f"changes is how alike the examples are: with inputs in [0, 1], "
+            f"{self.common_share.get((u, first), math.nan):.2f} of the first layer's E[y²] is common to all "
+            f"images against {self.common_share.get((s, first), math.nan):.2f} standardized, and at layer {deep} "
+            f"the cosine between two images is {self.cosine.get((u, deep), math.nan):.3f} against "
+            f"{self.cosine.get((s, deep), math.nan):.3f}. Neither depends on the distribution of the weights."
+        )
 
 
 def signal_findings(summary: pd.DataFrame) -> SignalFinding:
@@ -117,13 +130,17 @@ def signal_findings(summary: pd.DataFrame) -> SignalFinding:
     inits = list(dict.fromkeys(summary["init"]))
     return SignalFinding(
         first_ratio={i: at(i, "He normal", 1, "median") / at(i, "He normal", 1, "forward_variance") for i in ins},
-        deep_ratio={(i, n): at(i, n, depths[2], "median") / at(i, "He normal", depths[2], "forward_variance")
-                    for i in ins for n in inits},
+        deep_ratio={
+            (i, n): at(i, n, depths[2], "median") / at(i, "He normal", depths[2], "forward_variance")
+            for i in ins
+            for n in inits
+        },
         median_theory=at(ins[0], "He normal", depths[2], "median_prediction")
         / at(ins[0], "He normal", depths[2], "forward_variance"),
         common_share={(i, d): at(i, "He normal", d, "common_share") for i in ins for d in depths},
         cosine={(i, d): at(i, "He normal", d, "cosine") for i in ins for d in depths},
-        depths=depths)
+        depths=depths,
+    )
 
 
 # -- in training -------------------------------------------------------------------------------
@@ -153,9 +170,11 @@ class StallFinding:
         verb = "reproduces" if self.stalls else "does not reproduce"
         d = self.normal_minus_uniform.get("unit")
         diff = f"; normal minus uniform {d.as_text()}" if d is not None and d.n else ""
-        return (f"**The stall {verb}:** with inputs in [0, 1], plain He uniform ends at {_pct(u)} and He normal "
-                f"at {_pct(n)}{diff}. The training loss of {self.moved} of the {self.runs} He-uniform runs fell by "
-                f"more than {MOVED_NATS:g} nats from its value at initialization (a stalled run's would not move).")
+        return (
+            f"**The stall {verb}:** with inputs in [0, 1], plain He uniform ends at {_pct(u)} and He normal "
+            f"at {_pct(n)}{diff}. The training loss of {self.moved} of the {self.runs} He-uniform runs fell by "
+            f"more than {MOVED_NATS:g} nats from its value at initialization (a stalled run's would not move)."
+        )
 
 
 def _pct(e: analysis.Estimate) -> str:
@@ -163,8 +182,9 @@ def _pct(e: analysis.Estimate) -> str:
     return out + (f" [{100 * max(0.0, e.low):.1f}, {100 * min(1.0, e.high):.1f}]" if math.isfinite(e.low) else "")
 
 
-def stall_findings(results: pd.DataFrame, *, chance: float = analysis.CHANCE,
-                   margin: float = TRAINS_MARGIN) -> StallFinding:
+def stall_findings(
+    results: pd.DataFrame, *, chance: float = analysis.CHANCE, margin: float = TRAINS_MARGIN
+) -> StallFinding:
     """:class:`StallFinding` from E4's results (every run at its own learning rate)."""
     if results.empty or "preprocess" not in results:
         raise ValueError("E4's results table is empty or has no 'preprocess' column; run its sweep first")
@@ -180,8 +200,7 @@ def stall_findings(results: pd.DataFrame, *, chance: float = analysis.CHANCE,
     for _, g in hist.groupby("run_id"):
         loss = g.sort_values("epoch")["train_loss"].dropna()
         drops.append(float(loss.iloc[0] - loss.iloc[-1]) if len(loss) > 1 else 0.0)
-    return StallFinding(he_u, he_n, diff, gain, int(sum(d > MOVED_NATS for d in drops)), len(drops),
-                        chance + margin)
+    return StallFinding(he_u, he_n, diff, gain, int(sum(d > MOVED_NATS for d in drops)), len(drops), chance + margin)
 
 
 def first_layer_gradients(probes: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
@@ -194,6 +213,14 @@ def first_layer_gradients(probes: pd.DataFrame, results: pd.DataFrame) -> pd.Dat
 
 
 __all__ = [
-    "HE_UNIFORM", "INPUTS", "MOVED_NATS", "SignalFinding", "StallFinding", "first_layer_gradients",
-    "signal_findings", "signal_summary", "signals_at_init", "stall_findings",
+    "HE_UNIFORM",
+    "INPUTS",
+    "MOVED_NATS",
+    "SignalFinding",
+    "StallFinding",
+    "first_layer_gradients",
+    "signal_findings",
+    "signal_summary",
+    "signals_at_init",
+    "stall_findings",
 ]

@@ -100,9 +100,11 @@ class BookVerdicts:
             if own and not t.experiments:
                 continue
             how = "learning rates chosen on validation" if t.tuned else "one learning rate per configuration"
-            parts.append(f"<p class=\"verdict-source\"><strong>{escape(self.source)}, {escape(t.label)}</strong> "
-                         f"({how}; read on {escape(join_words(list(t.experiments)))})</p>"
-                         + verdict_html(t.summary, details=t.details))
+            parts.append(
+                f'<p class="verdict-source"><strong>{escape(self.source)}, {escape(t.label)}</strong> '
+                f"({how}; read on {escape(join_words(list(t.experiments)))})</p>"
+                + verdict_html(t.summary, details=t.details)
+            )
         return "\n".join(parts) or "<p>No experiment these claims read ran, so no claim could be decided.</p>"
 
     def lines(self) -> str:
@@ -114,19 +116,29 @@ class BookVerdicts:
         return "\n".join(out) or "- No claim could be decided: no experiment ran."
 
 
-def book_verdicts(results: Mapping[str, pd.DataFrame], *, source: str, profile: str,
-                  claim_list: Sequence[analysis.Claim] | None = None, delta: float = analysis.DELTA,
-                  alpha: float = analysis.ALPHA) -> BookVerdicts:
+def book_verdicts(
+    results: Mapping[str, pd.DataFrame],
+    *,
+    source: str,
+    profile: str,
+    claim_list: Sequence[analysis.Claim] | None = None,
+    delta: float = analysis.DELTA,
+    alpha: float = analysis.ALPHA,
+) -> BookVerdicts:
     """:class:`BookVerdicts` of ``results``: the paper's claims (or ``claim_list``) per optimizer
     (:func:`verdict_tables`), and the book's own claims per optimizer as a separate family."""
     tables = verdict_tables(results, claim_list if claim_list is not None else claims(), delta=delta, alpha=alpha)
-    own = verdict_tables(results, own_claims(), delta=delta, alpha=alpha) if claim_list is None and own_claims() \
-        else ()
+    own = verdict_tables(results, own_claims(), delta=delta, alpha=alpha) if claim_list is None and own_claims() else ()
     return BookVerdicts(source, profile, tables, own, dict(results))
 
 
-def verdict_tables(results: Mapping[str, pd.DataFrame], claim_list: Sequence[analysis.Claim], *,
-                   delta: float = analysis.DELTA, alpha: float = analysis.ALPHA) -> tuple[VerdictTable, ...]:
+def verdict_tables(
+    results: Mapping[str, pd.DataFrame],
+    claim_list: Sequence[analysis.Claim],
+    *,
+    delta: float = analysis.DELTA,
+    alpha: float = analysis.ALPHA,
+) -> tuple[VerdictTable, ...]:
     """One :class:`VerdictTable` per optimizer found in ``results`` (keyed by book key).
 
     Each table is :func:`depthinit.analysis.decide_claims` for one optimizer: every
@@ -144,18 +156,25 @@ def verdict_tables(results: Mapping[str, pd.DataFrame], claim_list: Sequence[ana
     tables = []
     for opt in names:
         summary, details = analysis.decide_claims(results, claim_list, optimizer=opt, delta=delta, alpha=alpha)
-        read = tuple(k for k, f in results.items() if k in wanted and (
-            "optimizer" not in f or (f["optimizer"].astype(str) == opt).any()))
-        tuned = any(lr_counts(f[f["optimizer"].astype(str) == opt] if "optimizer" in f else f) > 1
-                    for k, f in results.items() if k in read)
+        read = tuple(
+            k
+            for k, f in results.items()
+            if k in wanted and ("optimizer" not in f or (f["optimizer"].astype(str) == opt).any())
+        )
+        tuned = any(
+            lr_counts(f[f["optimizer"].astype(str) == opt] if "optimizer" in f else f) > 1
+            for k, f in results.items()
+            if k in read
+        )
         tables.append(VerdictTable(opt, summary, details, tuned, read))
     return tuple(tables)
 
 
 def load_verdicts(profile: str, *, root: str | os.PathLike[str] = ".") -> BookVerdicts:
     """The verdicts on this build's runs at ``profile`` (every registered experiment that ran)."""
-    return book_verdicts(load_book_results(profile, root=root), source=f"this build ({profile} profile)",
-                         profile=profile)
+    return book_verdicts(
+        load_book_results(profile, root=root), source=f"this build ({profile} profile)", profile=profile
+    )
 
 
 def load_paper_verdicts(*, root: str | os.PathLike[str] = ".") -> BookVerdicts:
@@ -184,25 +203,34 @@ def answer(verdicts: BookVerdicts, finding: GridFinding | None, *, ablation: str
     on what the ablation showed, when it ran)."""
     table = verdicts.primary
     if table is None:
-        return ("No experiment ran in this build, so the book cannot yet say whether depth information helps. "
-                "At a fixed network variance V every depth schedule is the He network times √V trained with "
-                "per-layer learning rates, which is what the experiments test.")
+        return (
+            "No experiment ran in this build, so the book cannot yet say whether depth information helps. "
+            "At a fixed network variance V every depth schedule is the He network times √V trained with "
+            "per-layer learning rates, which is what the experiments test."
+        )
     word = {HELPS: "Yes", HURTS: "No", UNDECIDED: "Not shown"}[helps(table)]
     nums = ""
     if finding is not None and finding.proposed is not None and finding.he_normal is not None:
         ref = finding.best_reference
-        nums = (f"He normal with the paper's increasing schedule reaches {100 * finding.proposed.mean:.1f} % test "
-                f"accuracy against {100 * finding.he_normal.mean:.1f} % for plain He normal"
-                + (f" and {100 * ref.mean:.1f} % for {ref.label}" if ref is not None else "") + "; ")
+        nums = (
+            f"He normal with the paper's increasing schedule reaches {100 * finding.proposed.mean:.1f} % test "
+            f"accuracy against {100 * finding.he_normal.mean:.1f} % for plain He normal"
+            + (f" and {100 * ref.mean:.1f} % for {ref.label}" if ref is not None else "")
+            + "; "
+        )
     paper = table.summary[table.summary["source"] == "paper"] if "source" in table.summary else table.summary
     c = {v: int((paper["verdict"] == v).sum()) for v in analysis.VERDICTS}
     layers = experiment("E1").model.layers
-    first = (f"**{word}:** on the paper's {layers}-layer MLP ({verdicts.source}, {table.label}), {nums}"
-             f"{c[analysis.SUPPORTED]} of the paper's {len(paper)} claims are supported and "
-             f"{c[analysis.CONTRADICTED]} contradicted.")
-    why = ("Why: at a fixed network variance V every depth schedule is the He network times √V trained with "
-           "per-layer learning rates 1/α_l, so a schedule can only act as a logit temperature and a step size "
-           "per layer" + (f"; {ablation}" if ablation else "") + ".")
+    first = (
+        f"**{word}:** on the paper's {layers}-layer MLP ({verdicts.source}, {table.label}), {nums}"
+        f"{c[analysis.SUPPORTED]} of the paper's {len(paper)} claims are supported and "
+        f"{c[analysis.CONTRADICTED]} contradicted."
+    )
+    why = (
+        "Why: at a fixed network variance V every depth schedule is the He network times √V trained with "
+        "per-layer learning rates 1/α_l, so a schedule can only act as a logit temperature and a step size "
+        "per layer" + (f"; {ablation}" if ablation else "") + "."
+    )
     return first + " " + why
 
 
@@ -220,26 +248,40 @@ def advice(verdicts: BookVerdicts, finding: GridFinding | None = None) -> Advice
     and, when given, the strongest run's numbers."""
     table = verdicts.primary
     if table is None:
-        return Advice(UNDECIDED, "Not on this build's evidence",
-                      "No experiment ran in this build; the verdicts decide nothing yet.")
+        return Advice(
+            UNDECIDED,
+            "Not on this build's evidence",
+            "No experiment ran in this build; the verdicts decide nothing yet.",
+        )
     h = helps(table)
     v1, v6, v7 = (table.verdict(n) for n in (1, 6, 7))
-    basis = (f"The verdicts ({verdicts.source}, {table.label}): the increasing schedule beats the constant and "
-             f"decreasing ones (claim 1) — {v1}; it beats the existing schemes (claim 6) — {v6}; V > 1 helps "
-             f"(claim 7) — {v7}.")
+    basis = (
+        f"The verdicts ({verdicts.source}, {table.label}): the increasing schedule beats the constant and "
+        f"decreasing ones (claim 1) — {v1}; it beats the existing schemes (claim 6) — {v6}; V > 1 helps "
+        f"(claim 7) — {v7}."
+    )
     nums = ""
     if finding is not None and finding.best is not None:
         nums = f" The best initialization of that run is {finding.best.label} ({100 * finding.best.mean:.1f} %)."
     if h == HURTS:
-        return Advice(h, "No: keep He (or LSUV) and tune the learning rate",
-                      f"{basis}{nums} At a fixed V a depth schedule is He's network with a logit scale √V and "
-                      "per-layer learning rates 1/α_l; if you want either, set them directly and tune them.")
+        return Advice(
+            h,
+            "No: keep He (or LSUV) and tune the learning rate",
+            f"{basis}{nums} At a fixed V a depth schedule is He's network with a logit scale √V and "
+            "per-layer learning rates 1/α_l; if you want either, set them directly and tune them.",
+        )
     if h == HELPS:
-        return Advice(h, "Yes, on a deep plain ReLU network",
-                      f"{basis}{nums} Compare it with He at your own tuned learning rate before you keep it.")
-    return Advice(h, "Not on this evidence: it is not shown to help",
-                  f"{basis}{nums} Until a claim is supported, plain He (or LSUV) with a tuned learning rate is the "
-                  "safer default.")
+        return Advice(
+            h,
+            "Yes, on a deep plain ReLU network",
+            f"{basis}{nums} Compare it with He at your own tuned learning rate before you keep it.",
+        )
+    return Advice(
+        h,
+        "Not on this evidence: it is not shown to help",
+        f"{basis}{nums} Until a claim is supported, plain He (or LSUV) with a tuned learning rate is the "
+        "safer default.",
+    )
 
 
 def claim_verdict_text(table: VerdictTable, number: int | str) -> str:
@@ -247,14 +289,31 @@ def claim_verdict_text(table: VerdictTable, number: int | str) -> str:
     parts = table.details[table.details["claim"] == number]
     if parts.empty:
         return table.verdict(number)
-    est = "; ".join(f"{p.comparison} no runs" if not math.isfinite(p.mean) else
-                    f"{p.comparison} {100 * p.mean:+.1f}" + (f" [{100 * p.low:+.1f}, {100 * p.high:+.1f}]"
-                                                             if math.isfinite(p.low) else "")
-                    for p in parts.itertuples())
+    est = "; ".join(
+        f"{p.comparison} no runs"
+        if not math.isfinite(p.mean)
+        else f"{p.comparison} {100 * p.mean:+.1f}"
+        + (f" [{100 * p.low:+.1f}, {100 * p.high:+.1f}]" if math.isfinite(p.low) else "")
+        for p in parts.itertuples()
+    )
     return f"{table.verdict(number)} ({est} points)"
 
 
 __all__ = [
-    "HELPS", "HURTS", "UNDECIDED", "Advice", "BookVerdicts", "VerdictTable", "advice", "answer", "book_verdicts",
-    "claim_verdict_text", "claims", "helps", "load_paper_verdicts", "load_verdicts", "own_claims", "verdict_tables",
+    "HELPS",
+    "HURTS",
+    "UNDECIDED",
+    "Advice",
+    "BookVerdicts",
+    "VerdictTable",
+    "advice",
+    "answer",
+    "book_verdicts",
+    "claim_verdict_text",
+    "claims",
+    "helps",
+    "load_paper_verdicts",
+    "load_verdicts",
+    "own_claims",
+    "verdict_tables",
 ]

@@ -42,7 +42,10 @@ def load_cached(path: Path) -> RawData | None:
     try:
         with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:
             raw = RawData(
-                x_train=z["x_train"], y_train=z["y_train"], x_test=z["x_test"], y_test=z["y_test"],
+                x_train=z["x_train"],
+                y_train=z["y_train"],
+                x_test=z["x_test"],
+                y_test=z["y_test"],
                 classes=tuple(str(c) for c in z["classes"]),
             )
         return raw.check(str(path))
@@ -53,7 +56,11 @@ def load_cached(path: Path) -> RawData | None:
 
 def _write_npz(f: BinaryIO, raw: RawData) -> None:
     np.savez(
-        f, x_train=raw.x_train, y_train=raw.y_train, x_test=raw.x_test, y_test=raw.y_test,
+        f,
+        x_train=raw.x_train,
+        y_train=raw.y_train,
+        x_test=raw.x_test,
+        y_test=raw.y_test,
         classes=np.array(raw.classes, dtype=str),
     )
 

@@ -128,7 +128,9 @@ class Dataset:
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise TypeError(f"seed={seed!r} is not valid; expected an int")
         n_all, n_all_test = len(self.y_train), len(self.y_test)
-        n_val = _count(n_val, "n_val", n_all, f"training examples of {self.name} (the validation split is carved from them)")
+        n_val = _count(
+            n_val, "n_val", n_all, f"training examples of {self.name} (the validation split is carved from them)"
+        )
         if n_train is not None:
             n_train = _count(n_train, "n_train", n_all, f"train examples of {self.name} (or None for all)", 1)
             if n_train + n_val > n_all:
@@ -155,7 +157,7 @@ class Dataset:
             **(pick("train", train_idx) if n_train is not None or n_val else {}),
             **pick("test", None if n_test is None else perm_test[:n_test]),
         }
-        val_idx = torch.sort(perm[n_all - n_val:]).values.to(self.device)
+        val_idx = torch.sort(perm[n_all - n_val :]).values.to(self.device)
         kept["x_val"], kept["y_val"] = self.x_train[val_idx], self.y_train[val_idx]
         return dataclasses.replace(self, **kept, subset_seed=int(seed))
 

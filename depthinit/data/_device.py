@@ -18,7 +18,9 @@ def usable_device(device: str | int | torch.device) -> torch.device:
     empty tensor cannot be created. The check is cheap (no data moves).
     """
     if isinstance(device, bool) or not isinstance(device, (str, int, torch.device)):
-        raise TypeError(f"device={device!r} is not valid; expected a str such as 'cpu' or 'cuda', a CUDA index or a torch.device")
+        raise TypeError(
+            f"device={device!r} is not valid; expected a str such as 'cpu' or 'cuda', a CUDA index or a torch.device"
+        )
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError) as e:
@@ -39,8 +41,7 @@ def usable_device(device: str | int | torch.device) -> torch.device:
         count = torch.cuda.device_count()
         if dev.index is not None and dev.index >= count:
             raise ValueError(
-                f"device={device!r} does not exist: this machine has {count} CUDA device(s), "
-                f"cuda:0..cuda:{count - 1}"
+                f"device={device!r} does not exist: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}"
             )
         return dev
     if dev.type == "mps":

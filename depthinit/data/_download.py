@@ -113,7 +113,9 @@ def fetch(
                     if want is not None and want != got
                 ]
                 if bad:
-                    raise _ChecksumMismatch(f"{url}: checksum mismatch ({'; '.join(bad)}); the downloaded file was deleted")
+                    raise _ChecksumMismatch(
+                        f"{url}: checksum mismatch ({'; '.join(bad)}); the downloaded file was deleted"
+                    )
             return dest
         except DataError:
             raise
@@ -130,9 +132,7 @@ def fetch(
 
 def manual_instructions(info: DatasetInfo, root: Path) -> str:
     """Which files to put in which folder, for a machine without internet."""
-    lines = [
-        f"  {root / f.folder / f.name}   (from {info.mirrors[0]}{f.name}, md5 {f.md5})" for f in info.files
-    ]
+    lines = [f"  {root / f.folder / f.name}   (from {info.mirrors[0]}{f.name}, md5 {f.md5})" for f in info.files]
     return "\n".join(lines)
 
 
@@ -176,9 +176,9 @@ def download(
             errors.append(str(e))
     if errors:
         raise DataError(
-            f"could not download {info.name}:\n" + "\n".join(errors)
+            f"could not download {info.name}:\n"
+            + "\n".join(errors)
             + "\nOn a machine without internet, get these files elsewhere and put them here:\n"
             + manual_instructions(info, root)
         )
     return paths
-

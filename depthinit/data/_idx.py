@@ -19,7 +19,12 @@ from ._errors import DataError
 
 # IDX type byte -> big-endian numpy dtype.
 IDX_DTYPES: dict[int, str] = {
-    0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8",
+    0x08: ">u1",
+    0x09: ">i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
 }
 
 
@@ -84,9 +89,7 @@ def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) ->
         raise
     except (OSError, EOFError, zlib.error) as e:
         if gz:
-            raise DataError(
-                f"{path} is a corrupt or truncated gzip file ({e}); delete it and get it again"
-            ) from e
+            raise DataError(f"{path} is a corrupt or truncated gzip file ({e}); delete it and get it again") from e
         raise DataError(f"cannot read IDX file {path}: {e}; check the path (an IDX file, raw or .gz)") from e
 
 

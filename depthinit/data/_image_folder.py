@@ -190,8 +190,10 @@ def _open_image(Image: Any, data: bytes, name: str, where: str) -> Any:
                 "(a decompression bomb, or not one of the data set's images)"
             ) from e
         except Exception as e:  # Pillow raises many types on malformed input
-            raise DataError(f"{where}: cannot decode {name} ({e}); the file is corrupt or not an image: remove it, "
-                            "or get the data set again") from e
+            raise DataError(
+                f"{where}: cannot decode {name} ({e}); the file is corrupt or not an image: remove it, "
+                "or get the data set again"
+            ) from e
 
 
 def _decode_all(
@@ -218,8 +220,10 @@ def _decode_all(
             try:
                 pixels = np.asarray(im.convert(mode), dtype=np.uint8)
             except Exception as e:  # Pillow raises many types on malformed input
-                raise DataError(f"{where}: cannot decode {name} ({e}); the file is corrupt or not an image: "
-                                "remove it, or get the data set again") from e
+                raise DataError(
+                    f"{where}: cannot decode {name} ({e}); the file is corrupt or not an image: "
+                    "remove it, or get the data set again"
+                ) from e
         if out is None:
             out = np.empty((len(items), size[1], size[0], channels), dtype=np.uint8)
         out[i] = pixels.reshape(size[1], size[0], channels)
@@ -228,9 +232,7 @@ def _decode_all(
     return np.ascontiguousarray(out.transpose(0, 3, 1, 2)), size or (0, 0)
 
 
-def _first_mode(
-    read: _Reader, name: str, size: tuple[int, int] | None, where: str
-) -> str:
+def _first_mode(read: _Reader, name: str, size: tuple[int, int] | None, where: str) -> str:
     with _open_image(_pil(), read(name, size), name, where) as im:
         return "L" if im.mode in ("1", "L", "I", "I;16", "F") else "RGB"
 
@@ -266,10 +268,13 @@ def read_image_folder(
     if mode not in (None, "RGB", "L"):
         raise ValueError(f"mode={mode!r} is not valid; expected 'RGB', 'L' or None")
     if image_size is not None and not (
-        isinstance(image_size, tuple) and len(image_size) == 2
+        isinstance(image_size, tuple)
+        and len(image_size) == 2
         and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in image_size)
     ):
-        raise ValueError(f"image_size={image_size!r} is not valid; expected (width, height), two positive ints, or None")
+        raise ValueError(
+            f"image_size={image_size!r} is not valid; expected (width, height), two positive ints, or None"
+        )
     path = Path(path)
     where = str(path)
     if path.is_dir():
@@ -299,8 +304,10 @@ def _read(
         raise DataError(f"{where}: no training images found under train/<class>/; put the training images there")
     unknown = sorted({c for c, _ in listing["test"]} - train_classes)
     if unknown:
-        raise DataError(f"{where}: test classes {unknown} have no train/ folder; classes are {list(classes)}. "
-                        "Add train/<class>/ images for them, or remove those test images")
+        raise DataError(
+            f"{where}: test classes {unknown} have no train/ folder; classes are {list(classes)}. "
+            "Add train/<class>/ images for them, or remove those test images"
+        )
     index = {c: i for i, c in enumerate(classes)}
     split_items = {
         s: sorted(((index[c], n) for c, n in listing[s]), key=lambda t: (t[0], PurePosixPath(t[1]).name))

@@ -231,8 +231,9 @@ def load_dataset(
     device = usable_device(device)  # before anything is read: no decode for an unusable device
     for label, value in (("root", root), ("cache_dir", cache_dir)):
         if isinstance(value, (str, os.PathLike)) and not os.fspath(value):
-            raise ValueError(f"{label}='' is empty (it would mean the current folder); pass a folder, or None for the "
-                             "default")
+            raise ValueError(
+                f"{label}='' is empty (it would mean the current folder); pass a folder, or None for the default"
+            )
     root = Path(root).expanduser() if root is not None else default_root()
     cache_folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     clean_cache_dir(cache_folder)

@@ -26,7 +26,7 @@ def channel_stats(x: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
     t = torch.from_numpy(x)
     counts = np.zeros((x.shape[1], 256), dtype=np.float64)
     for start in range(0, x.shape[0], _CHUNK_IMAGES):
-        chunk = t[start:start + _CHUNK_IMAGES]
+        chunk = t[start : start + _CHUNK_IMAGES]
         for c in range(x.shape[1]):
             counts[c] += torch.bincount(chunk[:, c].reshape(-1), minlength=256).numpy()
     values = np.arange(256, dtype=np.float64) / 255.0

@@ -38,9 +38,7 @@ class RawData:
                     "without test images would report an accuracy of nothing). Get the complete files again"
                 )
             if y.dtype != np.int64 or y.shape != (x.shape[0],):
-                raise DataError(
-                    f"{where}: {split} labels must be int64 [{x.shape[0]}]; got {y.dtype} {y.shape}"
-                )
+                raise DataError(f"{where}: {split} labels must be int64 [{x.shape[0]}]; got {y.dtype} {y.shape}")
             if y.size and (y.min() < 0 or y.max() >= len(self.classes)):
                 raise DataError(
                     f"{where}: {split} labels must lie in 0..{len(self.classes) - 1}; "

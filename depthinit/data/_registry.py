@@ -53,7 +53,16 @@ MNIST_FILES: dict[str, str] = {
 }
 
 CIFAR10_CLASSES: tuple[str, ...] = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -137,7 +146,5 @@ def dataset_info(name: str) -> DatasetInfo:
     """The metadata of ``name`` ("mnist" or "cifar10"; case, "-" and "_" are ignored)."""
     key = name.lower().replace("-", "").replace("_", "") if isinstance(name, str) else name
     if key not in DATASETS:
-        raise ValueError(
-            f"dataset name={name!r} is not known; expected one of {', '.join(map(repr, DATASETS))}"
-        )
+        raise ValueError(f"dataset name={name!r} is not known; expected one of {', '.join(map(repr, DATASETS))}")
     return DATASETS[key]

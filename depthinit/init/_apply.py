@@ -25,8 +25,17 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FRAME_COLUMNS = (
-    "layer", "kind", "depth", "fan_in", "fan_out", "distribution",
-    "alpha", "variance", "std", "bound", "gain",
+    "layer",
+    "kind",
+    "depth",
+    "fan_in",
+    "fan_out",
+    "distribution",
+    "alpha",
+    "variance",
+    "std",
+    "bound",
+    "gain",
 )
 
 
@@ -84,7 +93,7 @@ def _short(name: str, width: int) -> str:
     parts = name.split(".")
     for kept in range(len(parts) - 1, 0, -1):
         for tail in range(kept, 0, -1):
-            candidate = f"{'.'.join(parts[:kept - tail])}...{'.'.join(parts[-tail:])}"
+            candidate = f"{'.'.join(parts[: kept - tail])}...{'.'.join(parts[-tail:])}"
             if len(candidate) <= width:
                 return candidate
     keep = (width - 3) * 2 // 3
@@ -102,7 +111,7 @@ def _wrap(text: str) -> list[str]:
 
 
 def _names(names: list[str], most: int = 8) -> str:
-    shown = names if len(names) <= most else names[: most // 2] + ["..."] + names[-(most // 2):]
+    shown = names if len(names) <= most else names[: most // 2] + ["..."] + names[-(most // 2) :]
     return ", ".join(shown) + (f" ({len(names)} modules)" if len(names) > most else "")
 
 
@@ -173,8 +182,13 @@ class InitPlan:
                 )
             rows.append(row)
         frame = pd.DataFrame(rows)
-        frame.attrs.update(scheme=self.scheme, order=self.order, unreached=list(self.unreached),
-                           skipped=[list(s) for s in self.skipped], gates=[list(g) for g in self.gates])
+        frame.attrs.update(
+            scheme=self.scheme,
+            order=self.order,
+            unreached=list(self.unreached),
+            skipped=[list(s) for s in self.skipped],
+            gates=[list(g) for g in self.gates],
+        )
         return frame
 
     def __str__(self) -> str:
@@ -242,8 +256,7 @@ class _Prepared:
     gate_value: float | None
 
 
-def _prepare(model: nn.Module, scheme: str, example_input: Any, options: dict[str, Any],
-             generator: Any) -> _Prepared:
+def _prepare(model: nn.Module, scheme: str, example_input: Any, options: dict[str, Any], generator: Any) -> _Prepared:
     if not isinstance(model, nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     options = resolve_options(scheme, options)
@@ -295,8 +308,9 @@ def _check_writable(prep: _Prepared, *, data: bool) -> None:
             )
 
 
-def _check_range(scheme: str, layers: list[Layer], specs: list[Spec], given: dict[str, Any],
-                 options: dict[str, Any]) -> None:
+def _check_range(
+    scheme: str, layers: list[Layer], specs: list[Spec], given: dict[str, Any], options: dict[str, Any]
+) -> None:
     """ValueError when a std would overflow or underflow the weight's dtype (or, for a depth
     schedule, when the network variance's std factor would)."""
     culprits = [k for k in SCALE_OPTIONS if k in given] or [k for k in SCALE_OPTIONS if options.get(k) is not None]
@@ -367,8 +381,10 @@ def _reason(module: nn.Module, params: list[str]) -> str:
     if isinstance(module, NORMALIZATION_LAYERS):
         return f"{what}: normalization affine parameters keep their values (PyTorch builds them at 1 and 0)"
     if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
-        return (f"{what}: an embedding is a lookup table, not a fan-in layer; left as built "
-                "(initialize it yourself, e.g. nn.init.normal_(module.weight))")
+        return (
+            f"{what}: an embedding is a lookup table, not a fan-in layer; left as built "
+            "(initialize it yourself, e.g. nn.init.normal_(module.weight))"
+        )
     if isinstance(module, nn.MultiheadAttention):
         return f"{what}: the add_bias_kv vectors are left as built"
     if isinstance(module, (nn.RNNBase, nn.RNNCellBase)):
@@ -393,19 +409,40 @@ def _warn_normalization(model: nn.Module, scheme: str, specs: list[Spec]) -> Non
 
 def _layer_plans(layers: list[Layer], specs: list[Spec]) -> tuple[LayerPlan, ...]:
     return tuple(
-        LayerPlan(l.name, l.kind, l.depth, l.fan_in, l.fan_out, s.distribution, s.alpha, s.std, s.gain,
-                  tied=l.tied, bias_std=s.bias_std)
+        LayerPlan(
+            l.name,
+            l.kind,
+            l.depth,
+            l.fan_in,
+            l.fan_out,
+            s.distribution,
+            s.alpha,
+            s.std,
+            s.gain,
+            tied=l.tied,
+            bias_std=s.bias_std,
+        )
         for l, s in zip(layers, specs)
     )
 
 
-def _run_lsuv(model: nn.Module, layers: list[Layer], example_input: Any, options: dict[str, Any],
-              generator: torch.Generator) -> tuple[LayerPlan, ...]:
+def _run_lsuv(
+    model: nn.Module, layers: list[Layer], example_input: Any, options: dict[str, Any], generator: torch.Generator
+) -> tuple[LayerPlan, ...]:
     results = lsuv_(model, layers, example_input, generator=generator, **options)
     return tuple(
         LayerPlan(
-            l.name, l.kind, l.depth, l.fan_in, l.fan_out, "lsuv", float("nan"), r.std,
-            lsuv_iterations=r.iterations, lsuv_variance_out=r.variance_out, lsuv_converged=r.converged,
+            l.name,
+            l.kind,
+            l.depth,
+            l.fan_in,
+            l.fan_out,
+            "lsuv",
+            float("nan"),
+            r.std,
+            lsuv_iterations=r.iterations,
+            lsuv_variance_out=r.variance_out,
+            lsuv_converged=r.converged,
             tied=l.tied,
         )
         for l, r in zip(layers, results)
@@ -475,14 +512,14 @@ def plan(
             ) from exc
         twin_prep = _prepare(twin, scheme, example_input, options, None)
         _set_gates(twin_prep)
-        layers = _run_lsuv(twin, twin_prep.found.layers, example_input, twin_prep.options,
-                           _copy_generator(generator))
+        layers = _run_lsuv(twin, twin_prep.found.layers, example_input, twin_prep.options, _copy_generator(generator))
     else:
         specs = _specs(model, scheme, prep, options)
         _warn_normalization(model, scheme, specs)
         layers = _layer_plans(found.layers, specs)
-    return InitPlan(scheme, prep.options, layers, found.order, tuple(found.unreached), _skipped(model, prep),
-                    _gate_record(prep))
+    return InitPlan(
+        scheme, prep.options, layers, found.order, tuple(found.unreached), _skipped(model, prep), _gate_record(prep)
+    )
 
 
 def init_(
@@ -495,52 +532,52 @@ def init_(
 ) -> InitPlan:
     """Initialize every weight layer of ``model`` in place with ``scheme``; return the plan.
 
-    Weight layers: the ``weight`` of every Linear, Conv1d/2d/3d and
-    ConvTranspose1d/2d/3d, and the q, k, v and out projections of every
-    MultiheadAttention (fans: :func:`depthinit.fans`). Layers are taken in
-    forward-execution order when ``example_input`` is given (a module called
-    twice is initialized once; modules the pass never reaches are left alone and
-    listed in ``plan.unreached``), otherwise in registration order. A weight
-    shared by several modules (tied) is initialized once, at its first use, and
-    the plan names the other users (``LayerPlan.tied``). Biases of those layers
-    are set to zero (``critical`` draws them N(0, σ_b²)). Residual gates
-    (``ResidualBlock.gate`` or a model's ``residual_gates()``) are set to 1, or to
-    0 with ``zero_gate=True`` and ``rezero``. Every other module with parameters
-    (Embedding, normalization layers, unsupported layers) is left as built and
-    listed, with the reason, in ``plan.skipped``.
+        Weight layers: the ``weight`` of every Linear, Conv1d/2d/3d and
+        ConvTranspose1d/2d/3d, and the q, k, v and out projections of every
+        MultiheadAttention (fans: :func:`depthinit.fans`). Layers are taken in
+        forward-execution order when ``example_input`` is given (a module called
+        twice is initialized once; modules the pass never reaches are left alone and
+        listed in ``plan.unreached``), otherwise in registration order. A weight
+        shared by several modules (tied) is initialized once, at its first use, and
+        the plan names the other users (``LayerPlan.tied``). Biases of those layers
+        are set to zero (``critical`` draws them N(0, σ_b²)). Residual gates
+        (``ResidualBlock.gate`` or a model's ``residual_gates()``) are set to 1, or to
+        0 with ``zero_gate=True`` and ``rezero``. Every other module with parameters
+        (Embedding, normalization layers, unsupported layers) is left as built and
+        listed, with the reason, in ``plan.skipped``.
 
-    Refused with a clear error, the model unchanged: parametrized weights
-    (weight_norm, spectral_norm; initialize before applying them), lazy layers,
-    complex or non-float weights, meta-device or inference-mode parameters,
-    options whose std would overflow or underflow the weight's dtype, a model
-    a scheme cannot serve (e.g. ``fixup`` without a residual structure), a
-    ``generator`` that is not a ``torch.Generator`` and a scheme that is not a
-    known name. Warns (:class:`NormalizationCancelsDepthWarning`) when a
-    depth-dependent scheme meets normalization layers.
+        Refused with a clear error, the model unchanged: parametrized weights
+        (weight_norm, spectral_norm; initialize before applying them), lazy layers,
+        complex or non-float weights, meta-device or inference-mode parameters,
+        options whose std would overflow or underflow the weight's dtype, a model
+        a scheme cannot serve (e.g. ``fixup`` without a residual structure), a
+        ``generator`` that is not a ``torch.Generator`` and a scheme that is not a
+        known name. Warns (:class:`NormalizationCancelsDepthWarning`) when a
+        depth-dependent scheme meets normalization layers.
 
-    Randomness comes only from ``generator`` (a fresh OS-seeded one when None);
-    torch's global RNG is left as it was: every ``example_input`` forward pass
-    runs with the global CPU (and, if initialized, CUDA) RNG state saved and
-    restored, so a forward that draws random numbers does not advance it. The
-    same seed gives bit-identical weights for every data-free scheme (on CPU and
-    CUDA alike: draws happen on the generator's device). LSUV's weights are
-    bit-identical for the same seed, model, example batch, torch version, device
-    and ``torch.get_num_threads()`` (its sums over the batch round differently
-    with another thread count). On any error the model is left bit-identical.
+        Randomness comes only from ``generator`` (a fresh OS-seeded one when None);
+        torch's global RNG is left as it was: every ``example_input`` forward pass
+        runs with the global CPU (and, if initialized, CUDA) RNG state saved and
+        restored, so a forward that draws random numbers does not advance it. The
+        same seed gives bit-identical weights for every data-free scheme (on CPU and
+        CUDA alike: draws happen on the generator's device). LSUV's weights are
+        bit-identical for the same seed, model, example batch, torch version, device
+        and ``torch.get_num_threads()`` (its sums over the batch round differently
+        with another thread count). On any error the model is left bit-identical.
 
-    Schemes and their options (defaults shown; :func:`depthinit.describe` gives
-    each one's formula, valid values and source; chapter "The schemes at a
-    glance"):
+        Schemes and their options (defaults shown; :func:`depthinit.describe` gives
+        each one's formula, valid values and source; chapter "The schemes at a
+        glance"):
 
-{schemes}
+    {schemes}
 
-    >>> import torch
-    >>> net = torch.nn.Sequential(*[torch.nn.Linear(64, 64) for _ in range(10)])
-    >>> p = init_(net, "depth", schedule="increasing", network_variance=22.0,
-    ...           generator=torch.Generator().manual_seed(0))
-    >>> import math
-    >>> round(math.prod(l.alpha for l in p.layers[1:]), 6)
-    22.0
+        >>> import torch
+        >>> net = torch.nn.Sequential(*[torch.nn.Linear(64, 64) for _ in range(10)])
+        >>> p = init_(net, "depth", schedule="increasing", network_variance=22.0,
+        ...           generator=torch.Generator().manual_seed(0))
+        >>> import math
+        >>> round(math.prod(l.alpha for l in p.layers[1:]), 6)
+        22.0
     """
     prep = _prepare(model, scheme, example_input, options, generator)
     _check_writable(prep, data=example_input is not None)

@@ -14,8 +14,12 @@ from torch import nn
 #: projections are handled too: see :func:`depthinit.init.discover`).
 WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (
     nn.Linear,
-    nn.Conv1d, nn.Conv2d, nn.Conv3d,
-    nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
 )
 
 

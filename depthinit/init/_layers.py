@@ -28,13 +28,15 @@ from ._fans import WEIGHT_LAYERS, fans
 
 #: Layers that normalize their input's scale away (and so cancel a depth schedule).
 NORMALIZATION_LAYERS: tuple[type[nn.Module], ...] = tuple(
-    t for t in (
+    t
+    for t in (
         nn.modules.batchnorm._NormBase,  # BatchNorm1d/2d/3d, SyncBatchNorm, InstanceNorm1d/2d/3d
         nn.LayerNorm,
         nn.GroupNorm,
         getattr(nn, "RMSNorm", None),
         nn.LocalResponseNorm,
-    ) if t is not None
+    )
+    if t is not None
 )
 
 
@@ -236,23 +238,58 @@ def _attention_units(name: str, mha: nn.MultiheadAttention) -> list[_Unit]:
     bias_param = mha._parameters.get("in_proj_bias")
     units = []
     for c, proj in enumerate("qkv"):
-        bias = None if bias_param is None else bias_param.detach()[c * E:(c + 1) * E]
+        bias = None if bias_param is None else bias_param.detach()[c * E : (c + 1) * E]
         if mha._qkv_same_embed_dim:
             _refuse_weight(name, mha, "in_proj_weight")
-            units.append(_Unit(f"{label}.{proj}", mha, mha, cast(nn.Parameter, mha._parameters["in_proj_weight"]),
-                               (c * E, (c + 1) * E), bias, bias_param, f"MultiheadAttention.{proj}",
-                               "in_proj_weight", f"mha_in:{c}"))
+            units.append(
+                _Unit(
+                    f"{label}.{proj}",
+                    mha,
+                    mha,
+                    cast(nn.Parameter, mha._parameters["in_proj_weight"]),
+                    (c * E, (c + 1) * E),
+                    bias,
+                    bias_param,
+                    f"MultiheadAttention.{proj}",
+                    "in_proj_weight",
+                    f"mha_in:{c}",
+                )
+            )
         else:
             attr = f"{proj}_proj_weight"
             _refuse_weight(name, mha, attr)
             weight = cast(nn.Parameter, mha._parameters[attr])
-            units.append(_Unit(f"{label}.{proj}", mha, mha, weight, None, bias, bias_param,
-                               f"MultiheadAttention.{proj}", attr, f"mha_in:{c}"))
+            units.append(
+                _Unit(
+                    f"{label}.{proj}",
+                    mha,
+                    mha,
+                    weight,
+                    None,
+                    bias,
+                    bias_param,
+                    f"MultiheadAttention.{proj}",
+                    attr,
+                    f"mha_in:{c}",
+                )
+            )
     out = mha.out_proj
     _refuse_weight(f"{name}.out_proj" if name else "out_proj", out, "weight")
     ob = out._parameters.get("bias")
-    units.append(_Unit(f"{label}.out_proj", mha, out, cast(nn.Parameter, out._parameters["weight"]), None, ob, ob,
-                       "MultiheadAttention.out", "weight", "mha_out"))
+    units.append(
+        _Unit(
+            f"{label}.out_proj",
+            mha,
+            out,
+            cast(nn.Parameter, out._parameters["weight"]),
+            None,
+            ob,
+            ob,
+            "MultiheadAttention.out",
+            "weight",
+            "mha_out",
+        )
+    )
     return units
 
 
@@ -339,15 +376,26 @@ def find_layers(model: nn.Module, example_input: Any = None) -> Discovery:
         if u.rows is None:
             w: torch.Tensor = u.param
             own = f"{names[id(u.module)]}.{u.attr}".lstrip(".")
-            tied = tuple(dict.fromkeys(
-                n.removesuffix(".weight") for n in users.get(id(u.param), []) if n != own
-            ))
+            tied = tuple(dict.fromkeys(n.removesuffix(".weight") for n in users.get(id(u.param), []) if n != own))
         else:
-            w = u.param.detach()[u.rows[0]:u.rows[1]]
+            w = u.param.detach()[u.rows[0] : u.rows[1]]
             tied = ()
         fan_in, fan_out = fans(w)
-        layers.append(Layer(u.name, u.module, depth, fan_in, fan_out, weight=w, biases=tuple(biases.get(u.key(), [])),
-                            kind=u.kind, tied=tied, probe=u.probe, param=u.param))
+        layers.append(
+            Layer(
+                u.name,
+                u.module,
+                depth,
+                fan_in,
+                fan_out,
+                weight=w,
+                biases=tuple(biases.get(u.key(), [])),
+                kind=u.kind,
+                tied=tied,
+                probe=u.probe,
+                param=u.param,
+            )
+        )
     planned_keys = set(primary)
     unreached_hosts = [h for h in hosts if h not in called]
     unreached = []

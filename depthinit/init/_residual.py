@@ -78,16 +78,19 @@ def find_residual(model: nn.Module) -> Residual | None:
 def _check_branches(model: nn.Module, branches: object) -> tuple[tuple[nn.Module, ...], ...]:
     where = f"{type(model).__name__}.residual_branches()"
     if not isinstance(branches, Sequence) or isinstance(branches, (str, bytes)):
-        raise ValueError(f"{where} must return a list of branches (each a list of weight modules), got "
-                         f"{type(branches).__name__}")
+        raise ValueError(
+            f"{where} must return a list of branches (each a list of weight modules), got {type(branches).__name__}"
+        )
     out = []
     for i, branch in enumerate(branches):
         if isinstance(branch, nn.Module) or not isinstance(branch, Sequence) or not branch:
             raise ValueError(f"{where}: branch {i} must be a non-empty list of weight modules, got {branch!r:.80}")
         for m in branch:
             if not isinstance(m, nn.Module) or not isinstance(getattr(m, "weight", None), torch.Tensor):
-                raise ValueError(f"{where}: branch {i} holds {type(m).__name__}, not a weight layer "
-                                 "(Linear, Conv, ConvTranspose); list only the weight modules of each branch, "
-                                 "in their forward order")
+                raise ValueError(
+                    f"{where}: branch {i} holds {type(m).__name__}, not a weight layer "
+                    "(Linear, Conv, ConvTranspose); list only the weight modules of each branch, "
+                    "in their forward order"
+                )
         out.append(tuple(branch))
     return tuple(out)

@@ -112,9 +112,7 @@ def depth_shape(
 
 def _check_depth(L: int) -> int:
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 2:
-        raise ValueError(
-            f"L={L!r} is not valid; a depth schedule needs an integer number of weight layers L >= 2"
-        )
+        raise ValueError(f"L={L!r} is not valid; a depth schedule needs an integer number of weight layers L >= 2")
     return int(L)
 
 

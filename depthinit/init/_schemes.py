@@ -39,14 +39,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._meanfield import critical_init
-
-#: The activations the ``critical`` scheme serves (the model's activation must be one of them).
-CRITICAL_ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")
 from ._layers import Layer
+from ._meanfield import critical_init
 from ._residual import PROTOCOL_HINT, Residual
 from ._samplers import orthogonal_std
 from ._schedules import DEPTH_FNS, SCHEDULES, _check_choice, _check_positive_finite, alphas
+
+#: The activations the ``critical`` scheme serves (the model's activation must be one of them).
+CRITICAL_ACTIVATIONS: tuple[str, ...] = ("tanh", "relu")
 
 DISTRIBUTIONS = ("normal", "uniform")
 MODES = ("fan_in", "fan_out")
@@ -234,14 +234,13 @@ def _depth(layers: list[Layer], o: dict[str, Any], ctx: Context) -> list[Spec]:
         # base's per-layer forward gains r_l = fan_l Var_base,l / gain_phi^2 multiply to 1
         # (He: r_l = 1, kappa = 1; Glorot on square ReLU layers: r_l = 1/2, kappa = 2).
         phi = _gain(o["nonlinearity"], None)
-        logs = [math.log((l.fan_in if o["mode"] == "fan_in" else l.fan_out) * sd * sd / (phi * phi))
-                for l, sd in zip(layers, stds)]
+        logs = [
+            math.log((l.fan_in if o["mode"] == "fan_in" else l.fan_out) * sd * sd / (phi * phi))
+            for l, sd in zip(layers, stds)
+        ]
         kappa_sqrt = math.exp(-0.5 * sum(logs) / len(logs))
         stds = [sd * kappa_sqrt for sd in stds]
-    return [
-        Spec(o["distribution"], math.sqrt(float(al)) * sd, float(al), g)
-        for sd, al in zip(stds, a)
-    ]
+    return [Spec(o["distribution"], math.sqrt(float(al)) * sd, float(al), g) for sd, al in zip(stds, a)]
 
 
 def _ds_init(layers: list[Layer], o: dict[str, Any], ctx: Context) -> list[Spec]:
@@ -253,9 +252,18 @@ def _ds_init(layers: list[Layer], o: dict[str, Any], ctx: Context) -> list[Spec]
 
 
 _ACTIVATION_TYPES: dict[type[nn.Module], str] = {
-    nn.Tanh: "tanh", nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.LeakyReLU: "leaky_relu", nn.GELU: "gelu",
-    nn.SiLU: "silu", nn.ELU: "elu", nn.SELU: "selu", nn.Softplus: "softplus", nn.Hardtanh: "hardtanh",
-    nn.Mish: "mish", nn.PReLU: "prelu",
+    nn.Tanh: "tanh",
+    nn.ReLU: "relu",
+    nn.Sigmoid: "sigmoid",
+    nn.LeakyReLU: "leaky_relu",
+    nn.GELU: "gelu",
+    nn.SiLU: "silu",
+    nn.ELU: "elu",
+    nn.SELU: "selu",
+    nn.Softplus: "softplus",
+    nn.Hardtanh: "hardtanh",
+    nn.Mish: "mish",
+    nn.PReLU: "prelu",
 }
 
 
@@ -362,21 +370,45 @@ def _q(values: tuple[str, ...]) -> str:
     return ", ".join(map(repr, values))
 
 
-_DIST = {"distribution": Option("normal", _choice(DISTRIBUTIONS),
-                                "law of the weights: N(0, std^2), or U(-a, a) with a = sqrt(3) std",
-                                _q(DISTRIBUTIONS))}
-_GAIN = {"gain": Option(None, _optional_positive, "multiplies the std; None: the gain of `nonlinearity` "
-                        "(sqrt(2) for ReLU) for He-based schemes, 1 for Glorot/LeCun",
-                        "None or a finite number > 0")}
-_MODE = {"mode": Option("fan_in", _choice(MODES), "fan of He's variance: fan_in keeps the forward "
-                        "variance, fan_out the backward", _q(MODES))}
-_NONLIN = {"nonlinearity": Option("relu", _choice(NONLINEARITIES), "sets the gain (torch.nn.init.calculate_gain)",
-                                  _q(NONLINEARITIES))}
-_ZERO_GATE = {"zero_gate": Option(False, _bool, "True: every residual gate (ResidualBlock.gate or "
-                                  "residual_gates()) starts at 0 (SkipInit/ReZero); False: at 1",
-                                  "True or False")}
-_BASE = {"base": Option("he", _choice(("he", "glorot")), "the scheme whose variance is scaled",
-                        "'he', 'glorot'")}
+_DIST = {
+    "distribution": Option(
+        "normal",
+        _choice(DISTRIBUTIONS),
+        "law of the weights: N(0, std^2), or U(-a, a) with a = sqrt(3) std",
+        _q(DISTRIBUTIONS),
+    )
+}
+_GAIN = {
+    "gain": Option(
+        None,
+        _optional_positive,
+        "multiplies the std; None: the gain of `nonlinearity` "
+        "(sqrt(2) for ReLU) for He-based schemes, 1 for Glorot/LeCun",
+        "None or a finite number > 0",
+    )
+}
+_MODE = {
+    "mode": Option(
+        "fan_in",
+        _choice(MODES),
+        "fan of He's variance: fan_in keeps the forward variance, fan_out the backward",
+        _q(MODES),
+    )
+}
+_NONLIN = {
+    "nonlinearity": Option(
+        "relu", _choice(NONLINEARITIES), "sets the gain (torch.nn.init.calculate_gain)", _q(NONLINEARITIES)
+    )
+}
+_ZERO_GATE = {
+    "zero_gate": Option(
+        False,
+        _bool,
+        "True: every residual gate (ResidualBlock.gate or residual_gates()) starts at 0 (SkipInit/ReZero); False: at 1",
+        "True or False",
+    )
+}
+_BASE = {"base": Option("he", _choice(("he", "glorot")), "the scheme whose variance is scaled", "'he', 'glorot'")}
 
 #: name -> the scheme. LSUV's specs come from running it.
 REGISTRY: dict[str, Scheme] = {}
@@ -386,104 +418,195 @@ def _register(s: Scheme) -> None:
     REGISTRY[s.name] = s
 
 
-_register(Scheme(
-    "glorot", "Glorot (Xavier) initialization", "Var = gain^2 * 2 / (fan_in + fan_out)",
-    "Glorot & Bengio 2010 [glorot2010understanding]", "The schemes at a glance",
-    {**_DIST, "gain": Option(None, _optional_positive, "multiplies the std; None: 1", "None or a finite number > 0")},
-    _glorot,
-))
-_register(Scheme(
-    "he", "He (Kaiming) initialization", "Var = gain^2 / fan, fan = fan_in or fan_out (mode)",
-    "He et al. 2015 [he2015delving]", "The schemes at a glance",
-    {**_DIST, **_MODE, **_NONLIN, **_GAIN, **_ZERO_GATE}, _he,
-))
-_register(Scheme(
-    "lecun", "LeCun initialization", "Var = gain^2 / fan_in",
-    "LeCun et al. 1998, Efficient BackProp [lecun1998efficient]", "The schemes at a glance",
-    {**_DIST, "gain": Option(None, _optional_positive, "multiplies the std; None: 1", "None or a finite number > 0")},
-    _lecun,
-))
-_register(Scheme(
-    "orthogonal", "orthogonal initialization", "W = gain * Q, Q Haar-distributed (semi-)orthogonal",
-    "Saxe et al. 2013 [saxe2013exact]", "The schemes at a glance", {**_NONLIN, **_GAIN}, _orthogonal,
-))
-_register(Scheme(
-    "random_walk", "random-walk initialization",
-    "std = g / sqrt(N), N = fan_in, g = sqrt(2) exp(1.2 / (max(N, 6) - 2.4)) (ReLU) or exp(1 / (2N)) (linear)",
-    "Sussillo & Abbott 2014 [sussillo2014random]", "The schemes at a glance",
-    {**_DIST, "nonlinearity": Option("relu", _choice(("relu", "linear")), "which of the two gains",
-                                     "'relu', 'linear'")},
-    _random_walk,
-))
-_register(Scheme(
-    "lsuv", "layer-sequential unit-variance (data-dependent)",
-    "orthonormal W, then per layer W <- W / sqrt(Var(y)) on example_input until |Var(y) - 1| < tol",
-    "Mishkin & Matas 2015 [mishkin2015all]", "Use it in your model",
-    {"tol": Option(0.02, _positive, "stop when |Var(output) - 1| < tol", "a finite number > 0"),
-     "max_iter": Option(20, _positive_int, "most rescalings per layer", "an integer >= 1")},
-    None, needs_data=True,
-))
-_register(Scheme(
-    "depth", "the paper's depth-aware schedule",
-    "Var_l = alpha_l * Var_base,l, alpha_1 = 1, prod_{l=2..L} alpha_l = V (network_variance)",
-    "Pandey 2025, arXiv 2509.05018 [gupta2025depth]", "Depth scaling",
-    {
-        **_DIST, **_BASE,
-        "schedule": Option("increasing", _choice(SCHEDULES), "how alpha_2..alpha_L share V", _q(SCHEDULES)),
-        "network_variance": Option(22.0, _positive, "V, the product of alpha_2..alpha_L", "a finite number > 0"),
-        "depth_fn": Option("log", _depth_fn, "g(l) of the increasing/decreasing schedules",
-                           f"{_q(DEPTH_FNS)} or a callable of the depth array"),
-        "offset": Option(0.0, _nonnegative, "c in g(l + c)", "a finite number >= 0"),
-        "shape": Option(None, _optional_positive, "shape parameter of depth_fn (p of 'power', r of 'geometric')",
-                        "None or a finite number > 0"),
-        "v_reading": Option("multiplier", _choice(("multiplier", "gain")),
-                            "'multiplier': V multiplies the base's variance (the paper's words; with Glorot on a "
-                            "ReLU net the network's gain is then V 2^-(L-1)); 'gain': the base is first rescaled "
-                            "by one constant so that its own forward gain is 1, making V the network's gain "
-                            "(no change for He)", "'multiplier', 'gain'"),
-        **_MODE, **_NONLIN, **_GAIN, **_ZERO_GATE,
-    },
-    _depth,
-))
-_register(Scheme(
-    "ds_init", "depth-scaled initialization (DS-Init)",
-    "Var_l = Var_base,l / l, l = 1..L in forward order (std proportional to 1 / sqrt(l))",
-    "Zhang, Titov & Sennrich 2019 [zhang2019improving]; the GPT-2 residual scale 1 / sqrt(2 n_layer) of "
-    "Radford et al. 2019 [radford2019language] is the same idea for residual projections",
-    "Beyond the paper",
-    {**_DIST, **_BASE, **_MODE, **_NONLIN, **_GAIN, **_ZERO_GATE}, _ds_init,
-))
-_register(Scheme(
-    "critical", "mean-field critical (edge of chaos) initialization",
-    "Var = sigma_w2 / fan_in with sigma_w2 E[phi'(sqrt(q*) z)^2] = 1 at the fixed point "
-    "q* = sigma_w2 E[phi(sqrt(q*) z)^2] + sigma_b2; biases ~ N(0, sigma_b2)",
-    "Poole et al. 2016 [poole2016exponential]; Schoenholz et al. 2017 [schoenholz2017deep]",
-    "Beyond the paper",
-    {
-        **_DIST,
-        "nonlinearity": Option("tanh", _choice(CRITICAL_ACTIVATIONS), "the activation the edge is computed for "
-                               "(must match the model's)", _q(CRITICAL_ACTIVATIONS)),
-        "sigma_b2": Option(None, _optional_nonnegative, "bias variance; the biases are drawn N(0, sigma_b2) "
-                           "(zero when 0). None: 0.05 for tanh, 0 for ReLU (whose edge needs 0)",
-                           "None or a finite number >= 0 (0 for 'relu')"),
-    },
-    _critical, finalize=_critical_finalize,
-))
-_register(Scheme(
-    "fixup", "Fixup (residual networks without normalization)",
-    "for L residual branches of m layers: branch layers 1..m-1 He-initialized times L^(-1/(2m-2)), "
-    "the last layer of each branch and the classifier (the last weight layer) at 0, other layers He",
-    "Zhang, Dauphin & Ma 2019 [zhang2019fixup]", "Beyond the paper",
-    {**_DIST, **_MODE, "nonlinearity": Option("relu", _choice(NONLINEARITIES), "sets He's gain",
-                                              _q(NONLINEARITIES)), **_ZERO_GATE},
-    _fixup,
-))
-_register(Scheme(
-    "rezero", "ReZero / SkipInit: every residual gate at zero",
-    "He for every weight layer; every residual gate g of x + g f(x) at 0, so each block starts as the identity",
-    "Bachlechner et al. 2021 [bachlechner2021rezero]; SkipInit, De & Smith 2020 [de2020batch]", "Beyond the paper",
-    {**_DIST, **_MODE, **_NONLIN, **_GAIN}, _rezero,
-))
+_register(
+    Scheme(
+        "glorot",
+        "Glorot (Xavier) initialization",
+        "Var = gain^2 * 2 / (fan_in + fan_out)",
+        "Glorot & Bengio 2010 [glorot2010understanding]",
+        "The schemes at a glance",
+        {
+            **_DIST,
+            "gain": Option(None, _optional_positive, "multiplies the std; None: 1", "None or a finite number > 0"),
+        },
+        _glorot,
+    )
+)
+_register(
+    Scheme(
+        "he",
+        "He (Kaiming) initialization",
+        "Var = gain^2 / fan, fan = fan_in or fan_out (mode)",
+        "He et al. 2015 [he2015delving]",
+        "The schemes at a glance",
+        {**_DIST, **_MODE, **_NONLIN, **_GAIN, **_ZERO_GATE},
+        _he,
+    )
+)
+_register(
+    Scheme(
+        "lecun",
+        "LeCun initialization",
+        "Var = gain^2 / fan_in",
+        "LeCun et al. 1998, Efficient BackProp [lecun1998efficient]",
+        "The schemes at a glance",
+        {
+            **_DIST,
+            "gain": Option(None, _optional_positive, "multiplies the std; None: 1", "None or a finite number > 0"),
+        },
+        _lecun,
+    )
+)
+_register(
+    Scheme(
+        "orthogonal",
+        "orthogonal initialization",
+        "W = gain * Q, Q Haar-distributed (semi-)orthogonal",
+        "Saxe et al. 2013 [saxe2013exact]",
+        "The schemes at a glance",
+        {**_NONLIN, **_GAIN},
+        _orthogonal,
+    )
+)
+_register(
+    Scheme(
+        "random_walk",
+        "random-walk initialization",
+        "std = g / sqrt(N), N = fan_in, g = sqrt(2) exp(1.2 / (max(N, 6) - 2.4)) (ReLU) or exp(1 / (2N)) (linear)",
+        "Sussillo & Abbott 2014 [sussillo2014random]",
+        "The schemes at a glance",
+        {
+            **_DIST,
+            "nonlinearity": Option("relu", _choice(("relu", "linear")), "which of the two gains", "'relu', 'linear'"),
+        },
+        _random_walk,
+    )
+)
+_register(
+    Scheme(
+        "lsuv",
+        "layer-sequential unit-variance (data-dependent)",
+        "orthonormal W, then per layer W <- W / sqrt(Var(y)) on example_input until |Var(y) - 1| < tol",
+        "Mishkin & Matas 2015 [mishkin2015all]",
+        "Use it in your model",
+        {
+            "tol": Option(0.02, _positive, "stop when |Var(output) - 1| < tol", "a finite number > 0"),
+            "max_iter": Option(20, _positive_int, "most rescalings per layer", "an integer >= 1"),
+        },
+        None,
+        needs_data=True,
+    )
+)
+_register(
+    Scheme(
+        "depth",
+        "the paper's depth-aware schedule",
+        "Var_l = alpha_l * Var_base,l, alpha_1 = 1, prod_{l=2..L} alpha_l = V (network_variance)",
+        "Pandey 2025, arXiv 2509.05018 [gupta2025depth]",
+        "Depth scaling",
+        {
+            **_DIST,
+            **_BASE,
+            "schedule": Option("increasing", _choice(SCHEDULES), "how alpha_2..alpha_L share V", _q(SCHEDULES)),
+            "network_variance": Option(22.0, _positive, "V, the product of alpha_2..alpha_L", "a finite number > 0"),
+            "depth_fn": Option(
+                "log",
+                _depth_fn,
+                "g(l) of the increasing/decreasing schedules",
+                f"{_q(DEPTH_FNS)} or a callable of the depth array",
+            ),
+            "offset": Option(0.0, _nonnegative, "c in g(l + c)", "a finite number >= 0"),
+            "shape": Option(
+                None,
+                _optional_positive,
+                "shape parameter of depth_fn (p of 'power', r of 'geometric')",
+                "None or a finite number > 0",
+            ),
+            "v_reading": Option(
+                "multiplier",
+                _choice(("multiplier", "gain")),
+                "'multiplier': V multiplies the base's variance (the paper's words; with Glorot on a "
+                "ReLU net the network's gain is then V 2^-(L-1)); 'gain': the base is first rescaled "
+                "by one constant so that its own forward gain is 1, making V the network's gain "
+                "(no change for He)",
+                "'multiplier', 'gain'",
+            ),
+            **_MODE,
+            **_NONLIN,
+            **_GAIN,
+            **_ZERO_GATE,
+        },
+        _depth,
+    )
+)
+_register(
+    Scheme(
+        "ds_init",
+        "depth-scaled initialization (DS-Init)",
+        "Var_l = Var_base,l / l, l = 1..L in forward order (std proportional to 1 / sqrt(l))",
+        "Zhang, Titov & Sennrich 2019 [zhang2019improving]; the GPT-2 residual scale 1 / sqrt(2 n_layer) of "
+        "Radford et al. 2019 [radford2019language] is the same idea for residual projections",
+        "Beyond the paper",
+        {**_DIST, **_BASE, **_MODE, **_NONLIN, **_GAIN, **_ZERO_GATE},
+        _ds_init,
+    )
+)
+_register(
+    Scheme(
+        "critical",
+        "mean-field critical (edge of chaos) initialization",
+        "Var = sigma_w2 / fan_in with sigma_w2 E[phi'(sqrt(q*) z)^2] = 1 at the fixed point "
+        "q* = sigma_w2 E[phi(sqrt(q*) z)^2] + sigma_b2; biases ~ N(0, sigma_b2)",
+        "Poole et al. 2016 [poole2016exponential]; Schoenholz et al. 2017 [schoenholz2017deep]",
+        "Beyond the paper",
+        {
+            **_DIST,
+            "nonlinearity": Option(
+                "tanh",
+                _choice(CRITICAL_ACTIVATIONS),
+                "the activation the edge is computed for (must match the model's)",
+                _q(CRITICAL_ACTIVATIONS),
+            ),
+            "sigma_b2": Option(
+                None,
+                _optional_nonnegative,
+                "bias variance; the biases are drawn N(0, sigma_b2) "
+                "(zero when 0). None: 0.05 for tanh, 0 for ReLU (whose edge needs 0)",
+                "None or a finite number >= 0 (0 for 'relu')",
+            ),
+        },
+        _critical,
+        finalize=_critical_finalize,
+    )
+)
+_register(
+    Scheme(
+        "fixup",
+        "Fixup (residual networks without normalization)",
+        "for L residual branches of m layers: branch layers 1..m-1 He-initialized times L^(-1/(2m-2)), "
+        "the last layer of each branch and the classifier (the last weight layer) at 0, other layers He",
+        "Zhang, Dauphin & Ma 2019 [zhang2019fixup]",
+        "Beyond the paper",
+        {
+            **_DIST,
+            **_MODE,
+            "nonlinearity": Option("relu", _choice(NONLINEARITIES), "sets He's gain", _q(NONLINEARITIES)),
+            **_ZERO_GATE,
+        },
+        _fixup,
+    )
+)
+_register(
+    Scheme(
+        "rezero",
+        "ReZero / SkipInit: every residual gate at zero",
+        "He for every weight layer; every residual gate g of x + g f(x) at 0, so each block starts as the identity",
+        "Bachlechner et al. 2021 [bachlechner2021rezero]; SkipInit, De & Smith 2020 [de2020batch]",
+        "Beyond the paper",
+        {**_DIST, **_MODE, **_NONLIN, **_GAIN},
+        _rezero,
+    )
+)
 
 
 # ---------------------------------------------------------------- public helpers
@@ -538,8 +661,7 @@ def options_doc() -> str:
     out = []
     for name, s in REGISTRY.items():
         opts = ", ".join(f"{k}={o.default!r}" for k, o in s.options.items()) or "no options"
-        out += textwrap.wrap(f"``{name}`` ({s.title}): {opts}", 76, initial_indent="    * ",
-                             subsequent_indent="      ")
+        out += textwrap.wrap(f"``{name}`` ({s.title}): {opts}", 76, initial_indent="    * ", subsequent_indent="      ")
     return "\n".join(out)
 
 

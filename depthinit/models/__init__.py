@@ -15,6 +15,7 @@ order) and ``residual_gates()`` (the scalar gate of each block, when built with
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import OrderedDict
 from typing import Literal, cast
@@ -27,7 +28,13 @@ ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "linear", "leaky_relu
 
 #: The module types a residual branch's weight layers may have (those depthinit initializes).
 _BRANCH_LAYERS: tuple[type[nn.Module], ...] = (
-    nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d,
+    nn.Linear,
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
 )
 
 
@@ -97,7 +104,7 @@ class MLP(nn.Module):
         self.depth, self.width, self.activation = depth, width, activation
         self.batch_norm = batch_norm
         sizes = [in_features] + [width] * (depth - 1) + [num_classes]
-        self.layers = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b, bias=bias) for a, b in itertools.pairwise(sizes))
         self.norms = nn.ModuleList(nn.BatchNorm1d(width) for _ in range(depth - 1)) if batch_norm else None
         self.act = activation_module(activation)
 

@@ -9,7 +9,7 @@ Chapter: "Reproducibility" and the experiment chapters.
 True
 """
 
-from ._labels import init_label
+from ._labels import PAPER_V, init_label
 from ._legacy import migrate
 from ._merge import merge
 from ._progress import Progress
@@ -28,7 +28,6 @@ from ._schema import SchemaError
 from ._spec import (
     DATASETS,
     MODEL_KINDS,
-    PAPER_V,
     PREPROCESS,
     PROFILES,
     Experiment,
@@ -46,9 +45,42 @@ from ._store import DamagedResultsWarning, Lock, Results, load
 from .experiments import EXPERIMENTS, by_chapter, experiments, get_experiment
 
 __all__ = [
-    "DATASETS", "EXPERIMENTS", "LSUV_BATCH", "MODEL_KINDS", "PAPER_V", "PREPROCESS", "PROFILES",
-    "DamagedResultsWarning", "Experiment", "InitConfig", "Lock", "ModelConfig", "Progress", "Results", "Run",
-    "SchemaError", "SweepError", "Variant", "by_chapter", "default_max_members", "depth_grid", "experiments",
-    "get_experiment", "init", "init_label", "load", "merge", "migrate", "override", "paper_grid", "parse_shard",
-    "report", "resolve_device", "resolve_spec", "run", "shard_runs", "stacks", "summary",
+    "DATASETS",
+    "EXPERIMENTS",
+    "LSUV_BATCH",
+    "MODEL_KINDS",
+    "PAPER_V",
+    "PREPROCESS",
+    "PROFILES",
+    "DamagedResultsWarning",
+    "Experiment",
+    "InitConfig",
+    "Lock",
+    "ModelConfig",
+    "Progress",
+    "Results",
+    "Run",
+    "SchemaError",
+    "SweepError",
+    "Variant",
+    "by_chapter",
+    "default_max_members",
+    "depth_grid",
+    "experiments",
+    "get_experiment",
+    "init",
+    "init_label",
+    "load",
+    "merge",
+    "migrate",
+    "override",
+    "paper_grid",
+    "parse_shard",
+    "report",
+    "resolve_device",
+    "resolve_spec",
+    "run",
+    "shard_runs",
+    "stacks",
+    "summary",
 ]

@@ -24,16 +24,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import Any, cast
 
 from ..init import alphas
+from ._labels import PAPER_V
 from ._paper_specs import DEFAULT_SGD_LRS, FCNN_CIFAR10, PAPER, SGD_LRS, SMOKE, SMOKE_SGD_LRS
-from ._spec import PAPER_V, Experiment, ModelConfig, Variant, init
+from ._spec import Experiment, ModelConfig, Variant, init
 
 _MODEL = ModelConfig("mlp", depth=54, width=64)
 
 
-def schedule_lr_scales(schedule: str, *, layers: int = _MODEL.depth, network_variance: float = PAPER_V,
-                       prefix: str = "layers") -> tuple[tuple[str, float], ...]:
+def schedule_lr_scales(
+    schedule: str, *, layers: int = _MODEL.depth, network_variance: float = PAPER_V, prefix: str = "layers"
+) -> tuple[tuple[str, float], ...]:
     """The per-parameter SGD rate factors that turn He into ``schedule`` on the plain MLP
     (parameters ``<prefix>.<i>.weight`` / ``.bias``): 1/alpha_l for the weights and
     1/C_l, C_l = alpha_1 ... alpha_l, for the (zero-initialized) biases.
@@ -41,7 +44,7 @@ def schedule_lr_scales(schedule: str, *, layers: int = _MODEL.depth, network_var
     The same factors as :func:`depthinit.theory.he_equivalent` of the schedule's plan
     (a test checks it); written here so that the registry needs no SymPy.
     """
-    a = [float(x) for x in alphas(layers, schedule=schedule, network_variance=network_variance)]
+    a = [float(x) for x in alphas(layers, schedule=cast(Any, schedule), network_variance=network_variance)]
     out, c = [], 1.0
     for i, al in enumerate(a):
         c *= al
@@ -53,16 +56,26 @@ def ablation_variants(network_variance: float = PAPER_V) -> tuple[Variant, ...]:
     """The eight arms, in the order the chapter shows them."""
     he = (init("depth", base="he", distribution="normal", schedule="unit"),)
     temperature = math.sqrt(network_variance)
-    arms = [Variant("He", {"inits": he}),
-            Variant("He + logit scale", {"inits": he, "train.logit_scale": temperature})]
+    arms = [Variant("He", {"inits": he}), Variant("He + logit scale", {"inits": he, "train.logit_scale": temperature})]
     for schedule in ("increasing", "decreasing"):
         scales = schedule_lr_scales(schedule, network_variance=network_variance)
-        arms += [Variant(f"He + layer lrs ({schedule})", {"inits": he, "train.lr_scales": scales}),
-                 Variant(f"He + both ({schedule})", {"inits": he, "train.lr_scales": scales,
-                                                     "train.logit_scale": temperature})]
-    arms += [Variant(s, {"inits": (init("depth", base="he", distribution="normal", schedule=s,
-                                        network_variance=network_variance),)})
-             for s in ("increasing", "decreasing")]
+        arms += [
+            Variant(f"He + layer lrs ({schedule})", {"inits": he, "train.lr_scales": scales}),
+            Variant(
+                f"He + both ({schedule})", {"inits": he, "train.lr_scales": scales, "train.logit_scale": temperature}
+            ),
+        ]
+    arms += [
+        Variant(
+            s,
+            {
+                "inits": (
+                    init("depth", base="he", distribution="normal", schedule=s, network_variance=network_variance),
+                )
+            },
+        )
+        for s in ("increasing", "decreasing")
+    ]
     return tuple(arms)
 
 
@@ -76,12 +89,13 @@ SCHEDULE_ABLATION = Experiment(
     preprocess="unit",
     lrs=DEFAULT_SGD_LRS,
     variants=ablation_variants(),
-    profiles={"smoke": {**SMOKE, "train.probe_epochs": (), "train.n_val": 256, "lrs": SMOKE_SGD_LRS},
-              "default": {},
-              "paper": {**PAPER, "train.probe_epochs": (), "train.n_val": 5000, "train.epochs": 60,
-                        "lrs": SGD_LRS}},
+    profiles={
+        "smoke": {**SMOKE, "train.probe_epochs": (), "train.n_val": 256, "lrs": SMOKE_SGD_LRS},
+        "default": {},
+        "paper": {**PAPER, "train.probe_epochs": (), "train.n_val": 5000, "train.epochs": 60, "lrs": SGD_LRS},
+    },
     description="E1's ablation: He, He with the schedule's logit scale sqrt(V), He with its per-layer learning "
-                "rates, both (which is the schedule), and the increasing and decreasing schedules themselves.",
+    "rates, both (which is the schedule), and the increasing and decreasing schedules themselves.",
     key="E1-ablation",
     chapter="e1_cifar10_mlp",
     title="E1: what a depth schedule does (ablation)",

@@ -17,12 +17,30 @@ from ..init._schemes import resolve_options
 #: The network variance of the paper's comparison (the depth scheme's default); labels leave it out.
 PAPER_V: float = float(resolve_options("depth", {})["network_variance"])
 
-_NAMES = {"he": "He", "glorot": "Glorot", "lecun": "LeCun", "orthogonal": "Orthogonal",
-          "random_walk": "Random walk", "lsuv": "LSUV", "ds_init": "DS-Init", "critical": "Critical",
-          "fixup": "Fixup", "rezero": "ReZero", "skipinit": "SkipInit"}
+_NAMES = {
+    "he": "He",
+    "glorot": "Glorot",
+    "lecun": "LeCun",
+    "orthogonal": "Orthogonal",
+    "random_walk": "Random walk",
+    "lsuv": "LSUV",
+    "ds_init": "DS-Init",
+    "critical": "Critical",
+    "fixup": "Fixup",
+    "rezero": "ReZero",
+    "skipinit": "SkipInit",
+}
 # options that, at these values, are the scheme's usual setting and stay out of the label
-_QUIET = {"mode": "fan_in", "nonlinearity": "relu", "gain": None, "tol": 0.02, "max_iter": 20,
-          "base": "he", "distribution": "normal", "zero_gate": False}
+_QUIET = {
+    "mode": "fan_in",
+    "nonlinearity": "relu",
+    "gain": None,
+    "tol": 0.02,
+    "max_iter": 20,
+    "base": "he",
+    "distribution": "normal",
+    "zero_gate": False,
+}
 
 
 def _number(value: Any) -> float | None:
@@ -49,8 +67,19 @@ def init_label(scheme: str, options: Mapping[str, Any]) -> str:
         head = f"{_NAMES.get(str(o.get('base')), o.get('base'))} {o.get('distribution', 'normal')}"
         schedule = o.get("schedule", "increasing")
         if schedule == "unit":
-            return head + _extras(o, skip=("base", "distribution", "schedule", "network_variance", "depth_fn",
-                                            "offset", "shape", "v_reading"))
+            return head + _extras(
+                o,
+                skip=(
+                    "base",
+                    "distribution",
+                    "schedule",
+                    "network_variance",
+                    "depth_fn",
+                    "offset",
+                    "shape",
+                    "v_reading",
+                ),
+            )
         parts = [head, str(schedule)]
         v = _number(o.get("network_variance"))
         if v is not None and v != PAPER_V:
@@ -67,8 +96,9 @@ def init_label(scheme: str, options: Mapping[str, Any]) -> str:
                 parts.append(f"k={k:g}")
         if o.get("v_reading") not in (None, "multiplier"):
             parts.append(f"V as {o['v_reading']}")
-        return ", ".join(parts) + _extras(o, skip=("base", "distribution", "schedule", "network_variance",
-                                                   "depth_fn", "offset", "shape", "v_reading"))
+        return ", ".join(parts) + _extras(
+            o, skip=("base", "distribution", "schedule", "network_variance", "depth_fn", "offset", "shape", "v_reading")
+        )
     name = _NAMES.get(scheme, scheme)
     if scheme in ("he", "glorot", "lecun"):
         return f"{name} {o.get('distribution', 'normal')}" + _extras(o, skip=("distribution",))

@@ -30,8 +30,7 @@ def _csv(path: Path) -> pd.DataFrame | None:
     try:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
-        raise SweepError(f"{path} is not a readable CSV table ({err}); move it away and restart the sweep") \
-            from None
+        raise SweepError(f"{path} is not a readable CSV table ({err}); move it away and restart the sweep") from None
 
 
 def _labels(runs: pd.DataFrame, where: Path) -> dict[str, str]:
@@ -41,9 +40,11 @@ def _labels(runs: pd.DataFrame, where: Path) -> dict[str, str]:
             init = json.loads(cfg)["init"]
             out[rid] = InitConfig(init["scheme"], tuple(init["options"].items())).label
         except (json.JSONDecodeError, TypeError, KeyError, AttributeError, ValueError) as err:
-            raise SweepError(f"{where}: the config of run {rid} is not a readable run configuration "
-                             f"({type(err).__name__}: {err}); restore the file from a backup, or move the folder "
-                             "away and run the sweep again") from None
+            raise SweepError(
+                f"{where}: the config of run {rid} is not a readable run configuration "
+                f"({type(err).__name__}: {err}); restore the file from a backup, or move the folder "
+                "away and run the sweep again"
+            ) from None
     return out
 
 
@@ -84,8 +85,10 @@ def load_layout1(out: Path, *, probes: bool = True):
         r.plans = _fit(plans[plans["run_id"].isin(done)], "plans", labels)
     if probes:
         for name in ("probes", "histograms"):
-            parts = [pd.read_csv(p, dtype={"run_id": str, "layer": str, "kind": str, "init": str, "variant": str})
-                     for p in sorted((out / name).glob("part-*.csv"))]
+            parts = [
+                pd.read_csv(p, dtype={"run_id": str, "layer": str, "kind": str, "init": str, "variant": str})
+                for p in sorted((out / name).glob("part-*.csv"))
+            ]
             parts = [p[p["run_id"].isin(done)] for p in parts]
             if parts:
                 t = pd.concat(parts, ignore_index=True)
@@ -110,8 +113,10 @@ def migrate(out: str | Path) -> int:
     if store.layout_of(out) != 1:
         if store.layout_of(out) == store.LAYOUT:
             return len(store.load(out, probes=False, warn=False).finished)
-        raise SweepError(f"{out} holds no depthinit results to migrate (no results.csv at its top); pass the --out "
-                         "folder of a sweep written by depthinit 0.1")
+        raise SweepError(
+            f"{out} holds no depthinit results to migrate (no results.csv at its top); pass the --out "
+            "folder of a sweep written by depthinit 0.1"
+        )
     r = load_layout1(out)
     stacks = r.runs.set_index("run_id")["stack"] if len(r.runs) else pd.Series(dtype=str)
     groups = r.results.groupby(r.results["run_id"].map(stacks).fillna(r.results["run_id"]), sort=False)
@@ -137,8 +142,10 @@ def migrate(out: str | Path) -> int:
                 p.unlink()
     kept = len(store.load(out, probes=False, warn=False).finished)
     if kept != len(r.finished):
-        raise SweepError(f"migration of {out} kept {kept} of {len(r.finished)} runs; restore the folder from "
-                         "version control and report this")
+        raise SweepError(
+            f"migration of {out} kept {kept} of {len(r.finished)} runs; restore the folder from "
+            "version control and report this"
+        )
     return kept
 
 

@@ -50,16 +50,21 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
     provs, finished = [], []
     for d in dirs:
         if not d.is_dir() or store.layout_of(d) != store.LAYOUT:
-            raise SweepError(f"{d} is not a sweep folder of this depthinit version; pass the --out folders of "
-                             "`depthinit sweep ... --shard I/N`")
+            raise SweepError(
+                f"{d} is not a sweep folder of this depthinit version; pass the --out folders of "
+                "`depthinit sweep ... --shard I/N`"
+            )
         p = dict(store.provenance_of(d))
         r = store.load(d, probes=False)
         if p.get("status") != "complete" or r.problems:
-            raise SweepError(f"{d} is not a complete shard (status {p.get('status')!r}, "
-                             f"{len(r.problems)} damaged records); run its sweep command again to finish it")
+            raise SweepError(
+                f"{d} is not a complete shard (status {p.get('status')!r}, "
+                f"{len(r.problems)} damaged records); run its sweep command again to finish it"
+            )
         provs.append(p)
         finished.append(r.finished)
     first = provs[0]
+
     def digests(p: dict) -> dict:
         return {x.get("name"): x.get("sha256") for x in p.get("data", []) if isinstance(x, dict) and x.get("sha256")}
 
@@ -70,8 +75,10 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
         a, b = digests(first), digests(p)
         clash = sorted(n for n in set(a) & set(b) if a[n] != b[n])
         if clash:
-            raise SweepError(f"{d} and {dirs[0]} were trained on different {clash[0]} files (sha256 {b[clash[0]]} and "
-                             f"{a[clash[0]]}); merge shards trained on the same data only")
+            raise SweepError(
+                f"{d} and {dirs[0]} were trained on different {clash[0]} files (sha256 {b[clash[0]]} and "
+                f"{a[clash[0]]}); merge shards trained on the same data only"
+            )
     shards = [p.get("shard") for p in provs]
     if None in shards:
         raise SweepError(f"{dirs[shards.index(None)]} is a whole sweep, not a shard; nothing to merge")
@@ -84,12 +91,14 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
         except SweepError:
             pair = None
         if pair is None:
-            raise SweepError(f"{d / store.PROVENANCE} names the shard {text!r}, not I/N; the folder was not written "
-                             "by `depthinit sweep --shard I/N` (or its record was edited): run that shard again")
+            raise SweepError(
+                f"{d / store.PROVENANCE} names the shard {text!r}, not I/N; the folder was not written "
+                "by `depthinit sweep --shard I/N` (or its record was edited): run that shard again"
+            )
         pairs.append(pair)
     n = {b for _, b in pairs}
     if len(n) != 1:
-        raise SweepError(f"the folders are shards of different splits ({sorted(shards)}); use one N")
+        raise SweepError(f"the folders are shards of different splits ({sorted(map(str, shards))}); use one N")
     (n_total,) = n
     indices = sorted(a for a, _ in pairs)
     if indices != list(range(n_total)):
@@ -120,18 +129,28 @@ def merge(out: str | os.PathLike, folders: Sequence[str | os.PathLike]) -> int:
                     (tmp / table).mkdir(exist_ok=True)
                     for part in sorted(src.glob("part-*")):
                         shutil.copy2(part, tmp / table / part.name)
-        prov = {**first, "shard": None, "runs_total": len(seen), "runs_done": len(seen), "status": "complete",
-                "merged_from": [{"folder": str(d), "shard": s} for d, s in zip(dirs, shards)]}
+        prov = {
+            **first,
+            "shard": None,
+            "runs_total": len(seen),
+            "runs_done": len(seen),
+            "status": "complete",
+            "merged_from": [{"folder": str(d), "shard": s} for d, s in zip(dirs, shards)],
+        }
         store.atomic_write_text(tmp / store.PROVENANCE, json.dumps(prov, indent=2, default=str) + "\n")
         os.replace(tmp, out)  # out is absent or an empty folder
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         if err.errno == errno.ENOSPC:
-            raise SweepError(f"no space left on the device holding {out.parent} while merging into {out}; free "
-                             "space there (or merge into another folder) and run the same command again: the shard "
-                             "folders are unchanged") from None
-        raise SweepError(f"could not write the merged folder {out}: {err.strerror or err}; check the folder's "
-                         "permissions and space, then run the same command again") from None
+            raise SweepError(
+                f"no space left on the device holding {out.parent} while merging into {out}; free "
+                "space there (or merge into another folder) and run the same command again: the shard "
+                "folders are unchanged"
+            ) from None
+        raise SweepError(
+            f"could not write the merged folder {out}: {err.strerror or err}; check the folder's "
+            "permissions and space, then run the same command again"
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -44,8 +44,13 @@ from ._spec import Experiment, InitConfig, ModelConfig, Variant, depth_grid, ini
 #: Overrides every experiment's ``smoke`` profile starts from: seconds, numbers meaningless.
 SMOKE = {"train.n_train": 512, "train.n_test": 256, "train.epochs": 1, "seeds": (0,), "train.probe_epochs": (0, 1)}
 #: Overrides every experiment's ``paper`` profile starts from: all the data, 30 epochs, 5 seeds.
-PAPER = {"train.n_train": None, "train.n_test": None, "train.epochs": 30, "seeds": (0, 1, 2, 3, 4),
-         "train.probe_epochs": (0, 1, 5, 10, 20, 30)}
+PAPER = {
+    "train.n_train": None,
+    "train.n_test": None,
+    "train.epochs": 30,
+    "seeds": (0, 1, 2, 3, 4),
+    "train.probe_epochs": (0, 1, 5, 10, 20, 30),
+}
 
 #: SGD (momentum 0.9) and Adam learning-rate grids: the paper profile's five rates spanning 100x;
 #: the default profile uses the middle three, the smoke profile two.
@@ -55,15 +60,24 @@ DEFAULT_SGD_LRS, DEFAULT_ADAM_LRS = SGD_LRS[1:4], ADAM_LRS[1:4]
 SMOKE_SGD_LRS, SMOKE_ADAM_LRS = SGD_LRS[1:3], ADAM_LRS[1:3]
 
 _MLP_TRAIN = TrainConfig(
-    optimizer="sgd", lr=0.002, momentum=0.9, batch_size=128, epochs=5, n_train=10000, n_test=2000,
+    optimizer="sgd",
+    lr=0.002,
+    momentum=0.9,
+    batch_size=128,
+    epochs=5,
+    n_train=10000,
+    n_test=2000,
     probe_epochs=(0, 1, 5),
 )
 
 
 def glorot_gain_inits(schedules: tuple[str, ...] = ("increasing",)) -> tuple[InitConfig, ...]:
     """Glorot normal and uniform with V read as the network's own gain (``v_reading="gain"``)."""
-    return tuple(init("depth", base="glorot", distribution=d, schedule=s, v_reading="gain")
-                 for d in ("normal", "uniform") for s in schedules)
+    return tuple(
+        init("depth", base="glorot", distribution=d, schedule=s, v_reading="gain")
+        for d in ("normal", "uniform")
+        for s in schedules
+    )
 
 
 def e1_inits(profile: str, optimizer: str) -> tuple[InitConfig, ...]:
@@ -79,22 +93,28 @@ def e1_inits(profile: str, optimizer: str) -> tuple[InitConfig, ...]:
     core = depth_grid(base=("he",), distribution=("normal",)) + (init("lsuv"), init("orthogonal"))
     if optimizer == "adam" or profile == "smoke":
         return core
-    return (core + depth_grid(base=("he",), distribution=("uniform",), schedule=("unit", "increasing"))
-            + depth_grid(base=("glorot",), distribution=("normal",), schedule=("unit",))
-            + depth_grid(base=("glorot",), distribution=("normal", "uniform"), schedule=("increasing",))
-            + glorot_gain_inits() + (init("random_walk"),))
+    return (
+        core
+        + depth_grid(base=("he",), distribution=("uniform",), schedule=("unit", "increasing"))
+        + depth_grid(base=("glorot",), distribution=("normal",), schedule=("unit",))
+        + depth_grid(base=("glorot",), distribution=("normal", "uniform"), schedule=("increasing",))
+        + glorot_gain_inits()
+        + (init("random_walk"),)
+    )
 
 
 def e1_variants(profile: str) -> tuple[Variant, ...]:
     """E1's two arms, ``"sgd"`` and ``"adam"``, each with its own learning-rate grid and inits
     (in the default profile Adam, the second optimizer, runs two seeds)."""
-    grids = {"paper": (SGD_LRS, ADAM_LRS), "default": (DEFAULT_SGD_LRS, DEFAULT_ADAM_LRS),
-             "smoke": (SMOKE_SGD_LRS, SMOKE_ADAM_LRS)}[profile]
+    grids = {
+        "paper": (SGD_LRS, ADAM_LRS),
+        "default": (DEFAULT_SGD_LRS, DEFAULT_ADAM_LRS),
+        "smoke": (SMOKE_SGD_LRS, SMOKE_ADAM_LRS),
+    }[profile]
     adam_seeds = {"default": {"seeds": (0, 1)}}.get(profile, {})
     return (
         Variant("sgd", {"train.optimizer": "sgd", "lrs": grids[0], "inits": e1_inits(profile, "sgd")}),
-        Variant("adam", {"train.optimizer": "adam", "lrs": grids[1], "inits": e1_inits(profile, "adam"),
-                         **adam_seeds}),
+        Variant("adam", {"train.optimizer": "adam", "lrs": grids[1], "inits": e1_inits(profile, "adam"), **adam_seeds}),
     )
 
 
@@ -113,11 +133,16 @@ FCNN_CIFAR10 = Experiment(
     profiles={
         "smoke": {**SMOKE, "variants": e1_variants("smoke"), "train.n_val": 256},
         "default": {},
-        "paper": {**PAPER, "variants": e1_variants("paper"), "train.n_val": 5000, "train.epochs": 60,
-                  "train.probe_epochs": (0, 1, 5, 10, 30, 60)},
+        "paper": {
+            **PAPER,
+            "variants": e1_variants("paper"),
+            "train.n_val": 5000,
+            "train.epochs": 60,
+            "train.probe_epochs": (0, 1, 5, 10, 30, 60),
+        },
     },
     description="E1: the paper's 54 x 64 ReLU MLP on CIFAR-10, pixels scaled to [0, 1]: the paper's "
-                "initializations under SGD and Adam, each at its learning rate chosen on a validation split.",
+    "initializations under SGD and Adam, each at its learning rate chosen on a validation split.",
     key="E1",
     chapter="e1_cifar10_mlp",
     title="E1: the 54-layer MLP on CIFAR-10",
@@ -132,11 +157,13 @@ FCNN_MNIST = Experiment(
     seeds=(0, 1),
     preprocess="unit",
     lrs=(0.0003, 0.002),
-    profiles={"smoke": {**SMOKE, "train.n_val": 256, "lrs": (0.002,)},
-              "default": {},
-              "paper": {**PAPER, "train.n_val": 5000, "lrs": SGD_LRS}},
+    profiles={
+        "smoke": {**SMOKE, "train.n_val": 256, "lrs": (0.002,)},
+        "default": {},
+        "paper": {**PAPER, "train.n_val": 5000, "lrs": SGD_LRS},
+    },
     description="E2: the same 54 x 64 ReLU MLP on MNIST, pixels scaled to [0, 1], the paper's 19 "
-                "initializations under SGD, each at its learning rate chosen on a validation split.",
+    "initializations under SGD, each at its learning rate chosen on a validation split.",
     key="E2",
     chapter="e2_mnist_mlp",
     title="E2: the MLP on MNIST",
@@ -146,19 +173,33 @@ CNN_CIFAR10 = Experiment(
     name="cnn-cifar10",
     dataset="cifar10",
     model=ModelConfig("cnn", depth=10, channels=16, pool_every=2),
-    train=TrainConfig(optimizer="sgd", lr=0.01, momentum=0.9, batch_size=128, epochs=3, n_train=1200,
-                      n_test=1000, probe_epochs=(0, 3), probe_batch=64),
+    train=TrainConfig(
+        optimizer="sgd",
+        lr=0.01,
+        momentum=0.9,
+        batch_size=128,
+        epochs=3,
+        n_train=1200,
+        n_test=1000,
+        probe_epochs=(0, 3),
+        probe_batch=64,
+    ),
     inits=paper_grid(),
     seeds=(0, 1),
     preprocess="unit",
     profiles={
         "smoke": {**SMOKE, "model.depth": 4, "model.channels": 8},
         "default": {},
-        "paper": {**PAPER, "model.pool_every": 4, "model.channels": 32, "train.n_val": 5000,
-                  "lrs": (0.003, 0.01, 0.03)},
+        "paper": {
+            **PAPER,
+            "model.pool_every": 4,
+            "model.channels": 32,
+            "train.n_val": 5000,
+            "lrs": (0.003, 0.01, 0.03),
+        },
     },
     description="E3: a plain 10-convolution ReLU CNN (16 channels, 2 x 2 max-pool after every second "
-                "convolution, global average pooling, no batch norm) on CIFAR-10, 19 initializations.",
+    "convolution, global average pooling, no batch norm) on CIFAR-10, 19 initializations.",
     key="E3",
     chapter="e3_cifar10_cnn",
     title="E3: a plain CNN on CIFAR-10",

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 def format_seconds(seconds: float) -> str:
     """``"45s"``, ``"3m05s"``, ``"1h02m"``."""
-    s = int(round(max(seconds, 0.0)))
+    s = round(max(seconds, 0.0))
     if s < 60:
         return f"{s}s"
     if s < 3600:
@@ -30,16 +30,23 @@ class Progress:
     otherwise), True the same, False nothing. ``stream`` defaults to stderr.
     """
 
-    def __init__(self, total: int, desc: str, *, enabled: bool | None = None, unit: str = "runs",
-                 interval: float = 30.0, stream: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        desc: str,
+        *,
+        enabled: bool | None = None,
+        unit: str = "runs",
+        interval: float = 30.0,
+        stream: IO[str] | None = None,
+    ) -> None:
         self.total, self.desc, self.unit, self.interval = int(total), desc, unit, float(interval)
         self.stream = stream if stream is not None else sys.stderr
         self.done = 0
         self.start = time.monotonic()
         self.last_line = -float("inf")
         self.bar: Any = None
-        self.mode = "off" if enabled is False or self.total == 0 else (
-            "bar" if _is_terminal(self.stream) else "log")
+        self.mode = "off" if enabled is False or self.total == 0 else ("bar" if _is_terminal(self.stream) else "log")
         if self.mode == "bar":
             from tqdm.auto import tqdm
 
@@ -49,8 +56,9 @@ class Progress:
         """The log line for the current count."""
         elapsed = time.monotonic() - self.start
         left = self.total - self.done
-        text = f"{self.desc}: {self.done} of {self.total} {self.unit} done, {left} left, " \
-               f"{format_seconds(elapsed)} elapsed"
+        text = (
+            f"{self.desc}: {self.done} of {self.total} {self.unit} done, {left} left, {format_seconds(elapsed)} elapsed"
+        )
         if 0 < self.done < self.total:
             text += f", about {format_seconds(elapsed / self.done * left)} left"
         return text

@@ -34,8 +34,10 @@ def report(out: str | os.PathLike) -> str:
         shard = f", shard {p['shard']}" if p.get("shard") else ""
         intact = len(r.finished)  # what the folder holds now; the record says what the last sweep saw
         if r.problems or p.get("runs_done") != intact:
-            count = (f"{intact} runs intact here; the last sweep recorded {p.get('runs_done')} of "
-                     f"{p.get('runs_total')} done ({p.get('status')})")
+            count = (
+                f"{intact} runs intact here; the last sweep recorded {p.get('runs_done')} of "
+                f"{p.get('runs_total')} done ({p.get('status')})"
+            )
             if r.problems:
                 count += "; damaged records: run the same sweep again to train their runs again"
         else:
@@ -58,13 +60,24 @@ def report(out: str | os.PathLike) -> str:
     shown = s.drop(columns=[c for c in ("failed_low", "failed_high", "runs") if c in s]).copy()
     for c in ("failed_rate", "mean", "median", "std", "low", "high", "best"):
         shown[c] = 100 * shown[c]
-    shown = shown.rename(columns={"mean": "test_acc_%", "median": "median_%", "std": "std_%", "low": "low_%",
-                                  "high": "high_%", "best": "best_%", "failed_rate": "failed_%"})
+    shown = shown.rename(
+        columns={
+            "mean": "test_acc_%",
+            "median": "median_%",
+            "std": "std_%",
+            "low": "low_%",
+            "high": "high_%",
+            "best": "best_%",
+            "failed_rate": "failed_%",
+        }
+    )
     if "lr" in shown:
         shown["lr"] = shown["lr"].map(lambda v: f"{v:g}")
     epochs = int(r.results["epoch"].max())
     with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 500):
         table = shown.to_string(index=False, float_format=lambda x: f"{x:.2f}")
-    rule = ("diverged runs count at chance accuracy; failed = diverged or below chance + 2 points; "
-            "intervals: 95 % t over seeds")
+    rule = (
+        "diverged runs count at chance accuracy; failed = diverged or below chance + 2 points; "
+        "intervals: 95 % t over seeds"
+    )
     return "\n".join(head + [f"{r.results['run_id'].nunique()} runs, up to epoch {epochs}; {rule}", "", table])

@@ -29,12 +29,11 @@ from ..train import train_many
 from ..train._stack import Strategy
 from . import _store as store
 from ._progress import Progress
+from ._schema import METRIC_COLUMNS, PLANS
 from ._spec import PROFILES, Experiment, Run, SweepError, _jsonable
 
 #: Examples LSUV scales each layer on: the first training examples.
 LSUV_BATCH = 256
-
-from ._schema import METRIC_COLUMNS, PLANS
 
 RESULT_METRICS = tuple(METRIC_COLUMNS)
 PLAN_COLUMNS = tuple(PLANS)
@@ -58,16 +57,19 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise SweepError(f"device={device!r} cannot train a sweep; {expected}")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise SweepError(f"device {str(device)!r} was asked for but CUDA is not available here; "
-                             "use --device auto or cpu")
+            raise SweepError(
+                f"device {str(device)!r} was asked for but CUDA is not available here; use --device auto or cpu"
+            )
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise SweepError(f"device {str(device)!r} does not exist: this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s)")
+            raise SweepError(
+                f"device {str(device)!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)"
+            )
     if dev.type == "mps":
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            raise SweepError(f"device {str(device)!r} was asked for but MPS is not available here; "
-                             "use --device auto or cpu")
+            raise SweepError(
+                f"device {str(device)!r} was asked for but MPS is not available here; use --device auto or cpu"
+            )
     return dev
 
 
@@ -82,8 +84,10 @@ def _experiment(spec: Experiment | str) -> Experiment:
     if isinstance(spec, Experiment):
         return spec
     if not isinstance(spec, str):
-        raise SweepError(f"spec={spec!r} is not an experiment; pass an Experiment or the name of a registered "
-                         "one (see `depthinit list`)")
+        raise SweepError(
+            f"spec={spec!r} is not an experiment; pass an Experiment or the name of a registered "
+            "one (see `depthinit list`)"
+        )
     from .experiments import get_experiment
 
     return get_experiment(spec)
@@ -111,8 +115,7 @@ def parse_shard(shard: str | tuple[int, int] | None) -> tuple[int, int] | None:
             if isinstance(i, bool) or isinstance(n, bool) or not isinstance(i, int) or not isinstance(n, int):
                 raise TypeError
     except (ValueError, TypeError):
-        raise SweepError(f"shard={shard!r} is not valid; expected 'I/N' with integers 0 <= I < N, e.g. 0/4") \
-            from None
+        raise SweepError(f"shard={shard!r} is not valid; expected 'I/N' with integers 0 <= I < N, e.g. 0/4") from None
     if not (n >= 1 and 0 <= i < n):
         raise SweepError(f"shard={shard!r} is not valid; expected 0 <= I < N and N >= 1, e.g. 0/4")
     return i, n
@@ -137,10 +140,10 @@ def stacks(runs: Sequence[Run], max_members: int) -> list[list[Run]]:
     by_key: dict[str, list[Run]] = {}
     for r in runs:
         by_key.setdefault(r.stack_key(), []).append(r)
-    out = []
+    out: list[list[Run]] = []
     for group in by_key.values():
         group = sorted(group, key=lambda r: r.seed)  # stable: init order kept within a seed
-        out.extend(group[i:i + max_members] for i in range(0, len(group), max_members))
+        out.extend(group[i : i + max_members] for i in range(0, len(group), max_members))
     return out
 
 
@@ -157,12 +160,20 @@ class _DataCache:
             else:
                 from ..data import load_dataset
 
-                ds = load_dataset(run.dataset, root=self.root, preprocess=run.preprocess, device=self.device,
-                                  cache_dir=self.cache_dir, progress=False)
+                ds = load_dataset(
+                    run.dataset,
+                    root=self.root,
+                    preprocess=run.preprocess,
+                    device=self.device,
+                    cache_dir=self.cache_dir,
+                    progress=False,
+                )
             n_val = run.train.n_val
             if n_val and not hasattr(ds, "subset"):
-                raise SweepError(f"train.n_val={n_val} needs a data set that can carve a validation split "
-                                 "(depthinit.data.Dataset); pass data=None to load it, or set n_val=0")
+                raise SweepError(
+                    f"train.n_val={n_val} needs a data set that can carve a validation split "
+                    "(depthinit.data.Dataset); pass data=None to load it, or set n_val=0"
+                )
             if (run.train.n_train is not None or run.train.n_test is not None or n_val) and hasattr(ds, "subset"):
                 extra = {"n_val": n_val} if n_val else {}
                 ds = ds.subset(run.train.n_train, run.train.n_test, seed=0, **extra)
@@ -175,8 +186,14 @@ class _DataCache:
             if hasattr(ds, "provenance"):
                 out.append(_jsonable(ds.provenance()))
             else:
-                out.append({"name": type(ds).__name__, "source": "in-memory tensors", "sha256": None,
-                            "sizes": {"train": len(ds.y_train), "test": len(ds.y_test)}})
+                out.append(
+                    {
+                        "name": type(ds).__name__,
+                        "source": "in-memory tensors",
+                        "sha256": None,
+                        "sizes": {"train": len(ds.y_train), "test": len(ds.y_test)},
+                    }
+                )
         return out
 
 
@@ -184,9 +201,20 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _provenance(spec: Experiment, profile: str, device: torch.device, data: _DataCache, started: str,
-                status: str, total: int, done: int, max_members: int, strategy: str,
-                shard: tuple[int, int] | None, all_runs: int) -> dict[str, Any]:
+def _provenance(
+    spec: Experiment,
+    profile: str,
+    device: torch.device,
+    data: _DataCache,
+    started: str,
+    status: str,
+    total: int,
+    done: int,
+    max_members: int,
+    strategy: str,
+    shard: tuple[int, int] | None,
+    all_runs: int,
+) -> dict[str, Any]:
     from .. import __version__
     from ..provenance import git_commit, hardware, package_versions
 
@@ -195,15 +223,23 @@ def _provenance(spec: Experiment, profile: str, device: torch.device, data: _Dat
     else:
         name = hardware()["cpu"]
     return {
-        "experiment": spec.name, "profile": profile, "status": status, "runs_total": total, "runs_done": done,
-        "shard": None if shard is None else f"{shard[0]}/{shard[1]}", "all_runs": all_runs, "layout": store.LAYOUT,
-        "started": started, "updated": _now(),
+        "experiment": spec.name,
+        "profile": profile,
+        "status": status,
+        "runs_total": total,
+        "runs_done": done,
+        "shard": None if shard is None else f"{shard[0]}/{shard[1]}",
+        "all_runs": all_runs,
+        "layout": store.LAYOUT,
+        "started": started,
+        "updated": _now(),
         "code": {"depthinit": __version__, **git_commit()},
         "packages": package_versions(("torch", "numpy", "pandas", "pyarrow", "tqdm")),
         "python": hardware()["python"],
         "device": {"type": device.type, "name": name, "torch_threads": torch.get_num_threads()},
         "hardware": hardware(),
-        "max_members": max_members, "strategy": strategy,
+        "max_members": max_members,
+        "strategy": strategy,
         "data": data.provenance(),
         "spec": _jsonable(spec.to_dict()),
     }
@@ -217,8 +253,13 @@ def _init_members(stack: list[Run], data: Any) -> tuple[list[torch.nn.Module], l
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", LSUVConvergenceWarning)
             warnings.simplefilter("always", NormalizationCancelsDepthWarning)
-            p = init_(model, r.init.scheme, generator=torch.Generator().manual_seed(r.seed),
-                      example_input=example if r.init.scheme == "lsuv" else None, **r.init.kwargs)
+            p = init_(
+                model,
+                r.init.scheme,
+                generator=torch.Generator().manual_seed(r.seed),
+                example_input=example if r.init.scheme == "lsuv" else None,
+                **r.init.kwargs,
+            )
         for w in caught:
             # LSUV's convergence is recorded per run; a spec that puts a depth schedule under batch
             # norm does it on purpose (E8 measures exactly that), so neither is re-raised here
@@ -268,8 +309,9 @@ def run(
     dev = resolve_device(device)
     part = parse_shard(shard)
     shard_text = None if part is None else f"{part[0]}/{part[1]}"
-    if max_members is not None and (isinstance(max_members, bool) or not isinstance(max_members, int)
-                                    or max_members < 1):
+    if max_members is not None and (
+        isinstance(max_members, bool) or not isinstance(max_members, int) or max_members < 1
+    ):
         raise SweepError(f"max_members={max_members!r} is not valid; expected an integer >= 1")
     out = Path(out).expanduser()
     store.check_folder(out, exp.name, profile, shard_text)
@@ -300,13 +342,17 @@ def run(
         done = len(set(ids) & have.finished)
 
         def record(status: str) -> None:
-            prov = _provenance(exp, profile, dev, cache, started, status, len(runs), done, max_members, strategy,
-                               part, len(every))
+            prov = _provenance(
+                exp, profile, dev, cache, started, status, len(runs), done, max_members, strategy, part, len(every)
+            )
             store.atomic_write_text(out / store.PROVENANCE, json.dumps(prov, indent=2, default=str) + "\n")
 
         record("running")
-        bar = Progress(total=len(todo), desc=f"{exp.name} [{profile}{'' if part is None else ' ' + shard_text}]",
-                       enabled=progress)
+        bar = Progress(
+            total=len(todo),
+            desc=f"{exp.name} [{profile}{'' if shard_text is None else ' ' + shard_text}]",
+            enabled=progress,
+        )
         try:
             for number, group in enumerate(stacks(todo, max_members)):
                 _train_stack(group, cache.get(group[0]), out, dev, strategy, progress, number)
@@ -354,8 +400,10 @@ def _validate(pending: list[Run], cache: _DataCache, dev: torch.device, strategy
                 try:
                     plan(_build(r, d), r.init.scheme, **r.init.kwargs)
                 except ValueError as err:
-                    raise SweepError(f"experiment {r.experiment!r}, init {r.init.label!r} on the {r.model.kind} of "
-                                     f"variant {r.variant!r}: {err}") from None
+                    raise SweepError(
+                        f"experiment {r.experiment!r}, init {r.init.label!r} on the {r.model.kind} of "
+                        f"variant {r.variant!r}: {err}"
+                    ) from None
             planned.add(init_key)
 
 
@@ -383,19 +431,34 @@ def _build(r: Run, data: Any) -> torch.nn.Module:
     return r.model.build(shape, classes)
 
 
-def _train_stack(group: list[Run], d: Any, out: Path, dev: torch.device, strategy: Strategy,
-                 progress: bool | None, number: int) -> None:
+def _train_stack(
+    group: list[Run], d: Any, out: Path, dev: torch.device, strategy: Strategy, progress: bool | None, number: int
+) -> None:
     """Initialize and train one stack, then write its parts (the results part last)."""
     t0 = time.perf_counter()
     models, plans, converged = _init_members(group, d)
-    res = train_many(models, d, group[0].train, seeds=[r.seed for r in group], lrs=[r.train.lr for r in group],
-                     lr_scales=[dict(r.train.lr_scales) for r in group],
-                     logit_scales=[r.train.logit_scale for r in group],
-                     strategy=strategy, progress=bool(progress), desc=f"stack {number + 1} x{len(group)}")
+    res = train_many(
+        models,
+        d,
+        group[0].train,
+        seeds=[r.seed for r in group],
+        lrs=[r.train.lr for r in group],
+        lr_scales=[dict(r.train.lr_scales) for r in group],
+        logit_scales=[r.train.logit_scale for r in group],
+        strategy=strategy,
+        progress=bool(progress),
+        desc=f"stack {number + 1} x{len(group)}",
+    )
     wall = time.perf_counter() - t0
-    rows, runs_rows, probes, hists = [], [], [], []
-    sizes = {"n_train": len(d.y_train), "n_test": len(d.y_test),
-             "n_val": len(d.y_val) if getattr(d, "y_val", None) is not None else 0}
+    rows: list[pd.DataFrame] = []
+    runs_rows: list[dict[str, Any]] = []
+    probes: list[pd.DataFrame] = []
+    hists: list[pd.DataFrame] = []
+    sizes = {
+        "n_train": len(d.y_train),
+        "n_test": len(d.y_test),
+        "n_val": len(d.y_val) if getattr(d, "y_val", None) is not None else 0,
+    }
     stem = store.new_stem(group[0].run_id)
     for r, rr, conv in zip(group, res, converged):
         cols = {**r.columns(), **sizes}
@@ -407,9 +470,18 @@ def _train_stack(group: list[Run], d: Any, out: Path, dev: torch.device, strateg
             h.insert(0, c, v)
         h["status"] = rr.status
         rows.append(h[list(cols) + list(RESULT_METRICS)])
-        runs_rows.append({**cols, **_run_summary(h, rr), "stack": stem, "stack_size": len(group),
-                          "stack_wall_s": wall, "device": dev.type, "lsuv_converged": conv,
-                          "config": json.dumps(_jsonable(r.config()), sort_keys=True)})
+        runs_rows.append(
+            {
+                **cols,
+                **_run_summary(h, rr),
+                "stack": stem,
+                "stack_size": len(group),
+                "stack_wall_s": wall,
+                "device": dev.type,
+                "lsuv_converged": conv,
+                "config": json.dumps(_jsonable(r.config()), sort_keys=True),
+            }
+        )
         for frame, sink in ((rr.probes, probes), (rr.histograms, hists)):
             if len(frame):
                 f = frame.copy()
@@ -432,16 +504,25 @@ def _run_summary(h: pd.DataFrame, rr: Any) -> dict[str, Any]:
     trained = h[h["epoch"] > 0]
     pick = "val_acc" if h["val_acc"].notna().any() else "test_acc"
     best_epoch = int(h.loc[h[pick].idxmax(), "epoch"]) if ok and h[pick].notna().any() else None
+
     def last(col: str) -> float:
         v = h[col].dropna()
         return float(v.iloc[-1]) if ok and len(v) else nan
+
     def best(col: str) -> float:
         v = h[col].dropna()
         return float(v.max()) if ok and len(v) else nan
+
     return {
-        "status": rr.status, "diverged_epoch": rr.diverged_epoch, "diverged_step": rr.diverged_step,
+        "status": rr.status,
+        "diverged_epoch": rr.diverged_epoch,
+        "diverged_step": rr.diverged_step,
         "epochs_done": int(trained["epoch"].max()) if len(trained) else 0,
-        "final_test_acc": last("test_acc"), "best_test_acc": best("test_acc"), "best_epoch": best_epoch,
-        "final_val_acc": last("val_acc"), "best_val_acc": best("val_acc"), "final_train_loss": last("train_loss"),
+        "final_test_acc": last("test_acc"),
+        "best_test_acc": best("test_acc"),
+        "best_epoch": best_epoch,
+        "final_val_acc": last("val_acc"),
+        "best_val_acc": best("val_acc"),
+        "final_train_loss": last("train_loss"),
         "wall_s": float(h["wall_s"].sum()),
     }

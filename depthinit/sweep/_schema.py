@@ -30,34 +30,100 @@ STR, INT, NINT, FLOAT, BOOL, NBOOL = "str", "int", "nullable int", "float", "boo
 
 #: Columns that describe a run (what :meth:`depthinit.sweep.Run.columns` returns), in order.
 RUN_COLUMNS: dict[str, str] = {
-    "run_id": STR, "experiment": STR, "profile": STR, "variant": STR, "dataset": STR, "preprocess": STR,
-    "model": STR, "layers": INT, "width": INT, "activation": STR, "batch_norm": BOOL,
-    "init": STR, "scheme": STR, "base": STR, "distribution": STR, "schedule": STR, "network_variance": FLOAT,
-    "depth_fn": STR, "offset": FLOAT, "v_reading": STR, "seed": INT, "optimizer": STR, "lr": FLOAT, "logit_scale": FLOAT,
-    "batch_size": INT, "epochs": INT, "n_train": INT, "n_val": INT, "n_test": INT,
+    "run_id": STR,
+    "experiment": STR,
+    "profile": STR,
+    "variant": STR,
+    "dataset": STR,
+    "preprocess": STR,
+    "model": STR,
+    "layers": INT,
+    "width": INT,
+    "activation": STR,
+    "batch_norm": BOOL,
+    "init": STR,
+    "scheme": STR,
+    "base": STR,
+    "distribution": STR,
+    "schedule": STR,
+    "network_variance": FLOAT,
+    "depth_fn": STR,
+    "offset": FLOAT,
+    "v_reading": STR,
+    "seed": INT,
+    "optimizer": STR,
+    "lr": FLOAT,
+    "logit_scale": FLOAT,
+    "batch_size": INT,
+    "epochs": INT,
+    "n_train": INT,
+    "n_val": INT,
+    "n_test": INT,
 }
 #: Per-epoch metrics of the results table.
 METRIC_COLUMNS: dict[str, str] = {
-    "epoch": INT, "train_loss": FLOAT, "train_acc": FLOAT, "val_loss": FLOAT, "val_acc": FLOAT,
-    "test_loss": FLOAT, "test_acc": FLOAT, "status": STR, "wall_s": FLOAT,
+    "epoch": INT,
+    "train_loss": FLOAT,
+    "train_acc": FLOAT,
+    "val_loss": FLOAT,
+    "val_acc": FLOAT,
+    "test_loss": FLOAT,
+    "test_acc": FLOAT,
+    "status": STR,
+    "wall_s": FLOAT,
 }
 #: Integrity columns ending every CSV data line.
 CHECK_COLUMNS: dict[str, str] = {"run_rows": INT, "row_crc": STR}
 
 RESULTS: dict[str, str] = {**RUN_COLUMNS, **METRIC_COLUMNS}
 RUNS: dict[str, str] = {
-    **RUN_COLUMNS, "status": STR, "diverged_epoch": NINT, "diverged_step": NINT, "epochs_done": INT,
-    "final_test_acc": FLOAT, "best_test_acc": FLOAT, "best_epoch": NINT, "final_val_acc": FLOAT,
-    "best_val_acc": FLOAT, "final_train_loss": FLOAT, "wall_s": FLOAT, "stack": STR, "stack_size": INT,
-    "stack_wall_s": FLOAT, "device": STR, "lsuv_converged": NBOOL, "config": STR,
+    **RUN_COLUMNS,
+    "status": STR,
+    "diverged_epoch": NINT,
+    "diverged_step": NINT,
+    "epochs_done": INT,
+    "final_test_acc": FLOAT,
+    "best_test_acc": FLOAT,
+    "best_epoch": NINT,
+    "final_val_acc": FLOAT,
+    "best_val_acc": FLOAT,
+    "final_train_loss": FLOAT,
+    "wall_s": FLOAT,
+    "stack": STR,
+    "stack_size": INT,
+    "stack_wall_s": FLOAT,
+    "device": STR,
+    "lsuv_converged": NBOOL,
+    "config": STR,
 }
 PLANS: dict[str, str] = {
-    "run_id": STR, "init": STR, "layer": STR, "kind": STR, "depth": INT, "fan_in": INT, "fan_out": INT,
-    "distribution": STR, "alpha": FLOAT, "variance": FLOAT, "std": FLOAT, "bound": FLOAT, "gain": FLOAT,
-    "lsuv_iterations": NINT, "lsuv_variance_out": FLOAT, "lsuv_converged": NBOOL,
+    "run_id": STR,
+    "init": STR,
+    "layer": STR,
+    "kind": STR,
+    "depth": INT,
+    "fan_in": INT,
+    "fan_out": INT,
+    "distribution": STR,
+    "alpha": FLOAT,
+    "variance": FLOAT,
+    "std": FLOAT,
+    "bound": FLOAT,
+    "gain": FLOAT,
+    "lsuv_iterations": NINT,
+    "lsuv_variance_out": FLOAT,
+    "lsuv_converged": NBOOL,
 }
-_PROBE_KEYS: dict[str, str] = {"run_id": STR, "variant": STR, "init": STR, "seed": INT, "epoch": INT,
-                               "layer": STR, "depth": INT, "kind": STR}
+_PROBE_KEYS: dict[str, str] = {
+    "run_id": STR,
+    "variant": STR,
+    "init": STR,
+    "seed": INT,
+    "epoch": INT,
+    "layer": STR,
+    "depth": INT,
+    "kind": STR,
+}
 #: The numeric statistic columns of a probe row come from :data:`depthinit.train.STAT_COLUMNS`.
 PROBE_KEYS = _PROBE_KEYS
 HISTOGRAM_KEYS: dict[str, str] = {**_PROBE_KEYS, "bin": INT, "count": INT}
@@ -78,8 +144,9 @@ def conform(frame: pd.DataFrame, schema: Mapping[str, str], table: str) -> pd.Da
     """
     unknown = [c for c in frame.columns if c not in schema]
     if unknown:
-        raise SchemaError(f"table {table!r} got undeclared column(s) {unknown}; declare them in "
-                          "depthinit/sweep/_schema.py")
+        raise SchemaError(
+            f"table {table!r} got undeclared column(s) {unknown}; declare them in depthinit/sweep/_schema.py"
+        )
     out = {}
     for col, kind in schema.items():
         values = frame[col] if col in frame.columns else pd.Series([None] * len(frame), index=frame.index)
@@ -100,6 +167,7 @@ def _cast(values: pd.Series, kind: str, table: str, col: str) -> pd.Series:
         if kind == NINT:
             return pd.to_numeric(values, errors="raise").astype("Int64")
         if kind in (BOOL, NBOOL):
+
             def parse(v: object) -> object:
                 if v is None or (isinstance(v, float) and np.isnan(v)):
                     if kind == BOOL:
@@ -113,6 +181,7 @@ def _cast(values: pd.Series, kind: str, table: str, col: str) -> pd.Series:
                 if text in ("false", "0"):
                     return False
                 raise ValueError(f"{v!r} is not a boolean")
+
             parsed = values.map(parse)
             return parsed.astype(bool) if kind == BOOL else parsed.astype(object)
     except (ValueError, TypeError) as err:
@@ -167,20 +236,26 @@ def read_checked_csv(text: str, schema: Mapping[str, str], table: str, name: str
         lines.pop()
     blank = empty(schema, table) if typed else pd.DataFrame(columns=list(schema), dtype=object)
     if not lines:
-        return Checked(blank, [f"{name} is empty (cut when written, or truncated since); its runs will be "
-                               "trained again"], set())
+        return Checked(
+            blank, [f"{name} is empty (cut when written, or truncated since); its runs will be trained again"], set()
+        )
     header = lines[0]
     expected = ",".join([*schema, "run_rows", "row_crc"])
     if len(lines) == 1:
-        return Checked(blank, [f"{name} holds no rows (cut when written, or truncated since); its runs will be "
-                               "trained again"], set())
+        return Checked(
+            blank,
+            [f"{name} holds no rows (cut when written, or truncated since); its runs will be trained again"],
+            set(),
+        )
     if header != expected:
         fields = header.split(",")
         if fields[0] == "run_id" and all(_IDENT.match(f) for f in fields) and len(fields) != len(schema) + 2:
             # whole column names from run_id on, another number of them, rows below: another version's table
-            raise SchemaError(f"{name} has the header {header[:120]!r}..., not the declared columns of table "
-                              f"{table!r}; it was written by another version of depthinit. Run `depthinit migrate` "
-                              "on the folder or use a new --out folder")
+            raise SchemaError(
+                f"{name} has the header {header[:120]!r}..., not the declared columns of table "
+                f"{table!r}; it was written by another version of depthinit. Run `depthinit migrate` "
+                "on the folder or use a new --out folder"
+            )
         return Checked(blank, [f"{name}: its header is torn or damaged; its runs will be trained again"], set())
     good, problems, bad_ids = [], [], set()
     for number, line in enumerate(lines[1:], start=2):
@@ -190,8 +265,12 @@ def read_checked_csv(text: str, schema: Mapping[str, str], table: str, name: str
             bad_ids.add(line.split(",", 1)[0])
             continue
         good.append(body)
-    raw = pd.read_csv(io.StringIO("\n".join([header.rpartition(",")[0], *good]) + "\n"), dtype=str,
-                      keep_default_na=False, na_values=[""])
+    raw = pd.read_csv(
+        io.StringIO("\n".join([header.rpartition(",")[0], *good]) + "\n"),
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+    )
     rows = raw["run_rows"].astype("int64") if len(raw) else pd.Series([], dtype="int64")
     counts = raw.groupby("run_id")["run_id"].transform("size") if len(raw) else rows
     complete = counts.eq(rows)

@@ -16,16 +16,16 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from torch import nn
 
 from ..data._registry import DATASETS as _DATASETS
 from ..data._registry import PREPROCESS as _PREPROCESS
 from ..init._schemes import resolve_options
-from ..models import ACTIVATIONS, CNN, MLP
+from ..models import ACTIVATIONS, CNN, MLP, Activation
 from ..train import TrainConfig
-from ._labels import PAPER_V, init_label
+from ._labels import init_label
 
 #: The profiles every experiment defines: seconds (``smoke``), what the book runs on two CPU
 #: cores (``default``) and the paper's scale (``paper``, for a GPU). Defined here only.
@@ -102,8 +102,14 @@ class InitConfig:
         elif self.scheme in ("orthogonal", "lsuv"):
             distribution = "orthogonal"
         return {
-            "init": self.label, "scheme": self.scheme, "base": base, "distribution": distribution,
-            "schedule": schedule, "network_variance": network_variance, "depth_fn": depth_fn, "offset": offset,
+            "init": self.label,
+            "scheme": self.scheme,
+            "base": base,
+            "distribution": distribution,
+            "schedule": schedule,
+            "network_variance": network_variance,
+            "depth_fn": depth_fn,
+            "offset": offset,
             "v_reading": v_reading,
         }
 
@@ -148,7 +154,9 @@ def paper_grid(network_variance: float = 22.0) -> tuple[InitConfig, ...]:
     """The paper's comparison: {he, glorot} x {normal, uniform} x {unit, constant,
     increasing, decreasing} at V = 22, plus orthogonal, random walk and LSUV (19 inits)."""
     return depth_grid(network_variance=(network_variance,)) + (
-        init("orthogonal"), init("random_walk"), init("lsuv"),
+        init("orthogonal"),
+        init("random_walk"),
+        init("lsuv"),
     )
 
 
@@ -165,7 +173,7 @@ class ModelConfig:
     depth: int = 54  # MLP: weight layers (L); CNN: convolutions (L = depth + 1); ResMLP: residual blocks
     width: int = 64  # MLP / ResMLP hidden units per layer
     channels: int = 16  # CNN channels per convolution
-    activation: str = "relu"  # nonlinearity between layers
+    activation: Activation = "relu"  # nonlinearity between layers
     pool_every: int | None = None  # CNN: 2 x 2 max-pool after every this many convolutions
     batch_norm: bool = False  # batch norm after each hidden layer (the paper's remedy; off by default)
     gate: bool = False  # ResMLP: a learnable scalar gate on each residual branch (SkipInit / ReZero)
@@ -179,15 +187,35 @@ class ModelConfig:
     def build(self, input_shape: tuple[int, ...], num_classes: int) -> nn.Module:
         """The model, uninitialized (apply a scheme with :func:`depthinit.init_`)."""
         if self.kind == "mlp":
-            return MLP(math.prod(input_shape), num_classes, depth=self.depth, width=self.width,
-                       activation=self.activation, batch_norm=self.batch_norm)
+            return MLP(
+                math.prod(input_shape),
+                num_classes,
+                depth=self.depth,
+                width=self.width,
+                activation=self.activation,
+                batch_norm=self.batch_norm,
+            )
         if self.kind == "resmlp":
             from ..models import ResMLP
 
-            return ResMLP(math.prod(input_shape), num_classes, blocks=self.depth, width=self.width,
-                          activation=self.activation, batch_norm=self.batch_norm, gate=self.gate)
-        return CNN(input_shape[0], num_classes, depth=self.depth, channels=self.channels,
-                   activation=self.activation, batch_norm=self.batch_norm, pool_every=self.pool_every)
+            return ResMLP(
+                math.prod(input_shape),
+                num_classes,
+                blocks=self.depth,
+                width=self.width,
+                activation=self.activation,
+                batch_norm=self.batch_norm,
+                gate=self.gate,
+            )
+        return CNN(
+            input_shape[0],
+            num_classes,
+            depth=self.depth,
+            channels=self.channels,
+            activation=self.activation,
+            batch_norm=self.batch_norm,
+            pool_every=self.pool_every,
+        )
 
     @property
     def layers(self) -> int:
@@ -200,7 +228,11 @@ class ModelConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
-        drop = {"mlp": ("channels", "pool_every", "gate"), "cnn": ("width", "gate"), "resmlp": ("channels", "pool_every")}
+        drop = {
+            "mlp": ("channels", "pool_every", "gate"),
+            "cnn": ("width", "gate"),
+            "resmlp": ("channels", "pool_every"),
+        }
         for k in drop[self.kind]:
             d.pop(k)
         if self.kind == "mlp" and not self.batch_norm:
@@ -266,14 +298,18 @@ class Experiment:
         if dup:
             raise SweepError(f"experiment {self.name!r} has duplicate init labels {dup}; give each a distinct label")
         seeds = tuple(self.seeds)
-        if not seeds or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**64 for s in seeds) \
-                or len(set(seeds)) != len(seeds):
+        if (
+            not seeds
+            or any(isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < 2**64 for s in seeds)
+            or len(set(seeds)) != len(seeds)
+        ):
             raise SweepError(f"seeds={self.seeds!r} is not valid; expected distinct integers in 0..2**64-1")
         variants = tuple(self.variants) or (Variant("base"),)
         names = [v.name for v in variants]
         if len(set(names)) != len(names):
-            raise SweepError(f"experiment {self.name!r} has duplicate variant names {names}; give each variant its "
-                             "own name")
+            raise SweepError(
+                f"experiment {self.name!r} has duplicate variant names {names}; give each variant its own name"
+            )
         lrs = tuple(self.lrs)
         for v in lrs:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
@@ -282,8 +318,10 @@ class Experiment:
             raise SweepError(f"lrs={self.lrs!r} has repeated values; give each learning rate once")
         bad = sorted(set(self.profiles) - set(PROFILES))
         if bad:
-            raise SweepError(f"experiment {self.name!r} defines unknown profile(s) {bad}; profiles are {PROFILES}: "
-                             "use only those names")
+            raise SweepError(
+                f"experiment {self.name!r} defines unknown profile(s) {bad}; profiles are {PROFILES}: "
+                "use only those names"
+            )
         object.__setattr__(self, "inits", inits)
         object.__setattr__(self, "seeds", seeds)
         object.__setattr__(self, "variants", variants)
@@ -293,8 +331,10 @@ class Experiment:
         """This experiment with ``profiles[profile]`` applied (and no profiles left)."""
         if profile not in self.profiles:
             valid = ", ".join(map(repr, self.profiles)) or "none"
-            raise SweepError(f"profile {profile!r} is not defined for experiment {self.name!r}; valid: {valid}. Pick "
-                             "one of those, or define it in the experiment's profiles")
+            raise SweepError(
+                f"profile {profile!r} is not defined for experiment {self.name!r}; valid: {valid}. Pick "
+                "one of those, or define it in the experiment's profiles"
+            )
         out = override(self, self.profiles[profile])
         return dataclasses.replace(out, profiles={})
 
@@ -312,11 +352,18 @@ class Experiment:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "dataset": self.dataset, "preprocess": self.preprocess,
-            "model": self.model.to_dict(), "train": self.train.to_dict(),
-            "inits": [i.to_dict() for i in self.inits], "seeds": list(self.seeds),
+            "name": self.name,
+            "dataset": self.dataset,
+            "preprocess": self.preprocess,
+            "model": self.model.to_dict(),
+            "train": self.train.to_dict(),
+            "inits": [i.to_dict() for i in self.inits],
+            "seeds": list(self.seeds),
             "variants": [{"name": v.name, "overrides": _jsonable(dict(v.overrides))} for v in self.variants],
-            "lrs": list(self.lrs), "description": self.description, "key": self.key, "chapter": self.chapter,
+            "lrs": list(self.lrs),
+            "description": self.description,
+            "key": self.key,
+            "chapter": self.chapter,
         }
 
 
@@ -351,15 +398,16 @@ def _apply(obj: Any, nested: dict[str, Any], prefix: str) -> Any:
     for head, sub in nested.items():
         key = f"{prefix}{head}"
         if head not in names:
-            raise SweepError(f"override {key!r}: {type(obj).__name__} has no field {head!r}; use one of its fields: "
-                             f"{sorted(names)}")
+            raise SweepError(
+                f"override {key!r}: {type(obj).__name__} has no field {head!r}; use one of its fields: {sorted(names)}"
+            )
         if isinstance(sub, _Leaf):
             value = sub.value
             changes[head] = tuple(value) if isinstance(value, list) else value
         else:
             changes[head] = _apply(getattr(obj, head), sub, key + ".")
     try:
-        return dataclasses.replace(obj, **changes)
+        return dataclasses.replace(cast(Any, obj), **changes)
     except (TypeError, ValueError) as err:
         shown = ", ".join(f"{prefix}{k}" for k in changes)
         raise SweepError(f"override of {shown} is not valid: {err}") from None
@@ -401,8 +449,13 @@ class Run:
         """The run's full configuration as JSON-able data (what :attr:`run_id` hashes)."""
         train = {k: v for k, v in self.train.to_dict().items() if k not in _NOT_IN_ID}
         return {
-            "experiment": self.experiment, "dataset": self.dataset, "preprocess": self.preprocess,
-            "model": self.model.to_dict(), "train": train, "init": self.init.to_dict(), "seed": self.seed,
+            "experiment": self.experiment,
+            "dataset": self.dataset,
+            "preprocess": self.preprocess,
+            "model": self.model.to_dict(),
+            "train": train,
+            "init": self.init.to_dict(),
+            "seed": self.seed,
         }
 
     @property
@@ -423,11 +476,25 @@ class Run:
         """Descriptive columns of the tidy tables (everything but the metrics)."""
         t = self.train
         return {
-            "run_id": self.run_id, "experiment": self.experiment, "profile": self.profile, "variant": self.variant,
-            "dataset": self.dataset, "preprocess": self.preprocess, "model": self.model.kind,
-            "layers": self.model.layers, "width": self.model.channels if self.model.kind == "cnn" else self.model.width,
-            "activation": self.model.activation, "batch_norm": bool(self.model.batch_norm),
-            **self.init.columns(), "seed": self.seed, "optimizer": t.optimizer, "lr": t.lr,
-            "logit_scale": t.logit_scale, "batch_size": t.batch_size, "epochs": t.epochs,
-            "n_train": t.n_train, "n_val": t.n_val, "n_test": t.n_test,
+            "run_id": self.run_id,
+            "experiment": self.experiment,
+            "profile": self.profile,
+            "variant": self.variant,
+            "dataset": self.dataset,
+            "preprocess": self.preprocess,
+            "model": self.model.kind,
+            "layers": self.model.layers,
+            "width": self.model.channels if self.model.kind == "cnn" else self.model.width,
+            "activation": self.model.activation,
+            "batch_norm": bool(self.model.batch_norm),
+            **self.init.columns(),
+            "seed": self.seed,
+            "optimizer": t.optimizer,
+            "lr": t.lr,
+            "logit_scale": t.logit_scale,
+            "batch_size": t.batch_size,
+            "epochs": t.epochs,
+            "n_train": t.n_train,
+            "n_val": t.n_val,
+            "n_test": t.n_test,
         }

@@ -70,10 +70,14 @@ def _tmp_name(path: Path) -> Path:
 
 def _disk_error(path: Path, err: OSError) -> SweepError:
     if err.errno == errno.ENOSPC:
-        return SweepError(f"no space left on the device holding {path.parent}; free space there (or use "
-                          "another --out folder) and run the same command again: finished runs are kept")
-    return SweepError(f"could not write {path}: {err.strerror or err}; check the folder's permissions and "
-                      "space, then run the same command again")
+        return SweepError(
+            f"no space left on the device holding {path.parent}; free space there (or use "
+            "another --out folder) and run the same command again: finished runs are kept"
+        )
+    return SweepError(
+        f"could not write {path}: {err.strerror or err}; check the folder's permissions and "
+        "space, then run the same command again"
+    )
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -197,14 +201,20 @@ def _read_provenance(out: Path) -> dict[str, Any]:
     try:
         record = json.loads(prov.read_text())
     except OSError as err:
-        raise SweepError(f"cannot read {prov} ({err.strerror or err}); move it away and restart the sweep (the "
-                         "results parts are kept; the sweep writes a new record)") from None
+        raise SweepError(
+            f"cannot read {prov} ({err.strerror or err}); move it away and restart the sweep (the "
+            "results parts are kept; the sweep writes a new record)"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SweepError(f"{prov} is not valid JSON ({err}); move it away and restart the sweep (the results "
-                         "parts are kept; the sweep writes a new record)") from None
+        raise SweepError(
+            f"{prov} is not valid JSON ({err}); move it away and restart the sweep (the results "
+            "parts are kept; the sweep writes a new record)"
+        ) from None
     if not isinstance(record, dict):
-        raise SweepError(f"{prov} holds a JSON {type(record).__name__}, not a provenance record (an object); move it "
-                         "away and restart the sweep (the results parts are kept; the sweep writes a new record)")
+        raise SweepError(
+            f"{prov} holds a JSON {type(record).__name__}, not a provenance record (an object); move it "
+            "away and restart the sweep (the results parts are kept; the sweep writes a new record)"
+        )
     return record
 
 
@@ -215,8 +225,11 @@ _LAYOUT1_ENTRIES = ("results.csv", "runs.csv", "plans.csv")
 
 def foreign_entries(out: Path) -> list[str]:
     """The names in ``out`` that no depthinit sweep folder holds (hidden files aside)."""
-    return sorted(x.name for x in out.iterdir() if not x.name.startswith(".") and x.name not in
-                  (*SWEEP_ENTRIES, *_LAYOUT1_ENTRIES))
+    return sorted(
+        x.name
+        for x in out.iterdir()
+        if not x.name.startswith(".") and x.name not in (*SWEEP_ENTRIES, *_LAYOUT1_ENTRIES)
+    )
 
 
 def _check_readable(out: Path) -> None:
@@ -226,8 +239,10 @@ def _check_readable(out: Path) -> None:
         raise SweepError(f"{out} is not a folder ({what}); pass the --out folder of a sweep")
     stray = foreign_entries(out)
     if stray and not any((out / n).exists() for n in (*SWEEP_ENTRIES, *_LAYOUT1_ENTRIES)):
-        raise SweepError(f"{out} is not a depthinit sweep folder (it holds {stray[:3]} and no results); pass the "
-                         "--out folder of a sweep")
+        raise SweepError(
+            f"{out} is not a depthinit sweep folder (it holds {stray[:3]} and no results); pass the "
+            "--out folder of a sweep"
+        )
     for name in PART_DIRS:
         if (out / name).exists() and not (out / name).is_dir():
             raise SweepError(f"{out / name} is not a folder, so {out} cannot be read as a sweep folder; move it away")
@@ -255,14 +270,17 @@ def load(out: str | os.PathLike, *, probes: bool = True, warn: bool = True) -> R
     else:
         r = _load_parts(out, probes=probes)
     if r.problems and warn:
-        warnings.warn(f"{out}: {len(r.problems)} damaged or incomplete record(s), their runs will be trained "
-                      f"again: " + "; ".join(r.problems[:5]) + (" ..." if len(r.problems) > 5 else ""),
-                      DamagedResultsWarning, stacklevel=2)
+        warnings.warn(
+            f"{out}: {len(r.problems)} damaged or incomplete record(s), their runs will be trained "
+            f"again: " + "; ".join(r.problems[:5]) + (" ..." if len(r.problems) > 5 else ""),
+            DamagedResultsWarning,
+            stacklevel=2,
+        )
     return r
 
 
 def _stem(p: Path) -> str:
-    return p.name[len("part-"):].rsplit(".", 1)[0]
+    return p.name[len("part-") :].rsplit(".", 1)[0]
 
 
 def _load_parts(out: Path, *, probes: bool) -> Results:
@@ -298,20 +316,31 @@ def _load_parts(out: Path, *, probes: bool) -> Results:
             chosen.setdefault(rid, stem)
     done = set(chosen)
     for rid in sorted(whole - done):
-        damage.append(("", "runs/plans", [f"run {rid} has no intact record in runs/ or plans/ beside its results; "
-                                          "it will be trained again"], {rid}))
+        damage.append(
+            (
+                "",
+                "runs/plans",
+                [f"run {rid} has no intact record in runs/ or plans/ beside its results; it will be trained again"],
+                {rid},
+            )
+        )
     for stem, name, problems, ids in damage:
         concerned = ids | (stack_runs.get(stem, set()) if stem else set())
         if not concerned:  # no run can be told: not a part this library wrote, or damaged beyond telling
-            r.problems.append(f"{name}/part-{stem}.csv is not a readable part of table {name!r} (torn, damaged "
-                              "or not written by depthinit); move it away if it is not yours")
+            r.problems.append(
+                f"{name}/part-{stem}.csv is not a readable part of table {name!r} (torn, damaged "
+                "or not written by depthinit); move it away if it is not yours"
+            )
         elif not concerned <= done:
             r.problems += problems
     if not done:
         return r
     for name in CSV_TABLES:
-        picked = [(paths[(stem, name)], t[name][t[name]["run_id"].map(chosen.get).eq(stem)])
-                  for stem, t in sorted(stacks.items()) if name in t]
+        picked = [
+            (paths[(stem, name)], t[name][t[name]["run_id"].map(chosen.get).eq(stem)])
+            for stem, t in sorted(stacks.items())
+            if name in t
+        ]
         setattr(r, name, _typed(picked, name, out))
     if probes:
         for name in PARQUET_TABLES:
@@ -360,17 +389,20 @@ def _read_parquet(p: Path, out: Path) -> pd.DataFrame:
     try:
         return pd.read_parquet(p)
     except Exception as err:  # pyarrow raises several types for a torn or foreign file
-        warnings.warn(f"{p.relative_to(out)} is not a readable Parquet file ({type(err).__name__}); its probes "
-                      "are left out", DamagedResultsWarning, stacklevel=3)
+        warnings.warn(
+            f"{p.relative_to(out)} is not a readable Parquet file ({type(err).__name__}); its probes are left out",
+            DamagedResultsWarning,
+            stacklevel=3,
+        )
         return pd.DataFrame()
 
 
 def drop_orphan_parts(out: Path) -> None:
     """Delete auxiliary parts whose stack has no results part (left by a killed stack)."""
-    committed = {p.name[len("part-"):].rsplit(".", 1)[0] for p in _parts(out / "results", ".csv")}
+    committed = {p.name[len("part-") :].rsplit(".", 1)[0] for p in _parts(out / "results", ".csv")}
     for name in PART_DIRS[1:]:
         for p in _parts(out / name, ""):
-            if p.name[len("part-"):].rsplit(".", 1)[0] not in committed:
+            if p.name[len("part-") :].rsplit(".", 1)[0] not in committed:
                 p.unlink(missing_ok=True)
 
 
@@ -398,9 +430,11 @@ class Lock:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as err:
-                raise SweepError(f"cannot open the lock file {self.path} ({err.strerror or err}); if it is not a "
-                                 "file, remove it (a sweep's lock is a plain file), and check the folder's "
-                                 "permissions") from None
+                raise SweepError(
+                    f"cannot open the lock file {self.path} ({err.strerror or err}); if it is not a "
+                    "file, remove it (a sweep's lock is a plain file), and check the folder's "
+                    "permissions"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -425,8 +459,10 @@ class Lock:
             except OSError:
                 holder = []
             who = f"pid {holder[0]} on {holder[1] if len(holder) > 1 else '?'}" if holder else "another process"
-            raise SweepError(f"another sweep ({who}) is writing to {self.path.parent}; wait for it to finish "
-                             "or use another --out folder")
+            raise SweepError(
+                f"another sweep ({who}) is writing to {self.path.parent}; wait for it to finish "
+                "or use another --out folder"
+            )
         return self
 
     def release(self) -> None:
@@ -448,12 +484,15 @@ def check_folder(out: Path, experiment: str, profile: str, shard: str | None = N
         return
     layout = layout_of(out)
     if layout == 1:
-        raise SweepError(f"{out} holds results in an older layout (results.csv at the top); convert it with "
-                         f"`depthinit migrate {out}` (or use a new --out folder) before adding runs to it")
+        raise SweepError(
+            f"{out} holds results in an older layout (results.csv at the top); convert it with "
+            f"`depthinit migrate {out}` (or use a new --out folder) before adding runs to it"
+        )
     stray = sorted(x.name for x in out.iterdir() if not x.name.startswith(".") and x.name not in SWEEP_ENTRIES)
     if stray:
-        raise SweepError(f"{out} is not empty and is not a depthinit sweep folder (it holds {stray[:3]}); "
-                         "use another --out folder")
+        raise SweepError(
+            f"{out} is not empty and is not a depthinit sweep folder (it holds {stray[:3]}); use another --out folder"
+        )
     for name in PART_DIRS:
         if (out / name).exists() and not (out / name).is_dir():
             raise SweepError(f"{out / name} is not a folder; move it away (or use another --out folder)")
@@ -464,8 +503,10 @@ def check_folder(out: Path, experiment: str, profile: str, shard: str | None = N
     if None in found:  # the record is gone or partial: the results rows say whose they are
         rows = load(out, probes=False, warn=False).results[["experiment", "profile"]].drop_duplicates()
         if len(rows) > 1:
-            raise SweepError(f"{out} holds results of several experiments or profiles "
-                             f"({sorted(map(tuple, rows.to_numpy().tolist()))}); use another --out folder")
+            raise SweepError(
+                f"{out} holds results of several experiments or profiles "
+                f"({sorted(map(tuple, rows.to_numpy().tolist()))}); use another --out folder"
+            )
         if len(rows) == 0:
             return
         found = tuple(rows.iloc[0])
@@ -480,8 +521,10 @@ def check_folder(out: Path, experiment: str, profile: str, shard: str | None = N
             "nothing was changed. Use another --out folder for this profile"
         )
     if p and p.get("shard") != shard:  # without a record the shard is unknown (the rows do not say)
-        raise SweepError(f"{out} holds shard {p.get('shard') or 'none (a whole sweep)'} of {experiment!r}, not "
-                         f"{shard or 'the whole sweep'}; use another --out folder")
+        raise SweepError(
+            f"{out} holds shard {p.get('shard') or 'none (a whole sweep)'} of {experiment!r}, not "
+            f"{shard or 'the whole sweep'}; use another --out folder"
+        )
 
 
 def provenance_of(out: Path) -> Mapping[str, Any]:

@@ -31,9 +31,11 @@ cores: 10000 training images; E4 4 epochs and 3 seeds, E5 5 epochs and 2 seeds) 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
+from ._labels import PAPER_V
 from ._paper_specs import DEFAULT_SGD_LRS, FCNN_CIFAR10, PAPER, SGD_LRS, SMOKE, SMOKE_SGD_LRS
-from ._spec import PAPER_V, Experiment, InitConfig, ModelConfig, Variant, depth_grid, init
+from ._spec import Experiment, InitConfig, ModelConfig, Variant, depth_grid, init
 
 _SMOKE = SMOKE
 _PAPER = {**PAPER, "train.probe_epochs": (0, 1, 2, 3, 10, 30)}
@@ -48,8 +50,9 @@ _E1_ENDS = replace(_E1, lr=0.001, n_val=0, probe_epochs=(0, _E1.epochs))
 def stall_inits() -> tuple[InitConfig, ...]:
     """E4's initializations: plain He and the paper's proposal (the increasing schedule
     at V = 22), each with the normal and the uniform distribution."""
-    return depth_grid(base=("he",), distribution=("normal", "uniform"), schedule=("unit", "increasing"),
-                      network_variance=(PAPER_V,))
+    return depth_grid(
+        base=("he",), distribution=("normal", "uniform"), schedule=("unit", "increasing"), network_variance=(PAPER_V,)
+    )
 
 
 HE_UNIFORM_STALL = Experiment(
@@ -61,12 +64,14 @@ HE_UNIFORM_STALL = Experiment(
     seeds=(0, 1, 2),
     preprocess="unit",
     lrs=DEFAULT_SGD_LRS,
-    variants=(Variant("inputs [0, 1]", {"preprocess": "unit"}),
-              Variant("standardized", {"preprocess": "standardize"})),
-    profiles={"smoke": {**_SMOKE, "train.n_val": 256, "lrs": SMOKE_SGD_LRS}, "default": {},
-              "paper": {**_PAPER, "seeds": (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), "train.n_val": 5000, "lrs": SGD_LRS}},
+    variants=(Variant("inputs [0, 1]", {"preprocess": "unit"}), Variant("standardized", {"preprocess": "standardize"})),
+    profiles={
+        "smoke": {**_SMOKE, "train.n_val": 256, "lrs": SMOKE_SGD_LRS},
+        "default": {},
+        "paper": {**_PAPER, "seeds": (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), "train.n_val": 5000, "lrs": SGD_LRS},
+    },
     description="E4: He uniform vs He normal, plain and with the increasing schedule, on the 54 x 64 ReLU MLP, "
-                "CIFAR-10 with pixels in [0, 1] vs standardized per channel, 8 configurations.",
+    "CIFAR-10 with pixels in [0, 1] vs standardized per channel, 8 configurations.",
     key="E4",
     chapter="e4_uniform_he_stall",
     title="E4: the uniform-He stall",
@@ -85,18 +90,41 @@ def sensitivity_variants(depths: tuple[int, ...] = SENSITIVITY_DEPTHS) -> tuple[
     """E5's variants; each names the one setting it varies and holds its own inits
     (one variant per depth in ``depths``)."""
     schedules = ("constant", "increasing", "decreasing")
-    he = {"base": ("he",), "distribution": ("normal",)}
+    he: dict[str, Any] = {"base": ("he",), "distribution": ("normal",)}
     return (
-        Variant("network variance", {"inits": depth_grid(**he, schedule=("unit",) + schedules,
-                                                         network_variance=SENSITIVITY_V)}),
-        Variant("offset", {"inits": depth_grid(**he, schedule=("increasing", "decreasing"),
-                                               network_variance=(PAPER_V,), offset=SENSITIVITY_OFFSETS)}),
-        Variant("depth function", {"inits": depth_grid(**he, schedule=("increasing", "decreasing"),
-                                                       network_variance=(PAPER_V,),
-                                                       depth_fn=SENSITIVITY_DEPTH_FNS)}),
-        *(Variant(f"L={L}", {"model.depth": L,
-                             "inits": depth_grid(**he, schedule=("unit",) + schedules, network_variance=(PAPER_V,))})
-          for L in depths),
+        Variant(
+            "network variance",
+            {"inits": depth_grid(**he, schedule=("unit",) + schedules, network_variance=SENSITIVITY_V)},
+        ),
+        Variant(
+            "offset",
+            {
+                "inits": depth_grid(
+                    **he, schedule=("increasing", "decreasing"), network_variance=(PAPER_V,), offset=SENSITIVITY_OFFSETS
+                )
+            },
+        ),
+        Variant(
+            "depth function",
+            {
+                "inits": depth_grid(
+                    **he,
+                    schedule=("increasing", "decreasing"),
+                    network_variance=(PAPER_V,),
+                    depth_fn=SENSITIVITY_DEPTH_FNS,
+                )
+            },
+        ),
+        *(
+            Variant(
+                f"L={L}",
+                {
+                    "model.depth": L,
+                    "inits": depth_grid(**he, schedule=("unit",) + schedules, network_variance=(PAPER_V,)),
+                },
+            )
+            for L in depths
+        ),
     )
 
 
@@ -109,12 +137,14 @@ SENSITIVITY = Experiment(
     seeds=(0, 1, 2),
     preprocess="unit",
     variants=sensitivity_variants(),  # 2 seeds in the default profile
-    profiles={"smoke": {**_SMOKE, "train.probe_epochs": (0,), "variants": sensitivity_variants(DEFAULT_DEPTHS)},
-              "default": {"variants": sensitivity_variants(DEFAULT_DEPTHS), "seeds": (0, 1)},
-              "paper": {**_PAPER, "train.probe_epochs": (0, 30)}},
+    profiles={
+        "smoke": {**_SMOKE, "train.probe_epochs": (0,), "variants": sensitivity_variants(DEFAULT_DEPTHS)},
+        "default": {"variants": sensitivity_variants(DEFAULT_DEPTHS), "seeds": (0, 1)},
+        "paper": {**_PAPER, "train.probe_epochs": (0, 30)},
+    },
     description="E5: He normal with the constant, increasing and decreasing schedules over V in {1, 2, 5, 22, 100}, "
-                "the offset c, the depth-function readings and depth L in {10, 20, 54} (and 100 in the paper "
-                "profile; width 64), CIFAR-10.",
+    "the offset c, the depth-function readings and depth L in {10, 20, 54} (and 100 in the paper "
+    "profile; width 64), CIFAR-10.",
     key="E5",
     chapter="e5_sensitivity",
     title="E5: sensitivity",

@@ -17,8 +17,17 @@ from ._paper_specs import CNN_CIFAR10, FCNN_CIFAR10, FCNN_MNIST
 from ._spec import PROFILES, Experiment, SweepError
 from ._variant_specs import HE_UNIFORM_STALL, SENSITIVITY
 
-_ALL: tuple[Experiment, ...] = (FCNN_CIFAR10, SCHEDULE_ABLATION, FCNN_MNIST, CNN_CIFAR10, HE_UNIFORM_STALL,
-                                SENSITIVITY, WIDTH_DEPTH, TANH, NORM_RESIDUAL)
+_ALL: tuple[Experiment, ...] = (
+    FCNN_CIFAR10,
+    SCHEDULE_ABLATION,
+    FCNN_MNIST,
+    CNN_CIFAR10,
+    HE_UNIFORM_STALL,
+    SENSITIVITY,
+    WIDTH_DEPTH,
+    TANH,
+    NORM_RESIDUAL,
+)
 
 
 def _registry(specs: tuple[Experiment, ...]) -> dict[str, Experiment]:
@@ -31,8 +40,9 @@ def _registry(specs: tuple[Experiment, ...]) -> dict[str, Experiment]:
             raise SweepError(f"experiments {keys[e.key]!r} and {e.name!r} share the key {e.key!r}")
         missing = [p for p in PROFILES if p not in e.profiles]
         if missing:
-            raise SweepError(f"experiment {e.name!r} lacks the profile(s) {missing}; every registered experiment "
-                             f"defines {PROFILES}")
+            raise SweepError(
+                f"experiment {e.name!r} lacks the profile(s) {missing}; every registered experiment defines {PROFILES}"
+            )
         out[e.name] = e
         if e.key:
             keys[e.key] = e.name
@@ -59,8 +69,10 @@ def get_experiment(name: str) -> Experiment:
         if e.key and e.key == name:
             return e
     known = ", ".join(f"{e.name} ({e.key})" if e.key else e.name for e in _REGISTRY.values())
-    raise SweepError(f"experiment {name!r} is not known; registered experiments: {known}. Use one of those names "
-                     "or keys (`depthinit list` describes them)")
+    raise SweepError(
+        f"experiment {name!r} is not known; registered experiments: {known}. Use one of those names "
+        "or keys (`depthinit list` describes them)"
+    )
 
 
 def by_chapter(chapter: str) -> list[Experiment]:

@@ -36,7 +36,9 @@ class TrainConfig:
     weight_decay: float = 0.0  # L2 penalty added to the gradient (torch.optim semantics); the paper uses none
     batch_size: int = 128  # examples per step; the last, smaller batch of an epoch is kept
     epochs: int = 5  # passes over the training set
-    n_train: int | None = None  # training examples the sweep keeps (a fixed random subset, seeded; not class-stratified); None = all
+    n_train: int | None = (
+        None  # training examples the sweep keeps (a fixed random subset, seeded; not class-stratified); None = all
+    )
     n_test: int | None = None  # test examples the sweep keeps; None = all
     eval_batch_size: int = 1000  # examples per forward pass when evaluating (no effect on results)
     eval_init: bool = True  # add an epoch-0 row: train and test loss/accuracy at initialization
@@ -81,8 +83,10 @@ class TrainConfig:
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov=True needs optimizer='sgd' and momentum > 0; set nesterov=False")
         if isinstance(self.probe_epochs, (str, bytes)) or not isinstance(self.probe_epochs, (tuple, list, range)):
-            raise ValueError(f"probe_epochs={self.probe_epochs!r} is not valid; expected a tuple of epochs, "
-                             "e.g. (0, 5) or () for none")
+            raise ValueError(
+                f"probe_epochs={self.probe_epochs!r} is not valid; expected a tuple of epochs, "
+                "e.g. (0, 5) or () for none"
+            )
         epochs = tuple(self.probe_epochs)
         for e in epochs:
             _int("probe_epochs entry", e, 0)
@@ -105,7 +109,9 @@ class TrainConfig:
         object.__setattr__(self, "logit_scale", float(self.logit_scale))
         w = self.warmup_epochs
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not (math.isfinite(w) and w >= 0):
-            raise ValueError(f"warmup_epochs={w!r} is not valid; expected a finite number of epochs >= 0 (0: no warm-up)")
+            raise ValueError(
+                f"warmup_epochs={w!r} is not valid; expected a finite number of epochs >= 0 (0: no warm-up)"
+            )
         object.__setattr__(self, "warmup_epochs", float(w))
 
     @property
@@ -153,10 +159,15 @@ def normalise_lr_scales(value: Any, name: str = "lr_scales") -> tuple[tuple[str,
     for pair in pairs:
         if len(pair) != 2 or not isinstance(pair[0], str):
             raise ValueError(
-                f"{name} entry {pair!r} is not valid; expected a (parameter name, factor) pair like ('layers.0.bias', 0.5)"
+                f"{name} entry {pair!r} is not valid; expected a (parameter name, factor) pair "
+                "like ('layers.0.bias', 0.5)"
             )
         key, factor = pair
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not (math.isfinite(factor) and factor >= 0):
+        if (
+            isinstance(factor, bool)
+            or not isinstance(factor, (int, float))
+            or not (math.isfinite(factor) and factor >= 0)
+        ):
             raise ValueError(f"{name}[{key!r}]={factor!r} is not valid; expected a finite factor >= 0")
         if key in out:
             raise ValueError(f"{name} names {key!r} twice; give each parameter one factor")

@@ -42,11 +42,13 @@ def _inputs(name: str, t: Any, device: torch.device, dtype: torch.dtype) -> torc
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"data.{name} must be a torch.Tensor, got {type(t).__name__}; convert it with torch.as_tensor")
     if t.is_complex() or t.dtype == torch.bool or t.dim() < 1:
-        raise ValueError(f"data.{name} must be a real tensor [N, ...] of inputs, got {t.dtype} of shape "
-                         f"{tuple(t.shape)}; pass float inputs with one example per row")
+        raise ValueError(
+            f"data.{name} must be a real tensor [N, ...] of inputs, got {t.dtype} of shape "
+            f"{tuple(t.shape)}; pass float inputs with one example per row"
+        )
     t = t.to(device=device, dtype=dtype)
     for i in range(0, len(t), _CHECK_ROWS):
-        bad = ~torch.isfinite(t[i:i + _CHECK_ROWS])
+        bad = ~torch.isfinite(t[i : i + _CHECK_ROWS])
         if bool(bad.any()):
             row = i + int(bad.flatten(1).any(1).nonzero()[0, 0])
             raise ValueError(
@@ -61,13 +63,17 @@ def _labels(name: str, t: Any, n: int, device: torch.device) -> torch.Tensor:
     if not isinstance(t, torch.Tensor):
         raise ValueError(f"data.{name} must be a torch.Tensor, got {type(t).__name__}; convert it with torch.as_tensor")
     if t.dim() != 1 or t.is_complex():
-        raise ValueError(f"data.{name} must be a 1-D tensor of class indices, got {t.dtype} of shape "
-                         f"{tuple(t.shape)}; pass one integer label per example")
+        raise ValueError(
+            f"data.{name} must be a 1-D tensor of class indices, got {t.dtype} of shape "
+            f"{tuple(t.shape)}; pass one integer label per example"
+        )
     if len(t) != n:
         raise ValueError(f"data.{name} has {len(t)} labels for {n} inputs; pass one label per example")
     if t.is_floating_point() and len(t) and not bool((t == t.floor()).all()):
-        raise ValueError(f"data.{name} holds labels that are not whole numbers (e.g. {float(t[t != t.floor()][0])}); "
-                         "pass class indices 0..C-1")
+        raise ValueError(
+            f"data.{name} holds labels that are not whole numbers (e.g. {float(t[t != t.floor()][0])}); "
+            "pass class indices 0..C-1"
+        )
     t = t.to(device=device, dtype=torch.long)
     if len(t) and int(t.min()) < 0:
         raise ValueError(f"data.{name} holds the label {int(t.min())}; pass class indices 0..C-1")
@@ -96,11 +102,14 @@ def prepare(data: Any, device: torch.device, dtype: torch.dtype) -> Tensors:
     if len(xtr) == 0:
         raise ValueError("the training set is empty; pass at least one training example")
     if len(xte) == 0:
-        raise ValueError("the test set is empty; pass at least one test example (an accuracy over no example "
-                         "is not a result)")
+        raise ValueError(
+            "the test set is empty; pass at least one test example (an accuracy over no example is not a result)"
+        )
     if xte.shape[1:] != xtr.shape[1:]:
-        raise ValueError(f"data.x_test has example shape {tuple(xte.shape[1:])} but x_train {tuple(xtr.shape[1:])}; "
-                         "pass both splits with the same example shape")
+        raise ValueError(
+            f"data.x_test has example shape {tuple(xte.shape[1:])} but x_train {tuple(xtr.shape[1:])}; "
+            "pass both splits with the same example shape"
+        )
     xv, yv = getattr(data, "x_val", None), getattr(data, "y_val", None)
     if xv is None or yv is None:
         return Tensors(xtr, ytr, xte, yte)
@@ -108,13 +117,16 @@ def prepare(data: Any, device: torch.device, dtype: torch.dtype) -> Tensors:
         if not isinstance(t, torch.Tensor):
             raise ValueError(f"data.{name} must be a torch.Tensor or None, got {type(t).__name__}")
     if len(xv) != len(yv):
-        raise ValueError(f"inputs and labels differ in length (validation {len(xv)} vs {len(yv)}); pass one label "
-                         "per example")
+        raise ValueError(
+            f"inputs and labels differ in length (validation {len(xv)} vs {len(yv)}); pass one label per example"
+        )
     if len(xv) == 0:
         return Tensors(xtr, ytr, xte, yte)
     if xv.shape[1:] != xtr.shape[1:]:
-        raise ValueError(f"data.x_val has example shape {tuple(xv.shape[1:])} but x_train {tuple(xtr.shape[1:])}; "
-                         "pass both splits with the same example shape")
+        raise ValueError(
+            f"data.x_val has example shape {tuple(xv.shape[1:])} but x_train {tuple(xtr.shape[1:])}; "
+            "pass both splits with the same example shape"
+        )
     return Tensors(xtr, ytr, xte, yte, _inputs("x_val", xv, device, dtype), _labels("y_val", yv, len(xv), device))
 
 
@@ -139,13 +151,17 @@ def check_fit(model: nn.Module, d: Tensors) -> None:
             m.training = training
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 1:
         what = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ValueError(f"{type(model).__name__} must return logits [batch, classes] for the cross-entropy, got "
-                         f"{what} for one example; end the model with a layer of one output per class")
+        raise ValueError(
+            f"{type(model).__name__} must return logits [batch, classes] for the cross-entropy, got "
+            f"{what} for one example; end the model with a layer of one output per class"
+        )
     classes = out.shape[1]
     for name, y in (("y_train", d.y_train), ("y_test", d.y_test), ("y_val", d.y_val)):
         if y is not None and len(y) and int(y.max()) >= classes:
-            raise ValueError(f"data.{name} holds the label {int(y.max())} but {type(model).__name__} has "
-                             f"{classes} outputs (classes 0..{classes - 1}); build the model with one output per class")
+            raise ValueError(
+                f"data.{name} holds the label {int(y.max())} but {type(model).__name__} has "
+                f"{classes} outputs (classes 0..{classes - 1}); build the model with one output per class"
+            )
 
 
 def check_config(config: Any) -> torch.device:
@@ -154,8 +170,10 @@ def check_config(config: Any) -> torch.device:
     from ._config import TrainConfig
 
     if not isinstance(config, TrainConfig):
-        raise TypeError(f"config must be a depthinit.train.TrainConfig, got {type(config).__name__}; "
-                        "build one, e.g. TrainConfig(lr=0.01, epochs=5)")
+        raise TypeError(
+            f"config must be a depthinit.train.TrainConfig, got {type(config).__name__}; "
+            "build one, e.g. TrainConfig(lr=0.01, epochs=5)"
+        )
     from ..data import usable_device
 
     return usable_device(config.device)
@@ -170,8 +188,10 @@ def check_models(models: Any) -> None:
         if not any(p.requires_grad for p in m.parameters()):
             none = next(iter(m.parameters()), None) is None
             what = "no parameter" if none else "no parameter with requires_grad=True"
-            raise ValueError(f"model {k} ({type(m).__name__}) has {what}, so there is nothing to train; pass a model "
-                             "with parameters (or unfreeze them with requires_grad_(True))")
+            raise ValueError(
+                f"model {k} ({type(m).__name__}) has {what}, so there is nothing to train; pass a model "
+                "with parameters (or unfreeze them with requires_grad_(True))"
+            )
 
 
 def data_generator(seed: int) -> torch.Generator:

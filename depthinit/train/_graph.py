@@ -81,9 +81,20 @@ class TrainStep:
     loss over the steps while alive), ``correct``.
     """
 
-    def __init__(self, stack: Stack, opt: FlatOptimizer, x_train: torch.Tensor, y_train: torch.Tensor,
-                 sizes: Sequence[int], gidx: torch.Tensor | None, logit_scale: float | torch.Tensor | None,
-                 *, graph: bool = False, capture_batch: int | None = None, step: int = 0) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        opt: FlatOptimizer,
+        x_train: torch.Tensor,
+        y_train: torch.Tensor,
+        sizes: Sequence[int],
+        gidx: torch.Tensor | None,
+        logit_scale: float | torch.Tensor | None,
+        *,
+        graph: bool = False,
+        capture_batch: int | None = None,
+        step: int = 0,
+    ) -> None:
         self.stack, self.opt = stack, opt
         self.x_train, self.y_train = x_train, y_train
         self.sizes, self.gidx, self.logit_scale = tuple(sizes), gidx, logit_scale
@@ -167,8 +178,12 @@ class TrainStep:
         try:
             graph = capture(lambda: self.body(static), self.stack.device)
         except Exception as exc:  # a model whose step cannot be captured trains eagerly
-            warnings.warn(f"CUDA graph capture of the training step failed ({type(exc).__name__}: {exc}); "
-                          "training this stack eagerly", RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"CUDA graph capture of the training step failed ({type(exc).__name__}: {exc}); "
+                "training this stack eagerly",
+                RuntimeWarning,
+                stacklevel=3,
+            )
             self.graph = False
             return None
         self._static[b] = static

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -49,7 +49,8 @@ class _Members:
 
     def groups(self) -> tuple[list[int], list[int]]:
         """Unique seeds in position order and the size of each group."""
-        uniq, sizes = [], []
+        uniq: list[int] = []
+        sizes: list[int] = []
         for s in self.seeds:
             if uniq and uniq[-1] == s:
                 sizes[-1] += 1
@@ -109,8 +110,11 @@ def benchmark_step(
 
             m = copy.deepcopy(model)
         else:
-            m = MLP(math.prod(input_shape), 10, depth=54, width=64) if kind == "mlp" else \
-                CNN(input_shape[0], 10, depth=10, channels=16)
+            m = (
+                MLP(math.prod(input_shape), 10, depth=54, width=64)
+                if kind == "mlp"
+                else CNN(input_shape[0], 10, depth=10, channels=16)
+            )
         with torch.no_grad():
             for p in m.parameters():
                 p.copy_(torch.randn(p.shape, generator=g) * (0.05 if p.dim() > 1 else 0.0))
@@ -122,8 +126,9 @@ def benchmark_step(
     if groups is not None:
         sizes = tuple(groups)
         if shared_batch or sum(sizes) != K or min(sizes, default=0) < 1:
-            raise ValueError(f"groups={tuple(groups)} do not split K={K} members (positive sizes summing to K, "
-                             "without shared_batch)")
+            raise ValueError(
+                f"groups={tuple(groups)} do not split K={K} members (positive sizes summing to K, without shared_batch)"
+            )
     else:
         sizes = (K,) if shared_batch else (1,) * K
     G = len(sizes)
@@ -147,14 +152,15 @@ def _scaled(out: torch.Tensor, logit_scale: float | torch.Tensor | None) -> torc
 
 
 @torch.no_grad()
-def _evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch_size: int,
-              logit_scale: float | torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _evaluate(
+    stack: Stack, x: torch.Tensor, y: torch.Tensor, batch_size: int, logit_scale: float | torch.Tensor | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-member mean loss and accuracy on a set shared by all members."""
     K = stack.K
     loss = torch.zeros(K, dtype=torch.float64, device=x.device)
     correct = torch.zeros(K, dtype=torch.long, device=x.device)
     for i in range(0, len(x), batch_size):
-        xb, yb = x[i:i + batch_size], y[i:i + batch_size]
+        xb, yb = x[i : i + batch_size], y[i : i + batch_size]
         with stack.numerics():
             out = _scaled(stack.forward(xb[None], (K,), training=False), logit_scale)
         b, C = out.shape[1], out.shape[2]
@@ -164,8 +170,9 @@ def _evaluate(stack: Stack, x: torch.Tensor, y: torch.Tensor, batch_size: int,
     return (loss / n).cpu().numpy(), (correct.double() / n).cpu().numpy()
 
 
-def _probe(stack: Stack, x: torch.Tensor, y: torch.Tensor, epoch: int,
-           logit_scale: float | torch.Tensor | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _probe(
+    stack: Stack, x: torch.Tensor, y: torch.Tensor, epoch: int, logit_scale: float | torch.Tensor | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     K = stack.K
     flat = stack.flat.detach().requires_grad_(True)
     capture: list[torch.Tensor] = []
@@ -175,7 +182,7 @@ def _probe(stack: Stack, x: torch.Tensor, y: torch.Tensor, epoch: int,
         (grad,) = torch.autograd.grad(total, flat)
     views, gviews = stack.params(flat.detach()), stack.params(grad)
     names = [n for n, _, _ in stack.weight_layers]
-    tensors = {
+    tensors: dict[str, Sequence[torch.Tensor]] = {
         "weight": [views[n] for n in names],
         "gradient": [gviews[n] for n in names],
         "activation": [a.detach() for a in capture],
@@ -259,8 +266,10 @@ def train_many(
     names = [n for n, _ in models[0].named_parameters()]
     lrs, factors, logit_list = _member_lists(K0, config, names, lrs, lr_scales, logit_scales)
     # a frozen tensor (requires_grad=False) keeps its values, as torch.optim leaves it in train_one
-    factors = [[0.0 if not p.requires_grad else f for (_, p), f in zip(m.named_parameters(), fs)]
-               for m, fs in zip(models, factors)]
+    factors = [
+        [0.0 if not p.requires_grad else f for (_, p), f in zip(m.named_parameters(), fs)]
+        for m, fs in zip(models, factors)
+    ]
     device, dtype = check_config(config), config.torch_dtype
     graph = use_cuda_graph(cuda_graph, device)
     d: Tensors = prepare(data, device, dtype)
@@ -272,8 +281,7 @@ def train_many(
     first = {s: i for i, s in reversed(list(enumerate(seeds)))}
     order = sorted(range(K0), key=lambda i: (first[seeds[i]], i))
     members = _Members(order, [seeds[i] for i in order])
-    stack = Stack([models[i] for i in order], device=device, dtype=dtype, strategy=strategy,
-                  example=d.x_train[:1])
+    stack = Stack([models[i] for i in order], device=device, dtype=dtype, strategy=strategy, example=d.x_train[:1])
     gens = {s: data_generator(s) for s in dict.fromkeys(members.seeds)}
 
     def lr_now() -> float | torch.Tensor:
@@ -292,8 +300,7 @@ def train_many(
 
     n, bs = len(d.x_train), config.batch_size
     n_steps = steps_per_epoch(n, bs)
-    opt = FlatOptimizer(stack.flat, config, lr_now(), warmup_steps=config.warmup_steps(n_steps),
-                        device_scalars=graph)
+    opt = FlatOptimizer(stack.flat, config, lr_now(), warmup_steps=config.warmup_steps(n_steps), device_scalars=graph)
     xp, yp = d.x_train[: config.probe_batch], d.y_train[: config.probe_batch]
     rows: list[list[dict]] = [[] for _ in range(K0)]
     probes: list[list[pd.DataFrame]] = [[empty_stats()] for _ in range(K0)]
@@ -307,7 +314,7 @@ def train_many(
 
     def evaluate_val() -> tuple[np.ndarray, np.ndarray]:
         if d.has_val:
-            return evaluate_all(d.x_val, d.y_val)
+            return evaluate_all(cast(torch.Tensor, d.x_val), cast(torch.Tensor, d.y_val))
         return np.full(stack.K, math.nan), np.full(stack.K, math.nan)
 
     def record_probes(epoch: int) -> None:
@@ -330,10 +337,12 @@ def train_many(
 
     def make_runner(step: int) -> TrainStep:
         uniq, sizes = members.groups()
-        gidx = None if len(uniq) == 1 else torch.tensor(
-            [g for g, s in enumerate(sizes) for _ in range(s)], device=device)
-        return TrainStep(stack, opt, d.x_train, d.y_train, sizes, gidx, logit_now(), graph=graph,
-                         capture_batch=min(bs, n), step=step)
+        gidx = (
+            None if len(uniq) == 1 else torch.tensor([g for g, s in enumerate(sizes) for _ in range(s)], device=device)
+        )
+        return TrainStep(
+            stack, opt, d.x_train, d.y_train, sizes, gidx, logit_now(), graph=graph, capture_batch=min(bs, n), step=step
+        )
 
     bar = progress_bar(config.epochs * n_steps, desc or f"train x{K0}", progress)
     runner = make_runner(0)
@@ -349,7 +358,7 @@ def train_many(
             runner.reset_epoch()
             for s in range(n_steps):
                 step += 1
-                runner(perms[:, s * bs:(s + 1) * bs])
+                runner(perms[:, s * bs : (s + 1) * bs])
                 bar.update(1)
             alive_h = runner.alive.cpu().tolist()
             died_h = runner.died.cpu().tolist()
@@ -376,8 +385,9 @@ def train_many(
                 tel, tea = evaluate_all(d.x_test, d.y_test)
                 wall = (time.perf_counter() - start) / K
                 for pos, orig in enumerate(members.original):
-                    rows[orig].append(history_row(epoch, (ltr[pos], atr[pos]), (val[pos], vaa[pos]),
-                                                  (tel[pos], tea[pos]), wall))
+                    rows[orig].append(
+                        history_row(epoch, (ltr[pos], atr[pos]), (val[pos], vaa[pos]), (tel[pos], tea[pos]), wall)
+                    )
                 record_probes(epoch)
             if len(keep) < K:
                 per = (time.perf_counter() - start) / K

@@ -51,8 +51,15 @@ class FlatOptimizer:
     ``warmup_steps`` (W > 0) scales step t's rate by ``min(1, t / W)``.
     """
 
-    def __init__(self, flat: torch.Tensor, config: TrainConfig, lr: float | torch.Tensor, *,
-                 warmup_steps: int = 0, device_scalars: bool = False) -> None:
+    def __init__(
+        self,
+        flat: torch.Tensor,
+        config: TrainConfig,
+        lr: float | torch.Tensor,
+        *,
+        warmup_steps: int = 0,
+        device_scalars: bool = False,
+    ) -> None:
         self.config = config
         self.kind = config.optimizer
         self.lr = lr

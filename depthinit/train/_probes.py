@@ -33,8 +33,8 @@ _POS = np.logspace(-6, 4, 41)
 #: Fixed histogram edges: -1e4 ... -1e-6, 0, 1e-6 ... 1e4 (83 edges, 84 bins with the two open ends).
 HIST_EDGES: np.ndarray = np.concatenate([-_POS[::-1], [0.0], _POS])
 KINDS: tuple[str, ...] = ("weight", "gradient", "activation")
-STAT_COLUMNS: tuple[str, ...] = ("n", "mean", "std", "min", "max") + tuple(f"q{int(q * 100):02d}" for q in QUANTILES) + (
-    "nonfinite",
+STAT_COLUMNS: tuple[str, ...] = (
+    ("n", "mean", "std", "min", "max") + tuple(f"q{int(q * 100):02d}" for q in QUANTILES) + ("nonfinite",)
 )
 _MAX_QUANTILE_VALUES = 1 << 16
 #: Most values per layer and member that the statistics read (an evenly strided subsample beyond).
@@ -79,8 +79,16 @@ def member_stats(values: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     else:  # leave non-finite values out (all-NaN rows give NaN)
         qs = torch.nanquantile(torch.where(torch.isfinite(sub), sub, torch.nan), qt, dim=1).T
     stats = torch.cat(
-        [cnt[:, None].to(v.dtype), mean[:, None], var.sqrt()[:, None], vmin[:, None], vmax[:, None], qs,
-         nf[:, None].to(v.dtype)], 1
+        [
+            cnt[:, None].to(v.dtype),
+            mean[:, None],
+            var.sqrt()[:, None],
+            vmin[:, None],
+            vmax[:, None],
+            qs,
+            nf[:, None].to(v.dtype),
+        ],
+        1,
     )
     empty = cnt == 0
     if bool(empty.any()):
@@ -125,10 +133,21 @@ def probe_frames(
             frame.insert(4, "kind", kind)
             s_parts.append(frame)
             mi, bi = np.nonzero(counts)
-            h_parts.append(pd.DataFrame({
-                "member": keep[mi], "epoch": epoch, "layer": layer, "depth": depth, "kind": kind,
-                "bin": bi.astype(np.int64), "left": left[bi], "right": right[bi], "count": counts[mi, bi],
-            }))
+            h_parts.append(
+                pd.DataFrame(
+                    {
+                        "member": keep[mi],
+                        "epoch": epoch,
+                        "layer": layer,
+                        "depth": depth,
+                        "kind": kind,
+                        "bin": bi.astype(np.int64),
+                        "left": left[bi],
+                        "right": right[bi],
+                        "count": counts[mi, bi],
+                    }
+                )
+            )
     return concat([empty_stats(), *s_parts]), concat([empty_histograms(), *h_parts])
 
 

@@ -12,18 +12,45 @@ import pandas as pd
 from ._probes import empty_histograms, empty_stats
 
 HISTORY_COLUMNS: tuple[str, ...] = (
-    "epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "wall_s",
+    "epoch",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "test_loss",
+    "test_acc",
+    "wall_s",
 )
 #: The metric columns (NaN from the epoch a run diverged on; val_* NaN without validation data).
 METRIC_COLUMNS: tuple[str, ...] = HISTORY_COLUMNS[1:-1]
 _NAN = float("nan")
 
 
-def history_row(epoch: int, train: tuple[float, float] = (_NAN, _NAN), val: tuple[float, float] = (_NAN, _NAN),
-                test: tuple[float, float] = (_NAN, _NAN), wall_s: float = 0.0) -> dict[str, float]:
+def history_row(
+    epoch: int,
+    train: tuple[float, float] = (_NAN, _NAN),
+    val: tuple[float, float] = (_NAN, _NAN),
+    test: tuple[float, float] = (_NAN, _NAN),
+    wall_s: float = 0.0,
+) -> dict[str, float]:
     """One history row: ``(loss, accuracy)`` pairs of the train, validation and test sets."""
-    return dict(zip(HISTORY_COLUMNS, (epoch, float(train[0]), float(train[1]), float(val[0]), float(val[1]),
-                                      float(test[0]), float(test[1]), float(wall_s))))
+    return dict(
+        zip(
+            HISTORY_COLUMNS,
+            (
+                epoch,
+                float(train[0]),
+                float(train[1]),
+                float(val[0]),
+                float(val[1]),
+                float(test[0]),
+                float(test[1]),
+                float(wall_s),
+            ),
+        )
+    )
+
+
 Status = str  # "ok" | "diverged"
 
 

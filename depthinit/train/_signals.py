@@ -14,7 +14,13 @@ import torch
 from torch import nn
 
 SIGNAL_COLUMNS: tuple[str, ...] = (
-    "depth", "input_mean", "input_second_moment", "mean", "second_moment", "batch_variance", "common_share",
+    "depth",
+    "input_mean",
+    "input_second_moment",
+    "mean",
+    "second_moment",
+    "batch_variance",
+    "common_share",
     "cosine",
 )
 
@@ -42,8 +48,10 @@ def signal_statistics(model: nn.Module, x: torch.Tensor) -> pd.DataFrame:
     train mode a batch norm updates its running statistics as in any forward pass).
     """
     if not isinstance(x, torch.Tensor) or x.dim() < 2 or x.shape[0] < 2:
-        raise ValueError(f"x must be a batch tensor [B, ...] with B >= 2 examples, got "
-                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+        raise ValueError(
+            f"x must be a batch tensor [B, ...] with B >= 2 examples, got "
+            f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}"
+        )
     records: list[dict[str, float]] = []
     seen: set[int] = set()
 
@@ -53,16 +61,24 @@ def signal_statistics(model: nn.Module, x: torch.Tensor) -> pd.DataFrame:
         seen.add(id(module))
         inp = args[0].detach().to(torch.float64).flatten(1)
         y = out.detach().to(torch.float64)
-        sq = float((y ** 2).mean())
+        sq = float((y**2).mean())
         bvar = float(y.flatten(1).var(dim=0, unbiased=False).mean())  # a unit: one output (channel, position)
         norms = inp.norm(dim=1, keepdim=True)
         u = inp / norms.clamp_min(1e-30)
         gram = u @ u.T
         b = inp.shape[0]
         cos = float((gram.sum() - gram.diagonal().sum()) / (b * (b - 1)))
-        records.append({"input_mean": float(inp.mean()), "input_second_moment": float((inp ** 2).mean()),
-                        "mean": float(y.mean()), "second_moment": sq, "batch_variance": bvar,
-                        "common_share": 1.0 - bvar / sq if sq > 0 else math.nan, "cosine": cos})
+        records.append(
+            {
+                "input_mean": float(inp.mean()),
+                "input_second_moment": float((inp**2).mean()),
+                "mean": float(y.mean()),
+                "second_moment": sq,
+                "batch_variance": bvar,
+                "common_share": 1.0 - bvar / sq if sq > 0 else math.nan,
+                "cosine": cos,
+            }
+        )
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     try:

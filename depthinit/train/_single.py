@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import pandas as pd
 import torch
@@ -51,15 +52,23 @@ class _NoBar:
 def make_optimizer(params, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
     """The ``torch.optim`` optimizer ``config`` names (no fused or foreach variants)."""
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, nesterov=config.nesterov,
-                               weight_decay=config.weight_decay, foreach=False)
-    return torch.optim.Adam(params, lr=lr, betas=config.betas, eps=config.eps,
-                            weight_decay=config.weight_decay, foreach=False)
+        return torch.optim.SGD(
+            params,
+            lr=lr,
+            momentum=config.momentum,
+            nesterov=config.nesterov,
+            weight_decay=config.weight_decay,
+            foreach=False,
+        )
+    return torch.optim.Adam(
+        params, lr=lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay, foreach=False
+    )
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, *,
-             logit_scale: float = 1.0) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, *, logit_scale: float = 1.0
+) -> tuple[float, float]:
     """Mean cross-entropy of ``logit_scale * model(x)`` and accuracy of ``model`` (in eval
     mode) on ``(x, y)``."""
     was = model.training
@@ -67,10 +76,10 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     loss = torch.zeros((), dtype=torch.float64, device=x.device)
     correct = torch.zeros((), dtype=torch.long, device=x.device)
     for i in range(0, len(x), batch_size):
-        out = model(x[i:i + batch_size])
+        out = model(x[i : i + batch_size])
         if logit_scale != 1.0:
             out = out * logit_scale
-        yb = y[i:i + batch_size]
+        yb = y[i : i + batch_size]
         loss += F.cross_entropy(out, yb, reduction="sum").double()
         correct += (out.argmax(1) == yb).sum()
     model.train(was)
@@ -80,13 +89,14 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 def _weight_layers(model: nn.Module, example: torch.Tensor) -> list[tuple[str, int, nn.Module]]:
     if hasattr(model, "weight_layers"):
-        return [(name, d, m) for d, (name, m) in enumerate(model.weight_layers(), 1)]
+        return [(name, d, m) for d, (name, m) in enumerate(cast(Any, model).weight_layers(), 1)]
     layers, _, _ = discover(model, example)
     return [(l.name, l.depth, l.module) for l in layers]
 
 
-def probe_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int, *,
-                logit_scale: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def probe_model(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int, *, logit_scale: float = 1.0
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-layer weight, gradient and activation statistics of one model on the batch ``(x, y)``
     (eval mode; the model's state and gradients are left as they were); the gradient is
     that of the mean cross-entropy of ``logit_scale * model(x)``."""
@@ -109,10 +119,10 @@ def probe_model(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epoch: int, 
         for h in hooks:
             h.remove()
         model.train(was)
-    weights = [m.weight for _, _, m in layers]
-    grads = torch.autograd.grad(loss, weights, allow_unused=True)
-    grads = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, grads)]
-    tensors = {
+    weights: list[torch.Tensor] = [cast(torch.Tensor, m.weight) for _, _, m in layers]
+    raw = torch.autograd.grad(loss, weights, allow_unused=True)
+    grads = [torch.zeros_like(w) if g is None else g for w, g in zip(weights, raw)]
+    tensors: dict[str, Sequence[torch.Tensor]] = {
         "weight": [w.detach()[None] for w in weights],
         "gradient": [g[None] for g in grads],
         "activation": [acts[i][None] for i in range(len(layers))],
@@ -162,10 +172,11 @@ def train_one(
     named = list(model.named_parameters())
     factors = lr_factors([n for n, _ in named], config.lr_scales)
     if config.lr_scales:
-        groups = [{"params": [p], "lr": lr * f} for (_, p), f in zip(named, factors)]
+        base_lrs = [lr * f for f in factors]
+        groups: list[dict[str, Any]] = [{"params": [p], "lr": b} for (_, p), b in zip(named, base_lrs)]
     else:
+        base_lrs = [float(lr)]
         groups = [{"params": [p for _, p in named], "lr": lr}]
-    base_lrs = [g["lr"] for g in groups]
     opt = make_optimizer(groups, config, lr)
     gen = data_generator(seed)
     n, bs = len(d.x_train), config.batch_size
@@ -180,7 +191,7 @@ def train_one(
         return evaluate(model, x, y, config.eval_batch_size, logit_scale=scale)
 
     def val() -> tuple[float, float]:
-        return ev(d.x_val, d.y_val) if d.has_val else (math.nan, math.nan)
+        return ev(cast(torch.Tensor, d.x_val), cast(torch.Tensor, d.y_val)) if d.has_val else (math.nan, math.nan)
 
     def probe(epoch: int) -> None:
         if epoch in config.probe_epochs:
@@ -204,7 +215,7 @@ def train_one(
             correct = torch.zeros((), dtype=torch.long, device=device)
             for s in range(n_steps):
                 step += 1
-                idx = order[s * bs:(s + 1) * bs]
+                idx = order[s * bs : (s + 1) * bs]
                 x, y = d.x_train[idx], d.y_train[idx]
                 out = model(x)
                 if scale != 1.0:
@@ -227,8 +238,9 @@ def train_one(
                 rows.append(history_row(epoch, wall_s=time.perf_counter() - start))
                 break
             va, te = val(), ev(d.x_test, d.y_test)
-            rows.append(history_row(epoch, (float(loss_sum) / n, float(correct) / n), va, te,
-                                    time.perf_counter() - start))
+            rows.append(
+                history_row(epoch, (float(loss_sum) / n, float(correct) / n), va, te, time.perf_counter() - start)
+            )
             probe(epoch)
     finally:
         bar.close()

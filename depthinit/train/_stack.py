@@ -34,7 +34,7 @@ import copy
 import math
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -46,7 +46,9 @@ Strategy = Literal["auto", "bmm", "grouped", "func", "loop"]
 STRATEGIES: tuple[str, ...] = ("auto", "bmm", "grouped", "func", "loop")
 #: The strategies each kind of stack can run (``"module"``: any other model).
 KIND_STRATEGIES: dict[str, tuple[str, ...]] = {
-    "mlp": ("bmm", "func", "loop"), "cnn": ("grouped", "func", "loop"), "module": ("func", "loop"),
+    "mlp": ("bmm", "func", "loop"),
+    "cnn": ("grouped", "func", "loop"),
+    "module": ("func", "loop"),
 }
 _ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "linear")
 
@@ -82,14 +84,28 @@ def stack_kind(model: nn.Module) -> str:
         if plain and len(model.layers) == model.depth and _names_match(model, [r"layers\.\d+\.(weight|bias)"]):
             return "mlp"
     if type(model) is CNN and model.activation in _ACTIVATIONS:
-        ok = all(isinstance(m, (nn.ModuleList, nn.Conv2d, nn.BatchNorm2d, nn.Linear)) or m is model.act
-                 for m in model.modules() if m is not model)
+        ok = all(
+            isinstance(m, (nn.ModuleList, nn.Conv2d, nn.BatchNorm2d, nn.Linear)) or m is model.act
+            for m in model.modules()
+            if m is not model
+        )
         convs_ok = all(c.kernel_size == model.convs[0].kernel_size and c.groups == 1 for c in model.convs)
         bn_ok = model.norms is None or all(
-            n.affine and n.track_running_stats and n.momentum is not None for n in model.norms)
-        if ok and convs_ok and bn_ok and _names_match(
-                model, [r"convs\.\d+\.(weight|bias)", r"norms\.\d+\.(weight|bias|running_mean|running_var|num_batches_tracked)",
-                        r"classifier\.(weight|bias)"]):
+            n.affine and n.track_running_stats and n.momentum is not None for n in model.norms
+        )
+        if (
+            ok
+            and convs_ok
+            and bn_ok
+            and _names_match(
+                model,
+                [
+                    r"convs\.\d+\.(weight|bias)",
+                    r"norms\.\d+\.(weight|bias|running_mean|running_var|num_batches_tracked)",
+                    r"classifier\.(weight|bias)",
+                ],
+            )
+        ):
             return "cnn"
     return "module"
 
@@ -143,10 +159,13 @@ def architecture(model: nn.Module) -> tuple:
         raise TypeError(f"architecture() needs a torch.nn.Module, got {type(model).__name__}")
     mods = []
     for name, m in model.named_modules():
-        attrs = tuple(sorted(
-            (k, d) for k, v in vars(m).items()
-            if not k.startswith("_") and k != "training" and (d := _describe_value(v)) is not None
-        ))
+        attrs = tuple(
+            sorted(
+                (k, d)
+                for k, v in vars(m).items()
+                if not k.startswith("_") and k != "training" and (d := _describe_value(v)) is not None
+            )
+        )
         mods.append((name, f"{type(m).__module__}.{type(m).__qualname__}", m.extra_repr(), attrs))
     params = tuple((n, tuple(p.shape), str(p.dtype).removeprefix("torch.")) for n, p in model.named_parameters())
     buffers = tuple((n, tuple(b.shape), str(b.dtype).removeprefix("torch.")) for n, b in model.named_buffers())
@@ -186,7 +205,7 @@ class Stack:
         template = members[0]
         self.kind = stack_kind(template)
         if strategy == "auto":
-            strategy = default_strategy(template, self.device, len(members))
+            strategy = cast(Strategy, default_strategy(template, self.device, len(members)))
         if strategy not in STRATEGIES[1:]:
             raise ValueError(f"strategy={strategy!r} is not valid; expected one of {', '.join(map(repr, STRATEGIES))}")
         allowed = KIND_STRATEGIES[self.kind]
@@ -200,8 +219,7 @@ class Stack:
         self.numels = [self.K * math.prod(s) for s in self.shapes]
         with torch.no_grad():
             blocks = [
-                torch.stack([dict(m.named_parameters())[n].detach() for m in members]).reshape(-1)
-                for n in self.names
+                torch.stack([dict(m.named_parameters())[n].detach() for m in members]).reshape(-1) for n in self.names
             ]
             self.flat = torch.cat(blocks).to(device=self.device, dtype=dtype).requires_grad_(True)
         self.buffers: dict[str, torch.Tensor] = {}
@@ -211,7 +229,7 @@ class Stack:
             self.buffers[n] = stacked.to(**to).contiguous()
         # depth order of the weight layers, as depthinit.init_ numbers them
         if hasattr(template, "weight_layers"):
-            layers = [(name, module) for name, module in template.weight_layers()]
+            layers = [(name, module) for name, module in cast(Any, template).weight_layers()]
         else:
             from ..init import discover
 
@@ -226,19 +244,21 @@ class Stack:
         self._weight_module_names = [name for name, _ in layers]
         self._template: nn.Module | None = None
         if self.kind == "mlp":
-            self.n_layers = template.depth
-            self.act = _activation(template.activation)
-            self.activation = template.activation
+            mlp = cast(MLP, template)
+            self.n_layers: int = mlp.depth
+            self.act = _activation(mlp.activation)
+            self.activation = mlp.activation
         elif self.kind == "cnn":
-            self.act = _activation(template.activation)
-            self.activation = template.activation
-            conv = template.convs[0]
+            cnn = cast(CNN, template)
+            self.act = _activation(cnn.activation)
+            self.activation = cnn.activation
+            conv = cast(nn.Conv2d, cnn.convs[0])
             self.conv_args = dict(stride=conv.stride, padding=conv.padding, dilation=conv.dilation)
-            self.n_convs = template.depth
-            self.pool_every = template.pool_every
-            self.batch_norm = template.batch_norm
-            if template.norms is not None:
-                bn = template.norms[0]
+            self.n_convs: int = cnn.depth
+            self.pool_every = cnn.pool_every
+            self.batch_norm = cnn.batch_norm
+            if cnn.norms is not None:
+                bn = cast(nn.BatchNorm2d, cnn.norms[0])
                 self.bn_momentum, self.bn_eps = bn.momentum, bn.eps
         self._has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in template.modules())
         if self.strategy == "func" or self.kind == "module":
@@ -258,7 +278,7 @@ class Stack:
         so the ``"func"`` strategy of a model with convolutions does the same. The
         setting is restored on exit; nothing changes for other paths.
         """
-        if self.device.type == "cuda" and (self.strategy == "grouped" or self.strategy == "func" and self._has_conv):
+        if self.device.type == "cuda" and (self.strategy == "grouped" or (self.strategy == "func" and self._has_conv)):
             b = torch.backends.cudnn
             return b.flags(enabled=b.enabled, benchmark=b.benchmark, deterministic=b.deterministic, allow_tf32=False)
         return contextlib.nullcontext()
@@ -267,9 +287,7 @@ class Stack:
     def params(self, flat: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Views ``[K, *shape]`` into ``flat`` (default: the trained leaf) by parameter name."""
         flat = self.flat if flat is None else flat
-        return {
-            n: v.view(self.K, *s) for n, s, v in zip(self.names, self.shapes, flat.split(self.numels))
-        }
+        return {n: v.view(self.K, *s) for n, s, v in zip(self.names, self.shapes, flat.split(self.numels))}
 
     def grad_buffer(self, like: torch.Tensor) -> torch.Tensor:
         """A reusable flat gradient buffer (one allocation per stack shape, not per step).
@@ -379,6 +397,7 @@ class Stack:
         template.train(training)
         fn = self._vmapped.get(xdim)
         if fn is None:
+
             def one(params, buffers, xk):
                 return functional_call(template, (params, buffers), (xk,))
 
@@ -398,24 +417,32 @@ class Stack:
         acts: dict[int, torch.Tensor] = {}
         handles = []
         if capture is not None:
+
             def keep(i: int):
                 def hook(mod: nn.Module, args: Any, out: torch.Tensor) -> None:
                     acts.setdefault(i, out)
 
                 return hook
 
-            handles = [template.get_submodule(n).register_forward_hook(keep(i))
-                       for i, n in enumerate(self._weight_module_names)]
+            handles = [
+                template.get_submodule(n).register_forward_hook(keep(i))
+                for i, n in enumerate(self._weight_module_names)
+            ]
         try:
             for k, g in enumerate(self._member_groups(sizes)):
                 acts.clear()
-                outs.append(functional_call(template, ({n: v[k] for n, v in p.items()},
-                                                       {n: b[k] for n, b in self.buffers.items()}), (x[g],)))
+                outs.append(
+                    functional_call(
+                        template, ({n: v[k] for n, v in p.items()}, {n: b[k] for n, b in self.buffers.items()}), (x[g],)
+                    )
+                )
                 if capture is not None:
                     missing = [n for i, n in enumerate(self._weight_module_names) if i not in acts]
                     if missing:
-                        raise ValueError(f"the forward pass never reached weight layer(s) {missing}; "
-                                         "probes need every weight layer to run")
+                        raise ValueError(
+                            f"the forward pass never reached weight layer(s) {missing}; "
+                            "probes need every weight layer to run"
+                        )
                     caps.append([acts[i] for i in range(len(self._weight_module_names))])
         finally:
             for h in handles:
@@ -437,7 +464,7 @@ class Stack:
         G, B = x.shape[0], x.shape[1]
         x = x.reshape(G, B, -1)
         w, b = p["layers.0.weight"], p.get("layers.0.bias")
-        K, out = w.shape[0], w.shape[1]
+        out = w.shape[1]
         ws = [w] if G == 1 else w.split(list(sizes), 0)
         bs = [b] if G == 1 or b is None else b.split(list(sizes), 0)
         parts = []
@@ -493,21 +520,37 @@ class Stack:
         parts = []
         for g, sl in enumerate(self._slices(sizes)):
             kg = sl.stop - sl.start
-            parts.append(F.conv2d(x[g], w[sl].reshape(kg * co, *w.shape[2:]),
-                                  None if b is None else b[sl].reshape(-1), **self.conv_args))
+            parts.append(
+                F.conv2d(
+                    x[g],
+                    w[sl].reshape(kg * co, *w.shape[2:]),
+                    None if b is None else b[sl].reshape(-1),
+                    **self.conv_args,
+                )
+            )
         h = parts[0] if G == 1 else torch.cat(parts, 1)
         for i in range(self.n_convs):
             if i:
                 w, b = p[f"convs.{i}.weight"], p.get(f"convs.{i}.bias")
-                h = F.conv2d(h, w.reshape(K * w.shape[1], *w.shape[2:]), None if b is None else b.reshape(-1),
-                             groups=K, **self.conv_args)
+                h = F.conv2d(
+                    h,
+                    w.reshape(K * w.shape[1], *w.shape[2:]),
+                    None if b is None else b.reshape(-1),
+                    groups=K,
+                    **self.conv_args,
+                )
             if capture is not None:
                 capture.append(h.view(B, K, -1, *h.shape[2:]).transpose(0, 1))
             if self.batch_norm:
                 h = F.batch_norm(
-                    h, self.buffers[f"norms.{i}.running_mean"].view(-1), self.buffers[f"norms.{i}.running_var"].view(-1),
-                    p[f"norms.{i}.weight"].reshape(-1), p[f"norms.{i}.bias"].reshape(-1),
-                    training, self.bn_momentum, self.bn_eps,
+                    h,
+                    self.buffers[f"norms.{i}.running_mean"].view(-1),
+                    self.buffers[f"norms.{i}.running_var"].view(-1),
+                    p[f"norms.{i}.weight"].reshape(-1),
+                    p[f"norms.{i}.bias"].reshape(-1),
+                    training,
+                    self.bn_momentum,
+                    self.bn_eps,
                 )
                 self._count_batch(i, training)
             h = self.act(h)
@@ -515,7 +558,11 @@ class Stack:
                 h = F.max_pool2d(h, 2)
         feats = h.mean(dim=(2, 3)).view(B, K, -1).transpose(0, 1)  # [K, B, C]
         w, b = p["classifier.weight"], p.get("classifier.bias")
-        out = torch.baddbmm(b.unsqueeze(1), feats, w.transpose(1, 2)) if b is not None else torch.bmm(feats, w.transpose(1, 2))
+        out = (
+            torch.baddbmm(b.unsqueeze(1), feats, w.transpose(1, 2))
+            if b is not None
+            else torch.bmm(feats, w.transpose(1, 2))
+        )
         if capture is not None:
             capture.append(out)
         return out
@@ -531,8 +578,14 @@ class Stack:
                 cap.append(h)
                 if self.batch_norm:
                     h = F.batch_norm(
-                        h, self.buffers[f"norms.{i}.running_mean"][k], self.buffers[f"norms.{i}.running_var"][k],
-                        p[f"norms.{i}.weight"][k], p[f"norms.{i}.bias"][k], training, self.bn_momentum, self.bn_eps,
+                        h,
+                        self.buffers[f"norms.{i}.running_mean"][k],
+                        self.buffers[f"norms.{i}.running_var"][k],
+                        p[f"norms.{i}.weight"][k],
+                        p[f"norms.{i}.bias"][k],
+                        training,
+                        self.bn_momentum,
+                        self.bn_eps,
                     )
                     self._count_batch(i, training, k)
                 h = self.act(h)
@@ -624,7 +677,7 @@ class _FusedMLP(torch.autograd.Function):
             dh = torch.bmm(p[f"layers.{i}.weight"].transpose(1, 2), dz)
             dz = _act_backward_(act, dh, h)
         gw = gp["layers.0.weight"]
-        K, out = gw.shape[0], gw.shape[1]
+        out = gw.shape[1]
         dz = dz.contiguous()
         if len(set(sizes)) == 1:
             G, kg = len(sizes), sizes[0]
