@@ -29,7 +29,7 @@ test: $(STAMP)
 # ruff (lint, the notebooks included) and mypy, configured in pyproject.toml.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check depthinit/analysis depthinit/sweep
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 # Execute every chapter with papermill into book/_executed/, then build the site.

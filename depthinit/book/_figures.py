@@ -69,8 +69,13 @@ def _empty(message: str, height: float = 1.2) -> Figure:
 
 
 # -- accuracy per initialization ------------------------------------------------------------------
-def plot_accuracy_dots(tables: Mapping[str, pd.DataFrame], *, order: Sequence[str] | None = None,
-                       highlight: Sequence[str] = (), chance: float = analysis.CHANCE) -> Figure:
+def plot_accuracy_dots(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    order: Sequence[str] | None = None,
+    highlight: Sequence[str] = (),
+    chance: float = analysis.CHANCE,
+) -> Figure:
     """Final test accuracy per initialization, one panel per results table (e.g. the stored
     paper-profile run and this build's, per optimizer): mean (dot), median (tick) and the 95 %
     interval over seeds (bar, clipped to [0, 1]); rows in :func:`depthinit.book.init_order`;
@@ -130,10 +135,14 @@ def plot_hero(results: pd.DataFrame, *, title: str, chance: float = analysis.CHA
     rows, _ = at_chosen_lr(results)
     final = analysis.final_rows(rows, chance=chance)
     keep = analysis.config(base="he", distribution="normal")(final) | final["scheme"].isin(
-        ("orthogonal", "random_walk", "lsuv"))
+        ("orthogonal", "random_walk", "lsuv")
+    )
     sub = rows[rows["init"].isin(set(final[keep]["init"]))]
-    highlight = list(dict.fromkeys(analysis.select(final, analysis.config(
-        base="he", schedule="increasing", distribution="normal"))["init"]))
+    highlight = list(
+        dict.fromkeys(
+            analysis.select(final, analysis.config(base="he", schedule="increasing", distribution="normal"))["init"]
+        )
+    )
     return plot_accuracy_dots({title: sub}, highlight=highlight, chance=chance)
 
 
@@ -204,8 +213,13 @@ def plot_curves(results: pd.DataFrame, *, measure: str = "test_acc", chance: flo
             _percent_axis(ax)
         ax.set_title(name, fontsize=10)
         direct_labels(ax, ends, colors)
-    label = {"test_acc": "test accuracy %", "train_acc": "training accuracy %", "val_acc": "validation accuracy %",
-             "train_loss": "training loss", "test_loss": "test loss"}.get(measure, measure)
+    label = {
+        "test_acc": "test accuracy %",
+        "train_acc": "training accuracy %",
+        "val_acc": "validation accuracy %",
+        "train_loss": "training loss",
+        "test_loss": "test loss",
+    }.get(measure, measure)
     for ax in axes[:, 0]:
         ax.set_ylabel(label)
     for ax in axes[-1, :]:
@@ -228,8 +242,7 @@ def plot_best_epochs(results: pd.DataFrame, *, chance: float = analysis.CHANCE) 
         epochs = int(b["epochs"].max())
         counts = b["best_epoch"].dropna().astype(int).value_counts().reindex(range(1, epochs + 1), fill_value=0)
         ax.bar(counts.index, counts.to_numpy(), color=PALETTE["blue"], width=0.8)
-        ax.axvspan(epochs * (1 - analysis.PLATEAU_SHARE) - 0.5, epochs + 0.5, color=PALETTE["yellow"], alpha=0.25,
-                   lw=0)
+        ax.axvspan(epochs * (1 - analysis.PLATEAU_SHARE) - 0.5, epochs + 0.5, color=PALETTE["yellow"], alpha=0.25, lw=0)
         ax.set_xlabel("epoch of the best test accuracy")
         ax.set_title({"sgd": "SGD", "adam": "Adam"}.get(opt, opt or "all runs"), fontsize=10)
     axes[0, 0].set_ylabel("runs")
@@ -237,8 +250,13 @@ def plot_best_epochs(results: pd.DataFrame, *, chance: float = analysis.CHANCE) 
 
 
 # -- per-layer statistics ---------------------------------------------------------------------
-def plot_layer_profiles(probes: pd.DataFrame, results: pd.DataFrame, *, inits: Sequence[str] | None = None,
-                        kinds: Sequence[str] = ("activation", "gradient")) -> Figure:
+def plot_layer_profiles(
+    probes: pd.DataFrame,
+    results: pd.DataFrame,
+    *,
+    inits: Sequence[str] | None = None,
+    kinds: Sequence[str] = ("activation", "gradient"),
+) -> Figure:
     """Standard deviation of each layer's pre-activations and weight gradients (mean over
     seeds, log scale) at initialization (left) and after the last probed epoch (right), for
     a few initializations (default: He normal's schedules, Glorot normal and LSUV); one kind
@@ -345,8 +363,11 @@ def plot_ablation(finding: Any) -> Figure:
     ax = axes[0, 0]
     for i, (arm, s) in enumerate(scores):
         y = len(scores) - 1 - i
-        color = SCHEDULE_COLORS.get(arm.schedule or "unit", "0.3") if (arm.is_schedule or arm.layer_lrs) \
+        color = (
+            SCHEDULE_COLORS.get(arm.schedule or "unit", "0.3")
+            if (arm.is_schedule or arm.layer_lrs)
             else SCHEDULE_COLORS["unit"]
+        )
         if math.isfinite(s.low):
             ax.plot([s.low, s.high], [y, y], color=color, lw=2.2, alpha=0.55, solid_capstyle="butt")
         ax.plot(s.mean, y, "o" if not arm.is_schedule else "s", color=color, ms=6)
@@ -369,8 +390,11 @@ def plot_signals(summary: pd.DataFrame) -> Figure:
 
     colors = {"unit": PALETTE["vermillion"], "standardize": PALETTE["blue"]}
     fig, axes = figure(2, 2, height=5.0, sharex=True)
-    panels = [("median", "second moment E[y²] (log)"), ("common_share", "share of E[y²] common to all examples"),
-              ("cosine", "cosine between two examples' inputs")]
+    panels = [
+        ("median", "second moment E[y²] (log)"),
+        ("common_share", "share of E[y²] common to all examples"),
+        ("cosine", "cosine between two examples' inputs"),
+    ]
     for ax, (col, title) in zip(axes.ravel(), panels):
         for (inputs, init), g in summary.groupby(["inputs", "init"], sort=False):
             ls = "--" if "uniform" in str(init) else "-"
@@ -388,9 +412,11 @@ def plot_signals(summary: pd.DataFrame) -> Figure:
     for inputs, c in colors.items():
         if inputs in set(summary["inputs"]):
             handles.append(mlines.Line2D([], [], color=c, label=INPUTS.get(inputs, inputs)))
-    handles += [mlines.Line2D([], [], color="0.2", ls="-", label="He normal"),
-                mlines.Line2D([], [], color="0.2", ls="--", label="He uniform"),
-                mlines.Line2D([], [], color="0.2", ls=":", label="theory, mean E[y²]")]
+    handles += [
+        mlines.Line2D([], [], color="0.2", ls="-", label="He normal"),
+        mlines.Line2D([], [], color="0.2", ls="--", label="He uniform"),
+        mlines.Line2D([], [], color="0.2", ls=":", label="theory, mean E[y²]"),
+    ]
     legend.legend(handles=handles, loc="center", fontsize=MIN_FONT_PT + 1)
     for ax in (axes[1, 0],):
         ax.set_xlabel("layer depth")
@@ -440,8 +466,9 @@ def plot_sensitivity_maps(configs: pd.DataFrame) -> Figure:
     if not views:
         return _empty("no axis of the sensitivity grid has two values in these results")
     heights = [max(1, v["schedule"].nunique()) for v in views.values()]
-    fig, axes = figure(len(views), 1, height=0.9 * len(views) + 0.42 * sum(heights),
-                       gridspec_kw={"height_ratios": heights})
+    fig, axes = figure(
+        len(views), 1, height=0.9 * len(views) + 0.42 * sum(heights), gridspec_kw={"height_ratios": heights}
+    )
     vmax = float(configs["mean"].max())
     for ax, (axis, v) in zip(axes[:, 0], views.items()):
         rows = [s for s in SCHEDULES if s in set(v["schedule"])]
@@ -457,15 +484,28 @@ def plot_sensitivity_maps(configs: pd.DataFrame) -> Figure:
         for i in range(len(rows)):
             for j in range(len(cols)):
                 val = grid[i, j]
-                ax.text(j, i, text[i][j], ha="center", va="center", fontsize=MIN_FONT_PT,
-                        color="white" if math.isnan(val) or val < (analysis.CHANCE + vmax) / 2 else "black")
+                ax.text(
+                    j,
+                    i,
+                    text[i][j],
+                    ha="center",
+                    va="center",
+                    fontsize=MIN_FONT_PT,
+                    color="white" if math.isnan(val) or val < (analysis.CHANCE + vmax) / 2 else "black",
+                )
         ax.set_xticks(range(len(cols)), [f"{c:g}" if isinstance(c, (int, float)) else str(c) for c in cols])
         ax.set_yticks(range(len(rows)), ["plain He" if r == "unit" else r for r in rows])
         ax.set_title(titles[axis], fontsize=10)
         ax.grid(False)
-    fig.colorbar(im, ax=axes[:, 0].tolist(), label="final test accuracy", shrink=0.8,
-                 format=__import__("matplotlib.ticker", fromlist=["FuncFormatter"]).FuncFormatter(
-                     lambda x, _: f"{100 * x:.0f} %"))
+    fig.colorbar(
+        im,
+        ax=axes[:, 0].tolist(),
+        label="final test accuracy",
+        shrink=0.8,
+        format=__import__("matplotlib.ticker", fromlist=["FuncFormatter"]).FuncFormatter(
+            lambda x, _: f"{100 * x:.0f} %"
+        ),
+    )
     return fig
 
 
@@ -523,9 +563,13 @@ def plot_verdict_forest(details: pd.DataFrame, *, delta: float = analysis.DELTA)
     ax.set_xlabel("estimate, accuracy points (95 % interval)")
     import matplotlib.lines as mlines
 
-    ax.legend(handles=[mlines.Line2D([], [], color=c, lw=2.5, label=v) for v, c in VERDICT_COLORS.items()],
-              loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.5 / max(len(details), 1)), ncol=4,
-              fontsize=MIN_FONT_PT)
+    ax.legend(
+        handles=[mlines.Line2D([], [], color=c, lw=2.5, label=v) for v, c in VERDICT_COLORS.items()],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 - 0.5 / max(len(details), 1)),
+        ncol=4,
+        fontsize=MIN_FONT_PT,
+    )
     ax.grid(axis="y", visible=False)
     return fig
 

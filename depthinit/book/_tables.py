@@ -97,8 +97,13 @@ def init_order(results: pd.DataFrame) -> list[str]:
         scheme, sched = row.get("scheme"), row.get("schedule")
         if isinstance(sched, str) and sched in SCHEDULES and scheme in ("depth", "he", "glorot", "lecun"):
             base = row.get("base") if isinstance(row.get("base"), str) else scheme
-            return (0, bases.get(str(base), 3), 0 if row.get("distribution") == "normal" else 1,
-                    SCHEDULES.index(sched), i)
+            return (
+                0,
+                bases.get(str(base), 3),
+                0 if row.get("distribution") == "normal" else 1,
+                SCHEDULES.index(sched),
+                i,
+            )
         if scheme in REFERENCE_ORDER:
             return (1, REFERENCE_ORDER.index(str(scheme)), 0, 0, i)
         return (2, 0, 0, 0, i)
@@ -118,8 +123,9 @@ def interval_text(low: float, high: float) -> str:
     return f"[{100 * low:.1f}, {100 * high:.1f}]"
 
 
-def accuracy_table(results: pd.DataFrame, *, by: Sequence[str] | None = None,
-                   chance: float = analysis.CHANCE) -> pd.DataFrame:
+def accuracy_table(
+    results: pd.DataFrame, *, by: Sequence[str] | None = None, chance: float = analysis.CHANCE
+) -> pd.DataFrame:
     """Final test accuracy per configuration, to show: one row per group of ``by`` (default:
     :func:`depthinit.analysis.summary`'s configuration columns) in :func:`init_order`.
 
@@ -131,9 +137,13 @@ def accuracy_table(results: pd.DataFrame, *, by: Sequence[str] | None = None,
     keys = [c for c in s.columns if c in (by or analysis.CONFIG_KEYS)]
     if "init" in keys:
         order = {name: i for i, name in enumerate(init_order(results))}
-        s = s.assign(_o=s["init"].map(order)).sort_values(
-            [k for k in keys if k not in ("init", "lr")] + ["_o"] + (["lr"] if "lr" in keys else []),
-            kind="stable").drop(columns="_o")
+        s = (
+            s.assign(_o=s["init"].map(order))
+            .sort_values(
+                [k for k in keys if k not in ("init", "lr")] + ["_o"] + (["lr"] if "lr" in keys else []), kind="stable"
+            )
+            .drop(columns="_o")
+        )
     out = s[keys].copy()
     if "lr" in out:
         out["lr"] = out["lr"].map(lambda v: f"{v:g}")
@@ -141,8 +151,10 @@ def accuracy_table(results: pd.DataFrame, *, by: Sequence[str] | None = None,
     out["mean %"] = s["mean"].map(_pct)
     out["median %"] = s["median"].map(_pct)
     out["95 % interval"] = [interval_text(lo, hi) for lo, hi in zip(s["low"], s["high"])]
-    out["failed [Wilson 95 %]"] = [f"{int(k)} of {int(n)} {interval_text(lo, hi)}" for k, n, lo, hi in
-                                   zip(s["failed"], s["runs"], s["failed_low"], s["failed_high"])]
+    out["failed [Wilson 95 %]"] = [
+        f"{int(k)} of {int(n)} {interval_text(lo, hi)}"
+        for k, n, lo, hi in zip(s["failed"], s["runs"], s["failed_low"], s["failed_high"])
+    ]
     out = out.rename(columns={"init": "initialization"}).reset_index(drop=True)
     if "variant" in out and not design_variants(results):
         out = out.drop(columns="variant")
@@ -161,8 +173,11 @@ def tuned_table(results: pd.DataFrame, *, chance: float = analysis.CHANCE) -> pd
         lr = rows.groupby("init")["lr"].first() if "lr" in rows else pd.Series(dtype=float)
         edge = choice.groupby("init")["edge"].any() if choice is not None else pd.Series(dtype=bool)
         inits = table.index.get_level_values("initialization")
-        table.insert(0, "lr" if choice is None else "lr chosen on validation",
-                     [f"{lr.get(i, math.nan):g}" + (" (edge)" if edge.get(i, False) else "") for i in inits])
+        table.insert(
+            0,
+            "lr" if choice is None else "lr chosen on validation",
+            [f"{lr.get(i, math.nan):g}" + (" (edge)" if edge.get(i, False) else "") for i in inits],
+        )
         frames.append(table)
     return pd.concat(frames)
 
@@ -180,12 +195,23 @@ def failure_table(results: pd.DataFrame, *, chance: float = analysis.CHANCE) -> 
         for k in keys:
             mask &= final[k].eq(r[k]) if r[k] == r[k] else final[k].isna()
         g = final[mask]
-        rows.append({**{("initialization" if k == "init" else k): r[k] for k in keys}, "runs": int(r["runs"]),
-                     "diverged": int(g["diverged"].sum()), "collapsed": int((g["failed"] & ~g["diverged"]).sum()),
-                     "failure rate %": _pct(r["failed_rate"], 0),
-                     "Wilson 95 %": interval_text(r["failed_low"], r["failed_high"])})
+        rows.append(
+            {
+                **{("initialization" if k == "init" else k): r[k] for k in keys},
+                "runs": int(r["runs"]),
+                "diverged": int(g["diverged"].sum()),
+                "collapsed": int((g["failed"] & ~g["diverged"]).sum()),
+                "failure rate %": _pct(r["failed_rate"], 0),
+                "Wilson 95 %": interval_text(r["failed_low"], r["failed_high"]),
+            }
+        )
     cols = [("initialization" if k == "init" else k) for k in keys] + [
-        "runs", "diverged", "collapsed", "failure rate %", "Wilson 95 %"]
+        "runs",
+        "diverged",
+        "collapsed",
+        "failure rate %",
+        "Wilson 95 %",
+    ]
     out = pd.DataFrame(rows, columns=cols)
     if "variant" in out and not design_variants(results):
         out = out.drop(columns="variant")
@@ -199,27 +225,38 @@ def epoch_table(results: pd.DataFrame, *, threshold: float, chance: float = anal
     (with how many runs never did)."""
     best = analysis.best_epochs(results, chance=chance)
     hit = analysis.time_to(results, threshold, chance=chance)
-    keys = [k for k in ("variant", "optimizer", "lr", "init") if k in best.columns
-            and (k == "init" or best[k].nunique() > 1) and (k != "variant" or design_variants(results))]
+    keys = [
+        k
+        for k in ("variant", "optimizer", "lr", "init")
+        if k in best.columns and (k == "init" or best[k].nunique() > 1) and (k != "variant" or design_variants(results))
+    ]
     merged = best.merge(hit[["run_id", "epoch"]].rename(columns={"epoch": "hit"}), on="run_id")
     order = {name: i for i, name in enumerate(init_order(results))}
     rows = []
     for key, g in merged.groupby(keys, sort=False, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         late = g["best_epoch"] >= g["epochs"] * (1 - analysis.PLATEAU_SHARE)
-        rows.append({**dict(zip(keys, key)), "runs": len(g),
-                     "median best epoch": float(g["best_epoch"].median()),
-                     "best in the last 20 %": f"{int(late.sum())} of {len(g)}",
-                     "on the plateau": f"{int(g['plateau'].sum())} of {len(g)}",
-                     f"median epochs to {100 * threshold:.0f} %": float(g["hit"].median()),
-                     "never reached": int(g["hit"].isna().sum())})
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "runs": len(g),
+                "median best epoch": float(g["best_epoch"].median()),
+                "best in the last 20 %": f"{int(late.sum())} of {len(g)}",
+                "on the plateau": f"{int(g['plateau'].sum())} of {len(g)}",
+                f"median epochs to {100 * threshold:.0f} %": float(g["hit"].median()),
+                "never reached": int(g["hit"].isna().sum()),
+            }
+        )
     out = pd.DataFrame(rows)
     if out.empty:
         return out
     opt_rank = {"sgd": 0, "adam": 1}
-    out = out.assign(_o=out["init"].map(order),
-                     _p=out["optimizer"].map(lambda o: opt_rank.get(o, 2)) if "optimizer" in out else 0)
-    out = out.sort_values([k for k in ("variant",) if k in keys] + ["_p", "_o"], kind="stable").drop(columns=["_o", "_p"])
+    out = out.assign(
+        _o=out["init"].map(order), _p=out["optimizer"].map(lambda o: opt_rank.get(o, 2)) if "optimizer" in out else 0
+    )
+    out = out.sort_values([k for k in ("variant",) if k in keys] + ["_p", "_o"], kind="stable").drop(
+        columns=["_o", "_p"]
+    )
     out = out.rename(columns={"init": "initialization"}).reset_index(drop=True)
     return out.set_index([c for c in ("variant", "optimizer", "initialization") if c in out.columns])
 
@@ -235,8 +272,9 @@ def side_by_side(tables: Mapping[str, pd.DataFrame], *, chance: float = analysis
             rows, _ = at_chosen_lr(part)
             s = analysis.summary(rows, by=["init"], chance=chance).set_index("init")
             name = source + (f", {OPTIMIZER_NAMES.get(opt, opt)}" if len(by_optimizer(results)) > 1 else "")
-            cols[name] = pd.Series({i: f"{_pct(r['mean'])} {interval_text(r['low'], r['high'])}"
-                                    for i, r in s.iterrows()})
+            cols[name] = pd.Series(
+                {i: f"{_pct(r['mean'])} {interval_text(r['low'], r['high'])}" for i, r in s.iterrows()}
+            )
             order += [i for i in init_order(rows) if i not in order]
     return pd.DataFrame(cols).reindex(order).fillna("not run").rename_axis("initialization")
 
@@ -251,23 +289,29 @@ def verdict_html(summary: pd.DataFrame, *, details: pd.DataFrame | None = None) 
     the experiment it was read on, each comparison's estimate in points with its interval,
     the verdict). Each verdict cell has the class ``verdict-<name>`` (``VERDICT_CLASSES``);
     the table has the class ``verdict-table``. Nothing is cut."""
-    head = ("<table class=\"verdict-table\"><thead><tr><th>claim</th><th>what it says</th>"
-            "<th>read on</th><th>estimate, accuracy points [95 % interval] (seeds)</th><th>verdict</th></tr>"
-            "</thead><tbody>")
+    head = (
+        '<table class="verdict-table"><thead><tr><th>claim</th><th>what it says</th>'
+        "<th>read on</th><th>estimate, accuracy points [95 % interval] (seeds)</th><th>verdict</th></tr>"
+        "</thead><tbody>"
+    )
     rows = []
     for r in summary.to_dict("records"):
         number = f"{r['claim']}" + (" (the book's)" if r.get("source") == "book" else "")
         parts = details[details["claim"] == r["claim"]] if details is not None and len(details) else None
         if parts is not None and len(parts):
-            est = "<br>".join(html.escape(f"{p['comparison']}: {_points(p['mean'], p['low'], p['high'], p['n'])}")
-                              + f" <span class=\"{VERDICT_CLASSES.get(p['verdict'], '')}\">({p['verdict']})</span>"
-                              for p in parts.to_dict("records"))
+            est = "<br>".join(
+                html.escape(f"{p['comparison']}: {_points(p['mean'], p['low'], p['high'], p['n'])}")
+                + f' <span class="{VERDICT_CLASSES.get(p["verdict"], "")}">({p["verdict"]})</span>'
+                for p in parts.to_dict("records")
+            )
         else:
             est = html.escape(str(r["estimate"]))
         cls = VERDICT_CLASSES.get(str(r["verdict"]), "")
-        rows.append(f"<tr><td>{number}</td><td>{html.escape(str(r['text']))}</td>"
-                    f"<td>{html.escape(str(r['experiment']))}</td><td>{est}</td>"
-                    f"<td class=\"verdict {cls}\"><strong>{html.escape(str(r['verdict']))}</strong></td></tr>")
+        rows.append(
+            f"<tr><td>{number}</td><td>{html.escape(str(r['text']))}</td>"
+            f"<td>{html.escape(str(r['experiment']))}</td><td>{est}</td>"
+            f'<td class="verdict {cls}"><strong>{html.escape(str(r["verdict"]))}</strong></td></tr>'
+        )
     return head + "".join(rows) + "</tbody></table>"
 
 
@@ -282,14 +326,37 @@ def _points(mean: float, low: float, high: float, n: int) -> str:
 
 def rules_table(claims: Sequence[analysis.Claim]) -> pd.DataFrame:
     """Each claim's number, source, text, the experiment it reads (and its fallbacks) and its rule."""
-    return pd.DataFrame([{"claim": c.number, "source": c.source, "what it says": c.text,
-                          "read on": " or ".join((c.experiment, *c.fallbacks)), "measure and rule": c.rule}
-                         for c in claims]).set_index("claim")
+    return pd.DataFrame(
+        [
+            {
+                "claim": c.number,
+                "source": c.source,
+                "what it says": c.text,
+                "read on": " or ".join((c.experiment, *c.fallbacks)),
+                "measure and rule": c.rule,
+            }
+            for c in claims
+        ]
+    ).set_index("claim")
 
 
 __all__ = [
-    "OPTIMIZER_NAMES", "REFERENCE_ORDER", "VERDICT_CLASSES", "accuracy_table", "at_chosen_lr", "by_optimizer",
-    "design_variants", "design_view",
-    "epoch_table", "failure_table", "init_order", "interval_text", "lr_counts", "optimizers", "rules_table",
-    "side_by_side", "tuned_table", "verdict_html",
+    "OPTIMIZER_NAMES",
+    "REFERENCE_ORDER",
+    "VERDICT_CLASSES",
+    "accuracy_table",
+    "at_chosen_lr",
+    "by_optimizer",
+    "design_variants",
+    "design_view",
+    "epoch_table",
+    "failure_table",
+    "init_order",
+    "interval_text",
+    "lr_counts",
+    "optimizers",
+    "rules_table",
+    "side_by_side",
+    "tuned_table",
+    "verdict_html",
 ]

@@ -44,9 +44,7 @@ _WEIGHTS[[0, -1]] *= 0.5
 
 def _check_activation(activation: str) -> str:
     if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation={activation!r} is not valid; expected one of {', '.join(map(repr, ACTIVATIONS))}"
-        )
+        raise ValueError(f"activation={activation!r} is not valid; expected one of {', '.join(map(repr, ACTIVATIONS))}")
     return activation
 
 
@@ -66,7 +64,7 @@ def activation_factor_expressions(activation: str) -> tuple[Expr, Expr]:
             f"activation={activation!r} has no closed form here; use activation_factors({activation!r}, q) "
             f"for its numerical factors (exact ones: {', '.join(EXACT_ACTIVATIONS)})"
         )
-    z = Normal("z", 0, q**Rational(1, 2))
+    z = Normal("z", 0, q ** Rational(1, 2))
     slope = {"relu": 0, "linear": 1, "leaky_relu": LEAKY_SLOPE}[activation]
     f_squared = Piecewise((z**2, z > 0), (slope**2 * z**2, True))
     fprime_squared = Piecewise((1, z > 0), (slope**2, True))
@@ -81,7 +79,7 @@ def mean_derivative_expression(activation: str) -> Expr:
     _check_activation(activation)
     if activation not in EXACT_ACTIVATIONS:
         raise ValueError(f"activation={activation!r} has no closed form here; expected one of {EXACT_ACTIVATIONS}")
-    z = Normal("z", 0, q**Rational(1, 2))
+    z = Normal("z", 0, q ** Rational(1, 2))
     slope = {"relu": 0, "linear": 1, "leaky_relu": LEAKY_SLOPE}[activation]
     return simplify(expectation(Piecewise((1, z > 0), (slope, True))))
 
@@ -100,7 +98,10 @@ def relu_half_for_symmetric() -> dict[str, Expr]:
     for name, z in (("normal", Normal("z", 0, s_)), ("uniform", Uniform("u", -a_, a_))):
         out[name] = simplify(expectation(Piecewise((z**2, z > 0), (0, True))) / expectation(z**2))
     t = Symbol("t", real=True)
-    for name, density in (("laplace", exp(-Abs(t) / b_)), ("(a + b t²) e^(−t²/2)", (a_ + b_ * t**2) * exp(-t**2 / 2))):
+    for name, density in (
+        ("laplace", exp(-Abs(t) / b_)),
+        ("(a + b t²) e^(−t²/2)", (a_ + b_ * t**2) * exp(-(t**2) / 2)),
+    ):
         positive = integrate(t**2 * density, (t, 0, oo))
         total = integrate(t**2 * density, (t, -oo, oo))
         out[name] = simplify(positive / total)

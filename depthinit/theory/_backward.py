@@ -24,9 +24,17 @@ from ._derivation import Derivation, Step
 from .symbols import Expect, FPrime, L, Var, d_f, dx, dy, j, l, n_hat, w, w_hat, y
 
 __all__ = [
-    "backward_derivation", "backward_product", "backward_recursion", "gradient_mean",
-    "gradient_of_input", "gradient_of_output", "he_backward_condition", "he_backward_variance",
-    "input_gradient_variance", "output_gradient_mean", "output_gradient_variance",
+    "backward_derivation",
+    "backward_product",
+    "backward_recursion",
+    "gradient_mean",
+    "gradient_of_input",
+    "gradient_of_output",
+    "he_backward_condition",
+    "he_backward_variance",
+    "input_gradient_variance",
+    "output_gradient_mean",
+    "output_gradient_variance",
 ]
 
 
@@ -112,15 +120,30 @@ def backward_derivation(activation: str = "relu") -> Derivation:
         (
             Step(gradient_of_input(), "chain rule: x_l feeds n̂_l outputs of layer l", ("no_bias",), 7),
             Step(gradient_of_output(), "chain rule through x_{l+1} = f(y_l)", (), 8),
-            Step(gradient_mean(), "weights independent of Δy_l with zero mean",
-                 ("weights_indep_grads", "zero_mean_weights"), 9),
-            Step(output_gradient_mean(activation), "f'(y_l) independent of Δx_{l+1}; E[Δx_{l+1}] = 0 by (9)",
-                 ("fprime_indep_grads", "symmetric_preactivation"), 10),
-            Step(output_gradient_variance(activation),
-                 "E[(f'Δx)²] = E[f'²]E[Δx²] by independence; E[Δx²] = Var[Δx] by (9)",
-                 ("fprime_indep_grads",), 11),
-            Step(input_gradient_variance(), "as in (2)-(3): n̂_l uncorrelated, identically distributed terms",
-                 ("iid_weights", "zero_mean_weights", "weights_indep_grads", "iid_grads"), 12),
+            Step(
+                gradient_mean(),
+                "weights independent of Δy_l with zero mean",
+                ("weights_indep_grads", "zero_mean_weights"),
+                9,
+            ),
+            Step(
+                output_gradient_mean(activation),
+                "f'(y_l) independent of Δx_{l+1}; E[Δx_{l+1}] = 0 by (9)",
+                ("fprime_indep_grads", "symmetric_preactivation"),
+                10,
+            ),
+            Step(
+                output_gradient_variance(activation),
+                "E[(f'Δx)²] = E[f'²]E[Δx²] by independence; E[Δx²] = Var[Δx] by (9)",
+                ("fprime_indep_grads",),
+                11,
+            ),
+            Step(
+                input_gradient_variance(),
+                "as in (2)-(3): n̂_l uncorrelated, identically distributed terms",
+                ("iid_weights", "zero_mean_weights", "weights_indep_grads", "iid_grads"),
+                12,
+            ),
             Step(backward_recursion(activation), "(11) substituted into (12)", (), 13),
             Step(backward_product(activation), "(13) applied from layer 2 up to layer L", (), 14),
             Step(he_backward_condition(), "He et al.: make every factor of the product one", (), 15),

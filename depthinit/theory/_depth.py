@@ -26,28 +26,85 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from sympy import (
+    Basic,
+    Eq,
+    Expr,
+    Lambda,
+    Product,
+    StrictGreaterThan,
+    StrictLessThan,
+    Symbol,
+    diff,
+    exp,
+    expand,
+    expand_log,
+    factor,
+    lambdify,
+    log,
+    simplify,
+    solve,
+    together,
+)
 from sympy import nan as sp_nan
 from sympy import zoo as sp_zoo
-from sympy import (
-    Basic, Eq, Expr, Lambda, Product, expand, StrictGreaterThan, StrictLessThan, Symbol, diff, exp, expand_log, factor,
-    lambdify, log, simplify, solve, together,
-)
 
 from ._backward import backward_recursion
 from ._forward import forward_recursion
 from .symbols import (
-    G, G_c, Iff, L, LogBase, V, Var, alpha, alpha_c, beta, c, dx, k, l, n, n_hat, natural_logs, nu, w, y,
+    G,
+    G_c,
+    Iff,
+    L,
+    LogBase,
+    V,
+    Var,
+    alpha,
+    alpha_c,
+    beta,
+    c,
+    dx,
+    k,
+    l,
+    n,
+    n_hat,
+    natural_logs,
+    nu,
+    w,
+    y,
 )
 
 __all__ = [
-    "Derivative", "alpha_closed_form", "alpha_product", "alpha_readings", "alpha_recursion",
-    "alpha_scaling", "alpha_weight_variance", "change_of_base", "crossover_derivation", "depth_function_clues",
-    "mode_fan", "power_law_function", "constant_product", "constant_schedule",
-    "crossover_condition", "crossover_steps", "depth_function", "depth_network_variance",
-    "depth_network_variance_base_k", "depth_numbers",
-    "depth_solution", "depth_solution_k", "depth_weight_variance", "equal_width_variance",
-    "geometric_mean_log", "he_from_alpha", "hyperparameter_derivatives", "network_variance",
-    "offset_alpha", "solve_k_beta",
+    "Derivative",
+    "alpha_closed_form",
+    "alpha_product",
+    "alpha_readings",
+    "alpha_recursion",
+    "alpha_scaling",
+    "alpha_weight_variance",
+    "change_of_base",
+    "constant_product",
+    "constant_schedule",
+    "crossover_condition",
+    "crossover_derivation",
+    "crossover_steps",
+    "depth_function",
+    "depth_function_clues",
+    "depth_network_variance",
+    "depth_network_variance_base_k",
+    "depth_numbers",
+    "depth_solution",
+    "depth_solution_k",
+    "depth_weight_variance",
+    "equal_width_variance",
+    "geometric_mean_log",
+    "he_from_alpha",
+    "hyperparameter_derivatives",
+    "mode_fan",
+    "network_variance",
+    "offset_alpha",
+    "power_law_function",
+    "solve_k_beta",
 ]
 
 # --- Section 4.1: the α-scaling, equations (16)-(21) -------------------------------------------
@@ -145,6 +202,7 @@ def he_from_alpha(mode: str = "fan_out") -> tuple[Eq, Eq]:
 
 # --- Section 4.1.1: the constant schedule, equations (22)-(23) ---------------------------------
 
+
 @lru_cache(maxsize=None)
 def constant_product() -> Eq:
     """Equation (22): with α_l = α for every l, Var[Δx_2] = α^{L-1} Var[Δx_{L+1}]."""
@@ -161,6 +219,7 @@ def constant_schedule() -> Eq:
 
 
 # --- Section 6: the depth function, equations (24)-(34) ----------------------------------------
+
 
 def depth_function(offset: bool = False) -> Eq:
     """Equation (24): α_l = f(l) = log_k(l) / β (= ln l / (β ln k)); with ``offset=True``
@@ -294,8 +353,12 @@ def _derive_crossover(factor: Expr | None = None) -> dict[str, Basic]:
     scaled = expand_log(simplify((f_nat - 1) * scale.subs(k, 1 + _kappa)), force=True).subs(_kappa, k - 1)
     rel = StrictLessThan(l, root) if increasing else StrictGreaterThan(l, root)
     return {
-        "root": root, "slope": slope.subs(lpos, l).subs(_kappa, k - 1), "increasing": increasing,
-        "scaled": scaled, "scale_positive": bool(scale.subs(k, 1 + _kappa).is_positive), "condition": rel,
+        "root": root,
+        "slope": slope.subs(lpos, l).subs(_kappa, k - 1),
+        "increasing": increasing,
+        "scaled": scaled,
+        "scale_positive": bool(scale.subs(k, 1 + _kappa).is_positive),
+        "condition": rel,
     }
 
 
@@ -381,6 +444,7 @@ def _derive_hyperparameters() -> dict[str, Derivative]:
 
 # --- Numbers --------------------------------------------------------------------------------------
 
+
 def _check(L_value: int, V_value: float) -> tuple[int, float]:
     if isinstance(L_value, bool) or not isinstance(L_value, (int, np.integer)) or L_value < 2:
         raise ValueError(f"L={L_value!r} is not valid; expected an integer number of weight layers >= 2")
@@ -395,8 +459,9 @@ def _alpha_fn() -> Callable:
     return lambdify((l, V, L, G[L]), alpha_closed_form().rhs, "numpy")
 
 
-def solve_k_beta(L_value: int, V_value: float, *, k_value: float | None = None,
-                 beta_value: float | None = None, offset: float = 0.0) -> tuple[float, float]:
+def solve_k_beta(
+    L_value: int, V_value: float, *, k_value: float | None = None, beta_value: float | None = None, offset: float = 0.0
+) -> tuple[float, float]:
     """``(k, β)`` of the log depth function for L layers and network variance V.
 
     Give exactly one of ``k_value`` (> 1) or ``beta_value`` (> 0); the other
@@ -415,8 +480,11 @@ def solve_k_beta(L_value: int, V_value: float, *, k_value: float | None = None,
         if not beta_value > 0:
             raise ValueError(f"beta_value={beta_value!r} is not valid; expected a number > 0")
         return math.exp(lam_value / beta_value), float(beta_value)
+    assert k_value is not None  # exactly one of the two was given
     if not k_value > 1:
-        raise ValueError(f"k_value={k_value!r} is not valid; the base of the logarithm must be > 1 (k = 1 divides by ln 1 = 0)")
+        raise ValueError(
+            f"k_value={k_value!r} is not valid; the base of the logarithm must be > 1 (k = 1 divides by ln 1 = 0)"
+        )
     return float(k_value), lam_value / math.log(k_value)
 
 
@@ -440,9 +508,17 @@ def depth_numbers(L_value: int, V_value: float, *, offset: float = 0.0, beta_val
     below = a[1:] < 1.0
     at_or_above = np.flatnonzero(~below)
     return {
-        "L": L_value, "V": V_value, "offset": float(offset), "G_L": g, "root": root,
-        "beta_ln_k": g / root, "beta": float(beta_value), "k": math.exp(g / root / beta_value),
-        "alphas": a, "n_below": int(below.sum()), "share_below": float(below.mean()),
+        "L": L_value,
+        "V": V_value,
+        "offset": float(offset),
+        "G_L": g,
+        "root": root,
+        "beta_ln_k": g / root,
+        "beta": float(beta_value),
+        "k": math.exp(g / root / beta_value),
+        "alphas": a,
+        "n_below": int(below.sum()),
+        "share_below": float(below.mean()),
         "first_at_or_above": int(at_or_above[0] + 2) if at_or_above.size else None,
     }
 
@@ -465,20 +541,33 @@ def alpha_readings(L_value: int = 54, V_value: float = 22.0, *, target_share: fl
 
     def add(reading: str, a: np.ndarray) -> None:
         factors = a[1:]
-        rows.append({
-            "reading": reading, "layers": len(factors), "n_below": int((factors < 1).sum()),
-            "share_below": float((factors < 1).mean()), "alpha_2": float(factors[0]), "alpha_L": float(factors[-1]),
-        })
+        rows.append(
+            {
+                "reading": reading,
+                "layers": len(factors),
+                "n_below": int((factors < 1).sum()),
+                "share_below": float((factors < 1).mean()),
+                "alpha_2": float(factors[0]),
+                "alpha_L": float(factors[-1]),
+            }
+        )
 
     for offset in (0.0, 2.0, 10.0):
-        add(f"log: ln(l + c), c = {offset:g}", alphas(L_value, schedule="increasing", network_variance=V_value, offset=offset))
+        add(
+            f"log: ln(l + c), c = {offset:g}",
+            alphas(L_value, schedule="increasing", network_variance=V_value, offset=offset),
+        )
     add("log: base k + c (absorbed)", alphas(L_value, schedule="increasing", network_variance=V_value))
     # c + log_k l with β = 1: α_l ∝ c ln k + ln l; k from the fixed product (solved by bisection).
     add("log: c + log_k l, c = 1, β = 1", _additive_offset_alphas(L_value, V_value, 1.0))
-    add(f"log: output layer not counted (L = {L_value - 1})",
-        alphas(L_value - 1, schedule="increasing", network_variance=V_value))
-    add(f"log: one more layer counted (L = {L_value + 1})",
-        alphas(L_value + 1, schedule="increasing", network_variance=V_value))
+    add(
+        f"log: output layer not counted (L = {L_value - 1})",
+        alphas(L_value - 1, schedule="increasing", network_variance=V_value),
+    )
+    add(
+        f"log: one more layer counted (L = {L_value + 1})",
+        alphas(L_value + 1, schedule="increasing", network_variance=V_value),
+    )
     add("power: l^(1/2)", alphas(L_value, schedule="increasing", network_variance=V_value, depth_fn="power", shape=0.5))
     add("linear: l", alphas(L_value, schedule="increasing", network_variance=V_value, depth_fn="linear"))
     add("geometric: 1.05^l", alphas(L_value, schedule="increasing", network_variance=V_value, depth_fn="geometric"))
@@ -504,8 +593,8 @@ def _additive_offset_alphas(L_value: int, V_value: float, offset: float) -> np.n
     return a
 
 
-
 # --- Which reading of (24) the clues support -----------------------------------------------------
+
 
 def power_law_function() -> Eq:
     """The alternative reading of (24): α_l = (l / k)^{1/β}, a power law in the depth."""
@@ -528,7 +617,10 @@ def _beta_from_product(f: Expr) -> tuple[Expr, Expr]:
 
 
 def depth_function_clues(
-    reading: str = "log", L_value: int = 54, V_value: float = 22.0, k_value: float = 10.0,
+    reading: str = "log",
+    L_value: int = 54,
+    V_value: float = 22.0,
+    k_value: float = 10.0,
 ) -> pd.DataFrame:
     """The six clues of Sections 6-8 about the lost function (24), evaluated for the log
     reading log_k(l)/β (``"log"``) or the power law (l/k)^{1/β} (``"power"``).
@@ -554,11 +646,21 @@ def depth_function_clues(
     at_k1 = f_nat.subs(k, 1)
     invalid = at_k1.has(sp_zoo) or at_k1.has(sp_nan) or beta_solution.subs(k, 1).has(sp_zoo)
     rows.append(("“k = 1 is not valid”", f"f at k = 1: {'undefined' if invalid else at_k1}", bool(invalid)))
-    rows.append(("“two values k and β need to be determined”",
-                 "pinning V fixes one combination, one of (k, β) stays free", True))
+    rows.append(
+        (
+            "“two values k and β need to be determined”",
+            "pinning V fixes one combination, one of (k, β) stays free",
+            True,
+        )
+    )
     cross = crossover_derivation(f)
-    rows.append(("“k should be higher than all those layer depths” (below one)",
-                 f"α_l < 1 ⟺ {cross['condition']}", bool(cross["increasing"])))
+    rows.append(
+        (
+            "“k should be higher than all those layer depths” (below one)",
+            f"α_l < 1 ⟺ {cross['condition']}",
+            bool(cross["increasing"]),
+        )
+    )
     has_base = f.has(LogBase)
     rows.append(("“add some constant in the base”", "f has a base" if has_base else "f has no base", bool(has_base)))
     beta_fn = lambdify((k, V, L, s), beta_solution, "math")
@@ -571,15 +673,23 @@ def depth_function_clues(
     d_v = (beta_at(k_value, V_value + h, L_value) - beta_at(k_value, V_value - h, L_value)) / (2 * h)
     d_l = beta_at(k_value, V_value, L_value + 1) - beta_at(k_value, V_value, L_value)
     signs = tuple(int(np.sign(x)) for x in (d_k, d_v, d_l))
-    rows.append(("“increasing k and V decrease β, decreasing L decreases β”",
-                 f"signs at L = {L_value}, V = {V_value:g}, k = {k_value:g}: {signs[0]:+d}, {signs[1]:+d}, {signs[2]:+d}"
-                 f" (β = {beta_at(k_value, V_value, L_value):.3g})",
-                 signs == (-1, -1, 1) and beta_at(k_value, V_value, L_value) > 0))
+    rows.append(
+        (
+            "“increasing k and V decrease β, decreasing L decreases β”",
+            f"signs at L = {L_value}, V = {V_value:g}, k = {k_value:g}: {signs[0]:+d}, {signs[1]:+d}, {signs[2]:+d}"
+            f" (β = {beta_at(k_value, V_value, L_value):.3g})",
+            signs == (-1, -1, 1) and beta_at(k_value, V_value, L_value) > 0,
+        )
+    )
     pinned = f_nat.subs(beta, beta_solution)
     shape = simplify(diff(expand_log(log(pinned), force=True), k))
     s_value = math.fsum(u_fn(i) for i in range(2, L_value + 1))
     at_two = 0.0 if shape == 0 else float(shape.subs({l: 2, k: k_value, V: V_value, L: L_value, s: s_value}))
-    rows.append(("(not a clue) once V is pinned, k still shapes α_l",
-                 "∂ ln α_l / ∂k = 0 for every l" if shape == 0 else f"∂ ln α_2 / ∂k = {at_two:.3g} at these numbers",
-                 shape != 0))
+    rows.append(
+        (
+            "(not a clue) once V is pinned, k still shapes α_l",
+            "∂ ln α_l / ∂k = 0 for every l" if shape == 0 else f"∂ ln α_2 / ∂k = {at_two:.3g} at these numbers",
+            shape != 0,
+        )
+    )
     return pd.DataFrame(rows, columns=["clue", "result", "fits"])

@@ -22,15 +22,15 @@ ASSUMPTIONS: dict[str, str] = {
     "symmetric_weights": "the weights of layer l are symmetric around zero",
     "weights_indep_inputs": "the weights of layer l are independent of the layer's inputs x_l",
     "iid_inputs": "the n_l inputs of a unit share one second moment E[x_l^2] "
-                  "(an average over the inputs when they differ)",
+    "(an average over the inputs when they differ)",
     "symmetric_preactivation": "y_{l-1} is symmetric around zero (follows from symmetric weights "
-                               "and zero bias in layer l-1)",
+    "and zero bias in layer l-1)",
     "weights_indep_grads": "the weights of layer l are independent of the gradient Δy_l",
     "fprime_indep_grads": "f'(y_l) is independent of the incoming gradient Δx_{l+1}",
     "iid_grads": "the n̂_l gradients Δy_l reaching a unit share one variance",
     "equal_widths": "all hidden layers have the same fan-out n̂_l = n",
     "gaussian_preactivation": "y_l is Gaussian (central limit theorem over the fan-in); "
-                              "only needed for tanh and sigmoid",
+    "only needed for tanh and sigmoid",
 }
 
 
@@ -76,7 +76,6 @@ class Derivation:
                 "assumptions": [", ".join(s.assumptions) for s in self.steps],
             }
         )
-
 
     def to_markdown(self) -> str:
         """The steps as a MyST table with inline math (render with ``markdown_format: myst``)."""

@@ -25,20 +25,39 @@ the mean and variance of Hanin and Nica's (2020) log-normal limit.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Literal
 
 import numpy as np
 import torch
 from sympy import (
-    Expr, Rational, Symbol, cos, diff, exp, expand, expand_log, factorial, integrate, log, nsimplify, oo, pi,
+    Expr,
+    Rational,
+    Symbol,
+    cos,
+    diff,
+    exp,
+    expand,
+    expand_log,
+    factorial,
+    integrate,
+    log,
+    nsimplify,
+    oo,
+    pi,
     simplify,
 )
 
 __all__ = [
-    "batch_factor", "batch_log_ratio_moments", "log_ratio_moments", "log_ratio_series", "ratio_correlation",
-    "input_correlation", "relu_fourth_moment_kernel", "simulate_chain",
+    "batch_factor",
+    "batch_log_ratio_moments",
+    "input_correlation",
+    "log_ratio_moments",
+    "log_ratio_series",
+    "ratio_correlation",
+    "relu_fourth_moment_kernel",
+    "simulate_chain",
 ]
 
 LayerKind = Literal["relu", "linear"]
@@ -51,10 +70,12 @@ def _check_width(width: object) -> int:
     return int(width)
 
 
-def _check_kind(activation: object) -> str:
-    if activation not in _KINDS:
-        raise ValueError(f"activation={activation!r} is not valid; expected one of {', '.join(map(repr, _KINDS))}")
-    return str(activation)
+def _check_kind(activation: object) -> LayerKind:
+    if activation == "relu":
+        return "relu"
+    if activation == "linear":
+        return "linear"
+    raise ValueError(f"activation={activation!r} is not valid; expected one of {', '.join(map(repr, _KINDS))}")
 
 
 def log_ratio_moments(
@@ -129,8 +150,12 @@ def _series(order: int) -> tuple[tuple[str, Expr], ...]:
     relu_var = truncate(expect(trigamma) + expect(psi**2) - mean_psi**2)
     linear_mean = truncate(psi.subs(x, N / 2) + log(x0) - log(N / 2))
     linear_var = truncate(trigamma.subs(x, N / 2))
-    return (("relu_mean", relu_mean), ("relu_variance", relu_var),
-            ("linear_mean", linear_mean), ("linear_variance", linear_var))
+    return (
+        ("relu_mean", relu_mean),
+        ("relu_variance", relu_var),
+        ("linear_mean", linear_mean),
+        ("linear_variance", linear_var),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -166,7 +191,7 @@ def relu_fourth_moment_kernel() -> Expr:
     degree-2 kernel J₂(θ)/(2π), J₂ = 3 sin θ cos θ + (π − θ)(1 + 2 cos² θ): 3/2 at θ = 0,
     1/4 at θ = π/2."""
     theta, ang, r = Symbol("theta", positive=True), Symbol("varphi", real=True), Symbol("r", positive=True)
-    radial = integrate(r**5 * exp(-r**2 / 2), (r, 0, oo)) / (2 * pi)
+    radial = integrate(r**5 * exp(-(r**2) / 2), (r, 0, oo)) / (2 * pi)
     angular = integrate(cos(ang) ** 2 * cos(ang - theta) ** 2, (ang, theta - pi / 2, pi / 2))
     return simplify(radial * angular)
 
@@ -319,7 +344,8 @@ def simulate_chain(
             c_out[:, 0] = ((cos.sum(dim=(1, 2)) - B) / (B * (B - 1))).numpy()
         y_ = chol @ torch.randn(k, B, widths[0], generator=generator, dtype=torch.float64)
         f_out[:, 0] = torch.log(y_.pow(2).mean(dim=(1, 2)) / (2.0 * second * fwd_pred[0])).numpy()
-        masks, weights = [], [None]
+        masks: list[torch.Tensor] = []
+        weights: list[torch.Tensor | None] = [None]
         for m in range(1, L):
             masks.append(y_ > 0)
             h = torch.relu(y_)
@@ -334,10 +360,14 @@ def simulate_chain(
             weights.append(w_)
         g_ = torch.randn(k, B, widths[-1], generator=generator, dtype=torch.float64)
         for m in range(L - 1, 0, -1):
-            gx = g_ @ weights[m].transpose(1, 2)
+            w_m = weights[m]
+            assert w_m is not None  # layers 1..L-1 were appended above
+            gx = g_ @ w_m.transpose(1, 2)
             b_out[:, m] = torch.log(gx.pow(2).mean(dim=(1, 2)) / bwd_pred[m]).numpy()
             g_ = gx * masks[m - 1]
-        fwd.append(f_out), bwd.append(b_out), corr.append(c_out)
+        fwd.append(f_out)
+        bwd.append(b_out)
+        corr.append(c_out)
         done += k
     return {"forward": np.concatenate(fwd), "backward": np.concatenate(bwd), "correlation": np.concatenate(corr)}
 

@@ -23,8 +23,15 @@ from ._derivation import Derivation, Step
 from .symbols import Expect, L, Var, j, l, m_f, n, w, x, y
 
 __all__ = [
-    "forward_derivation", "forward_product", "forward_recursion", "he_forward_condition",
-    "he_forward_variance", "neuron_output", "product_variance", "rhs_of_three", "variance_as_sum",
+    "forward_derivation",
+    "forward_product",
+    "forward_recursion",
+    "he_forward_condition",
+    "he_forward_variance",
+    "neuron_output",
+    "product_variance",
+    "rhs_of_three",
+    "variance_as_sum",
     "variance_of_sum",
 ]
 
@@ -110,17 +117,23 @@ def forward_derivation(activation: str = "relu") -> Derivation:
         "forward",
         (
             Step(neuron_output(), "a unit's output; the paper ignores the bias", ("no_bias",), 1),
-            Step(variance_as_sum(), "the n_l products are uncorrelated, so their variances add",
-                 ("iid_weights", "zero_mean_weights", "weights_indep_inputs")),
-            Step(variance_of_sum(), "the n_l products are identically distributed",
-                 ("iid_weights", "iid_inputs"), 2),
-            Step(Eq(Var(w[l] * x[l]), product_variance()),
-                 "Var[wx] = E[w²]E[x²] − E[w]²E[x]² for independent w, x; then E[w] = 0",
-                 ("weights_indep_inputs", "zero_mean_weights")),
+            Step(
+                variance_as_sum(),
+                "the n_l products are uncorrelated, so their variances add",
+                ("iid_weights", "zero_mean_weights", "weights_indep_inputs"),
+            ),
+            Step(variance_of_sum(), "the n_l products are identically distributed", ("iid_weights", "iid_inputs"), 2),
+            Step(
+                Eq(Var(w[l] * x[l]), product_variance()),
+                "Var[wx] = E[w²]E[x²] − E[w]²E[x]² for independent w, x; then E[w] = 0",
+                ("weights_indep_inputs", "zero_mean_weights"),
+            ),
             Step(Eq(Var(y[l]), rhs_of_three()), "(2) with the product rule substituted", (), 3),
-            Step(Eq(Expect(x[l] ** 2), m * Var(y[l - 1])),
-                 f"x_l = f(y_(l-1)); E[f(z)²] = m_f Var[z] with m_f = {m} for {activation}",
-                 ("symmetric_preactivation", "symmetric_weights", "no_bias")),
+            Step(
+                Eq(Expect(x[l] ** 2), m * Var(y[l - 1])),
+                f"x_l = f(y_(l-1)); E[f(z)²] = m_f Var[z] with m_f = {m} for {activation}",
+                ("symmetric_preactivation", "symmetric_weights", "no_bias"),
+            ),
             Step(forward_recursion(activation), "(3) with E[x_l²] substituted", (), 4),
             Step(forward_product(activation), "(4) applied from layer L down to layer 2", (), 5),
             Step(he_forward_condition(), "He et al.: make every factor of the product one", (), 6),

@@ -29,8 +29,14 @@ from ..init._meanfield import _check_activation, _check_variance, _grid, _phi, _
 from ..init._meanfield import length_fixed_point as _length_fixed_point
 
 __all__ = [
-    "correlation_map", "iterate_correlation", "relu_correlation_expression", "relu_correlation_map",
-    "relu_correlation_slope", "relu_homogeneity", "relu_kernel_derivation", "relu_schedule_invariance",
+    "correlation_map",
+    "iterate_correlation",
+    "relu_correlation_expression",
+    "relu_correlation_map",
+    "relu_correlation_slope",
+    "relu_homogeneity",
+    "relu_kernel_derivation",
+    "relu_schedule_invariance",
 ]
 
 #: The correlation c of two inputs and the angle θ = arccos c between them.
@@ -62,7 +68,7 @@ def relu_kernel_derivation() -> dict[str, Expr]:
 
 def _derive_relu_kernel() -> dict[str, Expr]:
     r, ang = Symbol("r", positive=True), Symbol("varphi", real=True)
-    radial = integrate(r**3 * exp(-r**2 / 2), (r, 0, oo)) / (2 * pi)
+    radial = integrate(r**3 * exp(-(r**2) / 2), (r, 0, oo)) / (2 * pi)
     angular = simplify(integrate(cos(ang) * cos(ang - theta), (ang, theta - pi / 2, pi / 2)))
     kernel = simplify(radial * angular)
     second = simplify(kernel.subs(theta, 0))
@@ -228,5 +234,3 @@ def correlation_map(
         out[i] = (sigma_w2 * joint + sigma_b2) / q_next
     out = out.reshape(arr.shape)
     return float(out) if out.ndim == 0 else out
-
-

@@ -40,12 +40,24 @@ from .symbols import Expect, Var, d_f, dx, dy, l, m_f, n, n_hat, w, x, y
 __all__ = ["MEASURED_COLUMNS", "PREDICTED_COLUMNS", "measure_variances", "predict", "sample_variances"]
 
 PREDICTED_COLUMNS = (
-    "layer", "depth", "fan_in", "fan_out", "variance", "forward_variance", "backward_variance",
-    "forward_gain", "backward_gain",
+    "layer",
+    "depth",
+    "fan_in",
+    "fan_out",
+    "variance",
+    "forward_variance",
+    "backward_variance",
+    "forward_gain",
+    "backward_gain",
 )
 MEASURED_COLUMNS = (
-    "layer", "depth", "input_second_moment", "forward_variance", "forward_batch_variance",
-    "output_gradient_variance", "backward_variance",
+    "layer",
+    "depth",
+    "input_second_moment",
+    "forward_variance",
+    "forward_batch_variance",
+    "output_gradient_variance",
+    "backward_variance",
 )
 
 
@@ -57,7 +69,8 @@ def _steps() -> dict[str, Callable[..., Any]]:
     forward = forward_recursion(None).rhs.xreplace({n[l]: fan, Var(w[l]): var_w, m_f: factor, Var(y[l - 1]): prev})
     top = input_gradient_variance().rhs.xreplace({n_hat[l]: fan, Var(w[l]): var_w, Var(dy[l]): grad})
     backward = backward_recursion(None).rhs.xreplace(
-        {n_hat[l]: fan, Var(w[l]): var_w, d_f: factor, Var(dx[l + 1]): grad})
+        {n_hat[l]: fan, Var(w[l]): var_w, d_f: factor, Var(dx[l + 1]): grad}
+    )
     return {
         "first": lambdify((fan, var_w, moment), first, "math"),
         "forward": lambdify((fan, var_w, factor, prev), forward, "math"),
@@ -127,8 +140,9 @@ def predict(
     out["backward_variance"] = bwd
     out["forward_gain"] = np.concatenate([[np.nan], fwd[1:] / fwd[:-1]])
     out["backward_gain"] = np.concatenate([bwd[:-1] / bwd[1:], [np.nan]])
-    out.attrs.update(scheme=plan.scheme, activation=activation, input_second_moment=moment,
-                     output_grad_variance=top_grad)
+    out.attrs.update(
+        scheme=plan.scheme, activation=activation, input_second_moment=moment, output_grad_variance=top_grad
+    )
     return out
 
 
@@ -170,8 +184,9 @@ def _mean_square(t: torch.Tensor) -> torch.Tensor:
     return torch.linalg.vector_norm(t.detach(), dtype=torch.float64) ** 2 / t.numel()
 
 
-def _measure(model: nn.Module, layers: list, x_input: torch.Tensor, generator: torch.Generator,
-             top: float) -> pd.DataFrame:
+def _measure(
+    model: nn.Module, layers: list, x_input: torch.Tensor, generator: torch.Generator, top: float
+) -> pd.DataFrame:
     seen: dict[int, dict[str, torch.Tensor]] = {}
 
     def pre_hook(module: nn.Module, args: tuple) -> tuple | None:
@@ -212,10 +227,17 @@ def _measure(model: nn.Module, layers: list, x_input: torch.Tensor, generator: t
         # Variance over the batch of each unit, averaged over units: E[y^2] - mean_units(batch mean^2).
         batch = forward - _mean_square(y_flat.mean(dim=0)) if y_flat.shape[0] > 1 else nan
         gx, gy = grads[i], grads[L + i]
-        stats.append(torch.stack([
-            _mean_square(record["x"]), forward, batch,
-            _mean_square(gy) if gy is not None else nan, _mean_square(gx) if gx is not None else nan,
-        ]))
+        stats.append(
+            torch.stack(
+                [
+                    _mean_square(record["x"]),
+                    forward,
+                    batch,
+                    _mean_square(gy) if gy is not None else nan,
+                    _mean_square(gx) if gx is not None else nan,
+                ]
+            )
+        )
     values = torch.stack(stats).cpu().tolist()
     frame = pd.DataFrame(values, columns=list(MEASURED_COLUMNS[2:]))
     frame.insert(0, "depth", [layer.depth for layer in layers])

@@ -18,6 +18,7 @@ def _rank(factor: Basic) -> tuple[float, str]:
     """Sort key of a factor: numbers, fans, other symbols, Var[w], other variances,
     expectations, f′, signals (x, y, Δx, Δy), products."""
     base = factor.base if factor.is_Pow else factor
+    group: float
     if isinstance(base, (Number, NumberSymbol)):
         group = 0
     elif isinstance(base, Indexed) and base.base in (n, n_hat):

@@ -35,8 +35,13 @@ from torch import nn
 
 from ..init import InitPlan, init_
 
-__all__ = ["HeEquivalent", "ReparameterizedRun", "compare_reparameterized", "he_equivalent",
-           "reparameterization_theorem"]
+__all__ = [
+    "HeEquivalent",
+    "ReparameterizedRun",
+    "compare_reparameterized",
+    "he_equivalent",
+    "reparameterization_theorem",
+]
 
 Optimizer = Literal["sgd", "adam"]
 
@@ -114,11 +119,17 @@ class HeEquivalent:
     def to_frame(self) -> pd.DataFrame:
         """One row per layer: ``layer, alpha, cumulative, lr_scale, adam_lr_scale,
         bias_lr_scale, bias_adam_lr_scale``."""
-        return pd.DataFrame({
-            "layer": self.layers, "alpha": self.alphas, "cumulative": self.cumulative,
-            "lr_scale": self.lr_scale, "adam_lr_scale": self.adam_lr_scale,
-            "bias_lr_scale": self.bias_lr_scale, "bias_adam_lr_scale": self.bias_adam_lr_scale,
-        })
+        return pd.DataFrame(
+            {
+                "layer": self.layers,
+                "alpha": self.alphas,
+                "cumulative": self.cumulative,
+                "lr_scale": self.lr_scale,
+                "adam_lr_scale": self.adam_lr_scale,
+                "bias_lr_scale": self.bias_lr_scale,
+                "bias_adam_lr_scale": self.bias_adam_lr_scale,
+            }
+        )
 
 
 def he_equivalent(plan: InitPlan) -> HeEquivalent:
@@ -137,9 +148,7 @@ def he_equivalent(plan: InitPlan) -> HeEquivalent:
     ((1.0, 0.25), 2.0)
     """
     if not isinstance(plan, InitPlan):
-        raise ValueError(
-            f"plan must be a depthinit.InitPlan (from depthinit.plan or init_), got {type(plan).__name__}"
-        )
+        raise ValueError(f"plan must be a depthinit.InitPlan (from depthinit.plan or init_), got {type(plan).__name__}")
     if plan.scheme != "depth":
         raise ValueError(
             f"he_equivalent needs a plan of the 'depth' scheme, got scheme {plan.scheme!r}; a {plan.scheme!r} plan "
@@ -161,12 +170,19 @@ def he_equivalent(plan: InitPlan) -> HeEquivalent:
         return tuple(float(v) for v in x)
 
     return HeEquivalent(
-        layers=tuple(layer.layer for layer in plan.layers), alphas=tup(a), cumulative=tup(cumulative),
-        lr_scale=tup(1.0 / a), adam_lr_scale=tup(1.0 / np.sqrt(a)),
-        bias_lr_scale=tup(1.0 / cumulative), bias_adam_lr_scale=tup(1.0 / np.sqrt(cumulative)),
-        adam_eps_scale=tup(np.sqrt(a)), bias_adam_eps_scale=tup(np.sqrt(cumulative)),
-        output_scale=float(math.sqrt(cumulative[-1])), network_variance=float(np.prod(a[1:])),
-        base_scheme=o["base"], base_options=base_options,
+        layers=tuple(layer.layer for layer in plan.layers),
+        alphas=tup(a),
+        cumulative=tup(cumulative),
+        lr_scale=tup(1.0 / a),
+        adam_lr_scale=tup(1.0 / np.sqrt(a)),
+        bias_lr_scale=tup(1.0 / cumulative),
+        bias_adam_lr_scale=tup(1.0 / np.sqrt(cumulative)),
+        adam_eps_scale=tup(np.sqrt(a)),
+        bias_adam_eps_scale=tup(np.sqrt(cumulative)),
+        output_scale=float(math.sqrt(cumulative[-1])),
+        network_variance=float(np.prod(a[1:])),
+        base_scheme=o["base"],
+        base_options=base_options,
     )
 
 
@@ -245,8 +261,9 @@ def compare_reparameterized(
     if not isinstance(targets, torch.Tensor) or targets.shape[0] != inputs.shape[0]:
         raise ValueError("targets must be a tensor with one row per input")
     n = inputs.shape[0]
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-                                   or not 1 <= batch_size <= n):
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n
+    ):
         raise ValueError(f"batch_size={batch_size!r} is not valid; expected None or an integer in [1, {n}]")
 
     device = next(model.parameters()).device
@@ -276,15 +293,24 @@ def compare_reparameterized(
     scales = equivalent.parameter_scales(he_net, optimizer=optimizer)
     eps_scales = equivalent.eps_scales(he_net)
     he_params = dict(he_net.named_parameters())
+    opt_depth: torch.optim.Optimizer
+    opt_he: torch.optim.Optimizer
     if optimizer == "sgd":
         opt_depth = torch.optim.SGD(depth_net.parameters(), lr=lr, momentum=momentum)
-        opt_he = torch.optim.SGD([{"params": [p], "lr": lr * scales[k]} for k, p in he_params.items()],
-                                 lr=lr, momentum=momentum)
+        opt_he = torch.optim.SGD(
+            [{"params": [p], "lr": lr * scales[k]} for k, p in he_params.items()], lr=lr, momentum=momentum
+        )
     else:
         opt_depth = torch.optim.Adam(depth_net.parameters(), lr=lr, betas=betas, eps=eps)
         opt_he = torch.optim.Adam(
-            [{"params": [p], "lr": lr * scales[k], "eps": eps * (eps_scales[k] if scale_eps else 1.0)}
-             for k, p in he_params.items()], lr=lr, betas=betas, eps=eps)
+            [
+                {"params": [p], "lr": lr * scales[k], "eps": eps * (eps_scales[k] if scale_eps else 1.0)}
+                for k, p in he_params.items()
+            ],
+            lr=lr,
+            betas=betas,
+            eps=eps,
+        )
 
     def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if target.is_floating_point():
@@ -300,7 +326,7 @@ def compare_reparameterized(
             return torch.arange(n)
         if cursor + batch_size > n:
             order, cursor = torch.randperm(n, generator=generator), 0
-        idx = order[cursor:cursor + batch_size]
+        idx = order[cursor : cursor + batch_size]
         cursor += batch_size
         return idx
 
@@ -311,16 +337,29 @@ def compare_reparameterized(
         out_h = he_net(x[idx]) * equivalent.output_scale
         loss_d, loss_h = loss_fn(out_d, y[idx]), loss_fn(out_h, y[idx])
         with torch.no_grad():
-            w_rel = max(_rel(depth_mods[k].weight, math.sqrt(a) * he_mods[k].weight)
-                        for k, a in zip(equivalent.layers, equivalent.alphas))
-            b_rel = max((_rel(depth_mods[k].bias, math.sqrt(c) * he_mods[k].bias)
-                         for k, c in zip(equivalent.layers, equivalent.cumulative)
-                         if getattr(depth_mods[k], "bias", None) is not None), default=0.0)
-            rows.append({
-                "step": step, "loss_depth": float(loss_d), "loss_he": float(loss_h),
-                "loss_rel_diff": abs(float(loss_d) - float(loss_h)) / max(abs(float(loss_d)), 1e-300),
-                "output_rel_diff": _rel(out_d, out_h), "weight_rel_diff": w_rel, "bias_rel_diff": b_rel,
-            })
+            w_rel = max(
+                _rel(depth_mods[k].weight, math.sqrt(a) * he_mods[k].weight)
+                for k, a in zip(equivalent.layers, equivalent.alphas)
+            )
+            b_rel = max(
+                (
+                    _rel(depth_mods[k].bias, math.sqrt(c) * he_mods[k].bias)
+                    for k, c in zip(equivalent.layers, equivalent.cumulative)
+                    if getattr(depth_mods[k], "bias", None) is not None
+                ),
+                default=0.0,
+            )
+            rows.append(
+                {
+                    "step": step,
+                    "loss_depth": float(loss_d),
+                    "loss_he": float(loss_h),
+                    "loss_rel_diff": abs(float(loss_d) - float(loss_h)) / max(abs(float(loss_d)), 1e-300),
+                    "output_rel_diff": _rel(out_d, out_h),
+                    "weight_rel_diff": w_rel,
+                    "bias_rel_diff": b_rel,
+                }
+            )
         return loss_d, loss_h
 
     for step in range(steps + 1):
@@ -338,6 +377,7 @@ def compare_reparameterized(
 
 
 # --- the theorem, step by step in SymPy ------------------------------------------------------------
+
 
 def reparameterization_theorem() -> dict[str, Expr]:
     """Each step of the theorem as an expression SymPy simplifies; the claim holds where
@@ -398,9 +438,9 @@ def reparameterization_theorem() -> dict[str, Expr]:
 
     eta, mu = Symbol("eta", positive=True), Symbol("mu", nonnegative=True)
     U_t, gW, bufU = Symbol("U_t", real=True), Symbol("g_W", real=True), Symbol("m_U", real=True)
-    W_t = sqrt(alpha_s) * U_t                    # hypothesis W = √α U
-    buf_w = bufU / sqrt(alpha_s)                 # hypothesis: buffers differ by √α
-    g_u = sqrt(alpha_s) * gW                     # chain rule for L_U(U) = L_W(√α U)
+    W_t = sqrt(alpha_s) * U_t  # hypothesis W = √α U
+    buf_w = bufU / sqrt(alpha_s)  # hypothesis: buffers differ by √α
+    g_u = sqrt(alpha_s) * gW  # chain rule for L_U(U) = L_W(√α U)
     buf_w_next, buf_u_next = mu * buf_w + gW, mu * bufU + g_u
     w_next = W_t - eta * buf_w_next
     u_next = U_t - (eta / alpha_s) * buf_u_next

@@ -17,9 +17,13 @@ sums Σ (3 - p)/(p N).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sympy import Expr, Rational, Symbol, simplify
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["log_variance_profile", "lognormal_spread", "median_to_mean", "squared_norm_relative_variance"]
 
@@ -52,11 +56,11 @@ def log_variance_profile(widths: Sequence[int], activation: str = "relu") -> np.
     Entry i is s^2 = sum_{m <= i} (3 - p) / (p N_m): the spread accumulated by
     layers 1..i + 1. Use with :func:`median_to_mean`.
     """
-    widths = np.asarray(widths, dtype=np.float64)
-    if widths.ndim != 1 or not np.all(widths >= 1):
+    array = np.asarray(widths, dtype=np.float64)
+    if array.ndim != 1 or not np.all(array >= 1):
         raise ValueError(f"widths={widths!r} is not valid; expected a 1-D sequence of layer widths >= 1")
     rel = float(squared_norm_relative_variance(activation).subs(Symbol("N", positive=True), 1))
-    return np.cumsum(rel / widths)
+    return np.cumsum(rel / array)
 
 
 def median_to_mean(log_variance: float | np.ndarray) -> float | np.ndarray:
@@ -75,7 +79,7 @@ def lognormal_spread(
     form: str = "exact",
     batch_size: int = 1,
     input_correlation: float = 0.0,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """Per-layer law of ln(measured / predicted variance) of one random network, for an
     :class:`~depthinit.InitPlan` of a plain ReLU chain (last layer linear).
 
@@ -109,7 +113,7 @@ def lognormal_spread(
     """
     import pandas as pd
 
-    from ._finite_width import batch_factor, batch_log_ratio_moments, log_ratio_moments
+    from ._finite_width import _check_kind, batch_factor, batch_log_ratio_moments, log_ratio_moments
     from ._meanfield import _check_correlation, relu_correlation_map
 
     if activation not in _EXACT_P:
@@ -124,6 +128,7 @@ def lognormal_spread(
     L = len(frame)
 
     def moments(width: int, kind: str, c_value: float) -> tuple[float, float]:
+        kind = _check_kind(kind)
         if form == "exact":
             return batch_log_ratio_moments(int(width), batch_size, c_value, activation=kind)
         mean, var = log_ratio_moments(int(width), activation=kind, form="large_n")
@@ -149,9 +154,15 @@ def lognormal_spread(
         bwd_var = top[1] + above_var + measure[:, 1]
     else:
         bwd_mean = bwd_var = np.full(L, np.nan)
-    return pd.DataFrame({
-        "depth": frame["depth"].to_numpy(), "correlation": corr,
-        "forward_log_mean": fwd_mean, "forward_log_variance": fwd_var,
-        "backward_log_mean": bwd_mean, "backward_log_variance": bwd_var,
-        "forward_median_factor": np.exp(fwd_mean), "backward_median_factor": np.exp(bwd_mean),
-    })
+    return pd.DataFrame(
+        {
+            "depth": frame["depth"].to_numpy(),
+            "correlation": corr,
+            "forward_log_mean": fwd_mean,
+            "forward_log_variance": fwd_var,
+            "backward_log_mean": bwd_mean,
+            "backward_log_variance": bwd_var,
+            "forward_median_factor": np.exp(fwd_mean),
+            "backward_median_factor": np.exp(bwd_mean),
+        }
+    )

@@ -28,8 +28,37 @@ from __future__ import annotations
 from sympy import Basic, Function, IndexedBase, Symbol, log
 
 __all__ = [
-    "Expect", "FPrime", "G", "G_c", "Iff", "L", "LogBase", "V", "Var", "W", "W_hat", "alpha", "alpha_c", "beta", "c", "d_f",
-    "dx", "dy", "j", "k", "l", "m_f", "n", "n_hat", "q", "w", "w_hat", "natural_logs", "nu", "x", "y",
+    "Expect",
+    "FPrime",
+    "G",
+    "G_c",
+    "Iff",
+    "L",
+    "LogBase",
+    "V",
+    "Var",
+    "W",
+    "W_hat",
+    "alpha",
+    "alpha_c",
+    "beta",
+    "c",
+    "d_f",
+    "dx",
+    "dy",
+    "j",
+    "k",
+    "l",
+    "m_f",
+    "n",
+    "n_hat",
+    "natural_logs",
+    "nu",
+    "q",
+    "w",
+    "w_hat",
+    "x",
+    "y",
 ]
 
 
@@ -40,7 +69,7 @@ class Var(Function):
     is_real = True
     is_positive = True
 
-    def _latex(self, printer, exp=None):  # noqa: D102 - SymPy printer hook
+    def _latex(self, printer, exp=None):
         out = rf"\operatorname{{Var}}\left[{printer._print(self.args[0])}\right]"
         return out if exp is None else rf"{out}^{{{exp}}}"
 
@@ -51,7 +80,7 @@ class Expect(Function):
     nargs = 1
     is_real = True
 
-    def _latex(self, printer, exp=None):  # noqa: D102 - SymPy printer hook
+    def _latex(self, printer, exp=None):
         out = rf"\operatorname{{E}}\left[{printer._print(self.args[0])}\right]"
         return out if exp is None else rf"\left({out}\right)^{{{exp}}}"
 
@@ -62,7 +91,7 @@ class FPrime(Function):
     nargs = 1
     is_real = True
 
-    def _latex(self, printer, exp=None):  # noqa: D102 - SymPy printer hook
+    def _latex(self, printer, exp=None):
         out = rf"f'\left({printer._print(self.args[0])}\right)"
         return out if exp is None else rf"{out}^{{{exp}}}"
 
@@ -116,7 +145,7 @@ class Iff(Basic):
     """``A ⟺ B`` for two relations, printed in the given order (SymPy's ``Equivalent``
     sorts its arguments)."""
 
-    def __new__(cls, left: Basic, right: Basic) -> "Iff":
+    def __new__(cls, left: Basic, right: Basic) -> Iff:
         return Basic.__new__(cls, left, right)
 
     @property
@@ -127,10 +156,10 @@ class Iff(Basic):
     def right(self) -> Basic:
         return self.args[1]
 
-    def _latex(self, printer) -> str:  # noqa: D102 - SymPy printer hook
+    def _latex(self, printer) -> str:
         return rf"{printer._print(self.left)} \iff {printer._print(self.right)}"
 
-    def _sympystr(self, printer) -> str:  # noqa: D102 - SymPy printer hook
+    def _sympystr(self, printer) -> str:
         return f"{printer._print(self.left)} <=> {printer._print(self.right)}"
 
 
@@ -142,7 +171,7 @@ class LogBase(Function):
 
     nargs = 2
 
-    def doit(self, **hints):  # noqa: D102 - SymPy hook
+    def doit(self, **hints):
         x_arg, base = (a.doit(**hints) if hints.get("deep", True) else a for a in self.args)
         return log(x_arg) / log(base)
 
@@ -152,13 +181,13 @@ class LogBase(Function):
     def _eval_evalf(self, prec):
         return self.doit()._eval_evalf(prec)
 
-    def fdiff(self, argindex=1):  # noqa: D102 - SymPy hook
+    def fdiff(self, argindex=1):
         x_arg, base = self.args
         if argindex == 1:
             return 1 / (x_arg * log(base))
         return -log(x_arg) / (base * log(base) ** 2)
 
-    def _latex(self, printer, exp=None):  # noqa: D102 - SymPy printer hook
+    def _latex(self, printer, exp=None):
         x_arg, base = self.args
         inner = printer._print(x_arg)
         inner = inner if x_arg.is_Atom or x_arg.is_Indexed else rf"\left({inner}\right)"
