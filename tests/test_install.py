@@ -34,17 +34,17 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 OPTIONAL = ("pandas", "scipy", "PIL", "tqdm", "sympy")  # import names the core install must not have
 PAPER_TITLE = "Incorporating Each Layer Depth Information for Better Initialization Scheme"
 
-# The README's library example, as the lead puts it there.
-README_EXAMPLE = """
-import torch
-import depthinit
 
-model = torch.nn.Sequential(torch.nn.Linear(784, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
-plan = depthinit.init_(model, "depth", schedule="increasing", network_variance=22.0,
-                       example_input=torch.zeros(1, 784),
-                       generator=torch.Generator().manual_seed(0))
-print(plan)
-"""
+# The README's library example, read from the README itself so that the test runs what it shows.
+def _readme_example() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Use the library", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, flags=re.S)
+    assert match, "README.md has no python block under '## Use the library'"
+    return match.group(1)
+
+
+README_EXAMPLE = _readme_example()
 
 # The data layer of the core install: IDX reads without extras, the image reader names its extra.
 CORE_DATA_CHECK = """
