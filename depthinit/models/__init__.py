@@ -23,19 +23,11 @@ from typing import Literal, cast
 import torch
 from torch import nn
 
+# The module types a residual branch's weight layers may have: those depthinit initializes.
+from ..init._fans import WEIGHT_LAYERS as _BRANCH_LAYERS
+
 Activation = Literal["relu", "tanh", "sigmoid", "linear", "leaky_relu"]
 ACTIVATIONS: tuple[str, ...] = ("relu", "tanh", "sigmoid", "linear", "leaky_relu")
-
-#: The module types a residual branch's weight layers may have (those depthinit initializes).
-_BRANCH_LAYERS: tuple[type[nn.Module], ...] = (
-    nn.Linear,
-    nn.Conv1d,
-    nn.Conv2d,
-    nn.Conv3d,
-    nn.ConvTranspose1d,
-    nn.ConvTranspose2d,
-    nn.ConvTranspose3d,
-)
 
 
 def activation_module(name: str) -> nn.Module:
