@@ -5,6 +5,7 @@ share no code."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import sys
@@ -23,6 +24,7 @@ SPEC.loader.exec_module(rn)
 
 #: The notebooks this suite checks (the theory chapters have their own owner and tests).
 MINE = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if not p.name.startswith("theory_"))
+THEORY = sorted((ROOT / "notebooks").glob("theory_*.ipynb"))
 
 
 def test_template_chapters_come_from_the_registry():
@@ -114,10 +116,28 @@ def test_unknown_chapter_names_are_refused():
 
 # -- the sources ---------------------------------------------------------------------------------
 def _logic_lines(source: str) -> int:
-    """Lines that do something: not blank, not comments, not imports."""
-    return sum(
-        1 for line in source.splitlines() if line.strip() and not line.strip().startswith(("#", "import ", "from "))
-    )
+    """Lines of logic in a cell: its statements, imports not counted (a call that the formatter
+    spreads over several lines is one statement; a loop is its header plus its body's statements)."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    return sum(1 for node in ast.walk(ast.parse(code)) if isinstance(node, ast.stmt) and not isinstance(node, IMPORTS))
+
+
+IMPORTS = (ast.Import, ast.ImportFrom)
+
+
+def test_logic_lines_count_statements_not_physical_lines():
+    assert _logic_lines("import math\nx = f(\n    a,\n    b,\n)\n# note\n") == 1
+    assert _logic_lines("for i in range(3):\n    y = i\n    z = y\n") == 3
+
+
+@pytest.mark.parametrize("path", THEORY, ids=lambda p: p.stem)
+def test_theory_cells_are_calls_and_glue(path):
+    """The theory chapters' computations live in depthinit.book.theory: no code cell over 15
+    statements (issue 10: "no cell over about 15 lines of logic")."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            assert not cell.get("outputs") and cell.get("execution_count") is None, "committed with outputs"
+            assert _logic_lines(cell.source) <= 15, f"{path.name}: {cell.source[:200]}"
 
 
 @pytest.mark.parametrize("path", MINE, ids=lambda p: p.stem)
