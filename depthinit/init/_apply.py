@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import textwrap
 import warnings
 from dataclasses import dataclass, field
@@ -626,6 +627,13 @@ def init_(
     return InitPlan(scheme, prep.options, plans, found.order, tuple(found.unreached), _skipped(model, prep), gates)
 
 
-init_.__doc__ = (init_.__doc__ or "").replace("{schemes}", options_doc())
+# The listing goes at the docstring's own indentation (8 spaces), whatever the formatter did to the
+# placeholder's line, so that Sphinx reads it as one bullet list.
+init_.__doc__ = re.sub(
+    r"^[ \t]*\{schemes\}[ \t]*$",
+    lambda _: textwrap.indent(options_doc(), " " * 4),
+    init_.__doc__ or "",
+    flags=re.MULTILINE,
+)
 
 __all__ = ["InitPlan", "LayerPlan", "NormalizationCancelsDepthWarning", "init_", "plan", "preserved_rng"]

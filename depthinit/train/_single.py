@@ -156,7 +156,7 @@ def train_one(
     None shows it only on a terminal.
 
     Checked before the first step, with a ValueError that leaves the model as it
-    was: the data (see :func:`depthinit.train._data.prepare`: finite inputs,
+    was: the data (see ``depthinit.train._data.prepare``: finite inputs,
     whole-number labels, no empty split), a device that cannot hold tensors here,
     and the fit of model and data (the model runs on one training example and has
     an output for every label).
