@@ -10,9 +10,8 @@ evaluates it for the chapter's parameters and returns DataFrames, floats and fig
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +21,8 @@ import depthinit
 import depthinit.theory as T
 from depthinit.models import MLP
 from depthinit.theory import symbols as S
+
+from ._checks import check_int, check_variance
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -42,16 +43,6 @@ RATIO_COLUMNS: tuple[str, ...] = (
     "Var[y_L] / Var[y_1]",
     "Var[Δx_2] / Var[Δy_L]",
 )
-
-
-def _check_depth(name: str, value: Any, minimum: int = 2) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}={value!r} is not valid; expected an integer >= {minimum}")
-
-
-def _check_variance(V: Any) -> None:
-    if isinstance(V, bool) or not isinstance(V, (int, float)) or not math.isfinite(V) or V <= 0:
-        raise ValueError(f"V={V!r} is not valid; expected a finite network variance > 0")
 
 
 def case_boundaries() -> tuple[sp.Expr, sp.Expr]:
@@ -88,7 +79,7 @@ def case_bounds(depths: Sequence[int], case_1: sp.Expr, case_2: sp.Expr) -> pd.D
     if len(depths) == 0:
         raise ValueError("depths=() is not valid; expected at least one depth")
     for depth in depths:
-        _check_depth("depth", depth)
+        check_int("depth", depth, minimum=2)
     rows = []
     for depth in sorted(set(depths)):
         g = T.depth_numbers(depth, 1.0)["G_L"]
@@ -118,8 +109,8 @@ def schedule_paths(L: int, V: float, *, offset: float = 0.0, schedules: Sequence
 
     Chapter: "Depth scaling: equations (16)–(23)" (figure "fig-depth-paths").
     """
-    _check_depth("L", L)
-    _check_variance(V)
+    check_int("L", L, minimum=2)
+    check_variance(V)
     if len(schedules) == 0:
         raise ValueError("schedules=() is not valid; expected at least one schedule")
     rows = []
@@ -229,9 +220,9 @@ def mode_ratios(
     Chapter: "Depth scaling: equations (16)–(23)" (section "One definition of V").
     """
     for name, value in (("input_dim", input_dim), ("output_dim", output_dim), ("width", width)):
-        _check_depth(name, value, minimum=1)
-    _check_depth("depth", depth)
-    _check_variance(V)
+        check_int(name, value, minimum=1)
+    check_int("depth", depth, minimum=2)
+    check_variance(V)
     model = MLP(input_dim, output_dim, depth=depth, width=width)
     rows = []
     for schedule in schedules:

@@ -23,6 +23,8 @@ import depthinit
 import depthinit.theory as T
 from depthinit.models import MLP
 
+from ._checks import check_int
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -52,17 +54,11 @@ __all__ = [
 ]
 
 
-def _check_positive_int(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}={value!r} is not valid; expected an integer >= {minimum}")
-    return int(value)
-
-
 def _check_widths(widths: Sequence[int]) -> list[int]:
     widths = list(widths)
     if not widths:
         raise ValueError(f"widths={widths!r} is not valid; expected at least one width")
-    return [_check_positive_int("width", w) for w in widths]
+    return [check_int("width", w) for w in widths]
 
 
 def profile_sizes(profile: str, n_networks: int | None = None) -> tuple[int, int]:
@@ -79,7 +75,7 @@ def profile_sizes(profile: str, n_networks: int | None = None) -> tuple[int, int
     if profile not in PROFILE_NETWORKS:
         raise ValueError(f"profile={profile!r} is not valid; expected one of {', '.join(map(repr, PROFILE_NETWORKS))}")
     if n_networks is not None:
-        n_networks = _check_positive_int("n_networks", n_networks)
+        n_networks = check_int("n_networks", n_networks)
     return n_networks or PROFILE_NETWORKS[profile], PROFILE_DRAWS[profile]
 
 
@@ -118,9 +114,9 @@ def sample_log_ratios(
     Returns:
         A float64 array of at most ``n`` log ratios. Chapter: "Finite width".
     """
-    n_units = _check_positive_int("n_units", n_units)
-    n = _check_positive_int("n", n)
-    batch = _check_positive_int("batch", batch)
+    n_units = check_int("n_units", n_units)
+    n = check_int("n", n)
+    batch = check_int("batch", batch)
     if not 0.0 <= c <= 1.0:
         raise ValueError(f"c={c!r} is not valid; expected a correlation in [0, 1]")
     common = torch.randn(n, 1, n_units, generator=generator, dtype=torch.float64)
@@ -152,8 +148,8 @@ def one_layer_table(widths: Sequence[int], output_dim: int, *, draws: int, gener
         ``Var order 2``, ``Var sampled``, ``± (s.e.)``. Chapter: "Finite width", "One layer, exactly".
     """
     widths = _check_widths(widths)
-    output_dim = _check_positive_int("output_dim", output_dim)
-    draws = _check_positive_int("draws", draws)
+    output_dim = check_int("output_dim", output_dim)
+    draws = check_int("draws", draws)
     rows = []
     for n_units in widths:
         for kind in ("relu", "linear"):
@@ -208,8 +204,8 @@ def batch_table(widths: Sequence[int], batch_size: int, *, draws: int, generator
         Chapter: "Finite width", "A batch of inputs".
     """
     widths = _check_widths(widths)
-    batch_size = _check_positive_int("batch_size", batch_size)
-    draws = _check_positive_int("draws", draws)
+    batch_size = check_int("batch_size", batch_size)
+    draws = check_int("draws", draws)
     rows = []
     for n_units in widths:
         for batch_or_none, c in BATCH_CASES:
@@ -273,10 +269,10 @@ def failure_modes(
         ``mean ratio, increasing`` (mean of the ratio, the latter against V times He's
         prediction). Chapter: "Finite width", "Over the layers".
     """
-    output_dim = _check_positive_int("output_dim", output_dim)
-    n_networks = _check_positive_int("n_networks", n_networks)
+    output_dim = check_int("output_dim", output_dim)
+    n_networks = check_int("n_networks", n_networks)
     widths = _check_widths(widths)
-    depths = [_check_positive_int("depth", d, minimum=2) for d in depths]
+    depths = [check_int("depth", d, minimum=2) for d in depths]
     rows = []
     for n_units in widths:
         for depth in depths:
@@ -367,11 +363,11 @@ def paper_shape(
         the ``exact`` and ``measured`` variance of the log ratio at the top with its
         ``± (s.e.)``, and the exact and measured mean of the log. Chapter: "Finite width".
     """
-    L = _check_positive_int("L", L, minimum=2)
-    width = _check_positive_int("width", width)
-    output_dim = _check_positive_int("output_dim", output_dim)
-    batch_size = _check_positive_int("batch_size", batch_size, minimum=2)
-    n_networks = _check_positive_int("n_networks", n_networks)
+    L = check_int("L", L, minimum=2)
+    width = check_int("width", width)
+    output_dim = check_int("output_dim", output_dim)
+    batch_size = check_int("batch_size", batch_size, minimum=2)
+    n_networks = check_int("n_networks", n_networks)
     plan = depthinit.plan(MLP(3072, output_dim, depth=L, width=width), "he")
     net_widths = [width] * (L - 1) + [output_dim]
     runs = {
@@ -403,7 +399,7 @@ def backward_rate(shape: PaperShape, margin: int = 5) -> float:
     """The measured growth of the backward spread for the batch, per 1/N per layer: minus the
     slope of the per-layer variance of the backward log ratio over layers ``margin + 1`` to
     ``L - margin``, times the width. Chapter: "Finite width" (the backward pass)."""
-    margin = _check_positive_int("margin", margin, minimum=0)
+    margin = check_int("margin", margin, minimum=0)
     if shape.L - 2 * margin < 2:
         raise ValueError(f"margin={margin!r} is not valid; expected L - 2 margin >= 2 layers to fit (L = {shape.L})")
     layers = np.arange(1, shape.L + 1)

@@ -27,6 +27,8 @@ import torch
 import depthinit
 import depthinit.theory as T
 
+from ._checks import check_int, check_variance
+
 __all__ = [
     "PHASES",
     "derivation_latex",
@@ -45,12 +47,6 @@ PHASES: tuple[tuple[float, str], ...] = ((0.7, "ordered"), (1.0, "critical"), (1
 
 #: The columns of :func:`trace_two_inputs`.
 TRACE_COLUMNS = ("layer", "c_1", "scheme", "measured", "spread", "map", "one step")
-
-
-def _check_layers(name: str, value: object, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"{name}={value!r} is not valid; expected an integer >= {minimum}")
-    return int(value)
 
 
 def _check_correlations(c0: object, *, non_negative: bool = False) -> tuple[float, ...]:
@@ -101,7 +97,7 @@ def relu_traces(c0: Sequence[float], L: int) -> dict[float, np.ndarray]:
         Chapter: "Mean-field signal propagation", the ReLU section.
     """
     starts = _check_correlations(c0)
-    L = _check_layers("L", L)
+    L = check_int("L", L)
     return {c: T.iterate_correlation(c, L) for c in starts}
 
 
@@ -111,7 +107,7 @@ def plot_relu_map(traces: Mapping[float, np.ndarray], L: int) -> Any:
     9π²/(2 l²). ``L`` is the number of layers the traces were iterated. Returns the Figure."""
     import matplotlib.pyplot as plt
 
-    L = _check_layers("L", L)
+    L = check_int("L", L)
     if not traces or any(len(t) != L + 1 for t in traces.values()):
         raise ValueError(f"traces must be non-empty, each of length L + 1 = {L + 1} (from relu_traces(c0, L))")
     grid = np.linspace(-1, 1, 401)
@@ -177,7 +173,7 @@ def tanh_phases(sigma_b2: float, *, layers: int = 40, c_start: float = 0.5) -> p
         Chapter: "Mean-field signal propagation", the tanh section.
     """
     b = _check_bias(sigma_b2)
-    layers = _check_layers("layers", layers)
+    layers = check_int("layers", layers)
     (start,) = _check_correlations([c_start])
     critical = T.critical_init("tanh", b)
     rows = []
@@ -223,11 +219,10 @@ def trace_two_inputs(c0: Sequence[float], *, L: int, width: int, V: float, n_net
         Chapter: "Mean-field signal propagation", "Two inputs through the paper's network".
     """
     starts = _check_correlations(c0, non_negative=True)
-    L = _check_layers("L", L, minimum=2)
-    width = _check_layers("width", width)
-    n_networks = _check_layers("n_networks", n_networks, minimum=2)
-    if isinstance(V, bool) or not isinstance(V, int | float | np.floating) or not V > 0:
-        raise ValueError(f"V={V!r} is not valid; expected a network variance > 0")
+    L = check_int("L", L, minimum=2)
+    width = check_int("width", width)
+    n_networks = check_int("n_networks", n_networks, minimum=2)
+    check_variance(V)
     gen = torch.Generator().manual_seed(seed)
     widths = [width] * (L - 1) + [10]
     alphas = [float(a) for a in depthinit.alphas(L, schedule="increasing", network_variance=V)]
@@ -278,7 +273,7 @@ def two_input_summary(traced: pd.DataFrame, n_networks: int) -> pd.DataFrame:
         Chapter: "Mean-field signal propagation".
     """
     traced = _check_traced(traced)
-    n_networks = _check_layers("n_networks", n_networks)
+    n_networks = check_int("n_networks", n_networks)
     he = traced[traced["scheme"] == "He"]
     summary = []
     for c_start in he["c_1"].unique():

@@ -11,7 +11,6 @@ parameters and returns dictionaries, DataFrames, floats and figures.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,8 @@ from torch import nn
 import depthinit
 import depthinit.theory as T
 from depthinit.theory import HeEquivalent, ReparameterizedRun
+
+from ._checks import check_variance
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -54,11 +55,6 @@ def _check_schedules(schedules: Sequence[str]) -> None:
         raise ValueError("schedules=() is not valid; expected at least one depth schedule")
 
 
-def _check_variance(V: Any) -> None:
-    if isinstance(V, bool) or not isinstance(V, (int, float)) or not math.isfinite(V) or V <= 0:
-        raise ValueError(f"V={V!r} is not valid; expected a finite network variance > 0")
-
-
 def he_equivalents(
     model: nn.Module, schedules: Sequence[str], *, V: float, offset: float = 0.0
 ) -> dict[str, HeEquivalent]:
@@ -76,7 +72,7 @@ def he_equivalents(
     Chapter: "The reparameterization theorem" (section "The factors of the paper's network").
     """
     _check_schedules(schedules)
-    _check_variance(V)
+    check_variance(V)
     return {
         s: T.he_equivalent(depthinit.plan(model, "depth", schedule=s, network_variance=V, offset=offset))
         for s in schedules
@@ -192,7 +188,7 @@ def side_by_side_runs(
     trained = [s for s in schedules if s != "constant"]
     if not trained:
         raise ValueError(f"schedules={tuple(schedules)!r} is not valid; expected at least one schedule but 'constant'")
-    _check_variance(V)
+    check_variance(V)
     gen = torch.Generator().manual_seed(seed)
     depth: dict[str, Any] = {"network_variance": V, "offset": offset}
     runs: dict[tuple[str, str], ReparameterizedRun] = {}

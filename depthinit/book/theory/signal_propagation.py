@@ -26,6 +26,8 @@ import depthinit
 import depthinit.theory as T
 from depthinit.models import MLP
 
+from ._checks import check_int
+
 __all__ = ["FAMILIES", "PANEL_COLUMNS", "TailStudy", "plot_panels", "plot_tail", "tail_study", "width_comparison"]
 
 #: The scheme families of :func:`plot_panels`, one column each, in the chapter's order.
@@ -165,9 +167,7 @@ def tail_study(L: int, width: int, xs: torch.Tensor, *, n_networks: int, generat
         A :class:`TailStudy`. Chapter: "Signal propagation at initialization", "Why one
         network is not the average".
     """
-    for name, value, minimum in (("L", L, 2), ("width", width, 1), ("n_networks", n_networks, 2)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name}={value!r} is not valid; expected an integer >= {minimum}")
+    L, width, n_networks = check_int("L", L, 2), check_int("width", width), check_int("n_networks", n_networks, 2)
     if not isinstance(xs, torch.Tensor) or xs.dim() < 2 or xs.shape[0] < 2:
         raise ValueError(f"xs must be a batch tensor [B, features] with B >= 2; got {type(xs).__name__}")
     model = MLP(xs[0].numel(), 10, depth=L, width=width)
