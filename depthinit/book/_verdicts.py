@@ -186,6 +186,37 @@ def load_paper_verdicts(*, root: str | os.PathLike[str] = ".") -> BookVerdicts:
 HELPS, HURTS, UNDECIDED = "yes", "no", "not shown"
 
 
+def verdict_lines(live: BookVerdicts, stored: BookVerdicts | None = None) -> str:
+    """The verdicts chapter's "What holds" text: each run's claim-by-claim lines, the stored
+    paper-profile run first when there is one."""
+    parts = [f"On the {stored.source}:", stored.lines()] if stored else []
+    return "\n\n".join([*parts, f"On {live.source}:", live.lines()])
+
+
+#: What each kind of verdict download holds (:func:`verdict_downloads`).
+VERDICT_DOWNLOADS = {
+    "verdicts": "one row per claim: verdict and estimate",
+    "comparisons": "one row per comparison: estimate, interval, raw and Holm-adjusted p-values, verdict",
+}
+
+
+def verdict_downloads(runs: Mapping[str, BookVerdicts | None]) -> dict[str, tuple[pd.DataFrame, str]]:
+    """The verdicts chapter's CSV downloads: for each named run (``{"stored": ..., "live": ...}``,
+    ``None`` skipped) and each of its tables (the book's own claims marked ``-own``), the claim
+    table ``<run>[-own]-<optimizer>-verdicts`` and the comparison table ``...-comparisons``, each
+    with its description."""
+    out: dict[str, tuple[pd.DataFrame, str]] = {}
+    for name, v in runs.items():
+        if v is None:
+            continue
+        for own, tables in (("", v.tables), ("-own", v.own)):
+            for t in tables:
+                stem = f"{name}{own}-{t.optimizer or 'all'}"
+                out[f"{stem}-verdicts"] = (t.summary, VERDICT_DOWNLOADS["verdicts"])
+                out[f"{stem}-comparisons"] = (t.details, VERDICT_DOWNLOADS["comparisons"])
+    return out
+
+
 def helps(table: VerdictTable) -> str:
     """Does adding depth information help, by the verdicts: ``"yes"`` when claim 6 (it beats
     the existing schemes) is supported, ``"no"`` when claim 6 or claim 7 (V > 1 helps) is
@@ -303,6 +334,7 @@ __all__ = [
     "HELPS",
     "HURTS",
     "UNDECIDED",
+    "VERDICT_DOWNLOADS",
     "Advice",
     "BookVerdicts",
     "VerdictTable",
@@ -315,5 +347,7 @@ __all__ = [
     "load_paper_verdicts",
     "load_verdicts",
     "own_claims",
+    "verdict_downloads",
+    "verdict_lines",
     "verdict_tables",
 ]
