@@ -11,7 +11,8 @@ depthinit.book.chapter_sections says the chapter has no such section.
 The chapters that summarise the others (depthinit.book.SUMMARY_CHAPTERS: the
 verdicts, "Use it in your model", the landing page, the reproducibility appendix)
 run last, in that order; the CPU benchmark runs just before the appendix. With
-``--jobs N`` the other chapters run N at a time, each with cores/N torch threads.
+``--jobs N`` the other chapters run N at a time, longest budget first, each with cores/N torch
+threads (``make book`` runs two at a time).
 
 Wall times are written to book/_executed/timings.json; at the end a table shows each
 chapter's time against its default-profile budget (depthinit.book.BUDGETS), and the
@@ -40,7 +41,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,6 +183,19 @@ def execute_in_subprocess(chapter: Chapter, threads: int, argv: Sequence[str]) -
     start = time.perf_counter()
     subprocess.run([sys.executable, __file__, "--worker", *argv, chapter.name], cwd=ROOT, env=env, check=True)
     return time.perf_counter() - start
+
+
+def longest_first(names: Sequence[str]) -> list[str]:
+    """``names`` ordered by default-profile budget, longest first (a chapter without one last), so
+    that parallel workers start the long chapters early and finish together; ties keep the book's
+    order. The chapters run in parallel are independent, so their order does not change results."""
+    from depthinit import book
+
+    def budget(name: str) -> float:
+        b = book.budget_of(name)
+        return b if b == b else 0.0
+
+    return sorted(names, key=lambda n: -budget(n))
 
 
 def run_benchmark(profile: str, out: Path = OUT) -> float:
@@ -334,10 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         sub = ["--profile", args.profile] + [x for k, v in args.parameter if k != "profile" for x in ("-p", k, v)]
         print(f"[book] executing {len(parallel)} chapters, {args.jobs} at a time, {threads} thread(s) each", flush=True)
         with ThreadPoolExecutor(args.jobs) as pool:
-            for name, seconds in zip(
-                parallel, pool.map(lambda n: execute_in_subprocess(chapters[n], threads, sub), parallel)
-            ):
-                record(name, seconds)
+            futures = {
+                pool.submit(execute_in_subprocess, chapters[n], threads, sub): n for n in longest_first(parallel)
+            }
+            for done in as_completed(futures):
+                record(futures[done], done.result())
         rest = [n for n in names if n in SUMMARY_CHAPTERS]
     else:
         rest = names

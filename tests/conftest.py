@@ -6,6 +6,15 @@ import torch
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _one_thread_per_worker():
+    """Under pytest-xdist (``make test`` runs one worker per core) each worker uses one torch
+    thread, so the workers do not oversubscribe the cores."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)
+    yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory):
     """Tests never write to the user's cache: decoded data sets go to a folder of this session."""
     before = os.environ.get("DEPTHINIT_CACHE")

@@ -68,6 +68,17 @@ def test_parameters_are_checked_against_the_chapters_cell():
         rn.parse_args(["--jobs", "0"])
 
 
+def test_parallel_chapters_start_longest_budget_first():
+    names = ["theory_forward", "e2_mnist_mlp", "schemes_at_a_glance", "e1_cifar10_mlp", "no_budget_page"]
+    got = rn.longest_first(names)
+    assert sorted(got) == sorted(names)
+    assert got[0] == "e1_cifar10_mlp" and got[-1] == "no_budget_page"
+    budgets = [book.budget_of(n) for n in got[:-1]]
+    assert budgets == sorted(budgets, reverse=True)
+    # equal budgets keep the book's order
+    assert rn.longest_first(["theory_forward", "theory_backward"]) == ["theory_forward", "theory_backward"]
+
+
 def test_executed_copies_get_their_title_and_only_their_sections(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
