@@ -12,7 +12,7 @@ The chapters that summarise the others (depthinit.book.SUMMARY_CHAPTERS: the
 verdicts, "Use it in your model", the landing page, the reproducibility appendix)
 run last, in that order; the CPU benchmark runs just before the appendix. With
 ``--jobs N`` the other chapters run N at a time, longest budget first, each with cores/N torch
-threads (``make book`` runs two at a time).
+threads (``make book JOBS=N``; on two cores this is no faster than one at a time).
 
 Wall times are written to book/_executed/timings.json; at the end a table shows each
 chapter's time against its default-profile budget (depthinit.book.BUDGETS), and the

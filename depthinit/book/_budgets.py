@@ -2,8 +2,7 @@
 
 Chapter: "Reproducibility" (budget and measured time side by side). The budgets are
 wall seconds on an idle two-core machine in the default profile, as ``make book`` runs
-the chapters: two at a time, one torch thread each (the summary chapters and the
-benchmark after them, alone); the whole default build (tests, every chapter, the site
+the chapters (one at a time, every core); the whole default build (tests, every chapter, the site
 and its check) must stay under 45 minutes.
 ``scripts/run_notebooks.py`` prints every chapter's time against its budget and fails
 when one exceeds ``OVER_FACTOR`` times its budget.
