@@ -24,7 +24,7 @@ depth function, offset or depth.
   theorem includes changing every layer's effective rate; E1 shows them tuned.
 
 Profiles: ``"smoke"`` (seconds, numbers meaningless), ``"default"`` (two CPU
-cores: 10000 training images; E4 4 epochs and 3 seeds, E5 5 epochs and 2 seeds) and
+cores: 7000 training images; E4 4 epochs and 3 seeds, E5 4 epochs and 2 seeds) and
 ``"paper"`` (all the data, 30 epochs; 10 seeds for E4, 5 for E5).
 """
 
